@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class AccountsConfig(AppConfig):
+    name = "beistand.accounts"
+    label = "accounts"
+    verbose_name = "Konten und Rollen"
+
+    def ready(self):
+        from beistand.accounts import models as m
+        from beistand.accounts import signals
+        from beistand.audit.signals import audited
+
+        audited(m.RoleGrant)
+        audited(m.ApiToken, exclude=("last_used_at",))
+        audited(m.DeviceToken, exclude=("last_seen_at",))
+        post_migrate.connect(signals.sync_role_groups, sender=self)
+        signals.connect_login_events()

@@ -1,0 +1,55 @@
+"""Role groups kept in step with ``ROLE_PERMISSIONS``; login events written to the audit trail."""
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db import transaction
+
+from beistand.audit import services as audit
+
+
+def sync_role_groups(**kwargs):
+    from django.contrib.auth.models import Group, Permission
+
+    from beistand.accounts.roles import GRANTABLE_ROLES, ROLE_PERMISSIONS, group_name
+
+    for role in GRANTABLE_ROLES:
+        group, _ = Group.objects.get_or_create(name=group_name(role))
+        wanted = []
+        for dotted in ROLE_PERMISSIONS.get(role, []):
+            app_label, codename = dotted.split(".", 1)
+            perm = Permission.objects.filter(content_type__app_label=app_label,
+                                             codename=codename).first()
+            if perm is not None:
+                wanted.append(perm)
+        group.permissions.set(wanted)
+
+
+def _remote(request):
+    return (request.META.get("REMOTE_ADDR", "") if request is not None else "") or ""
+
+
+def _logged_in(sender, request, user, **kwargs):
+    with transaction.atomic():
+        audit.record("auth.login", obj=user, actor=audit.actor_for_user(user, _remote(request)),
+                     object_repr=user.get_username())
+
+
+def _logged_out(sender, request, user, **kwargs):
+    if user is None:
+        return
+    with transaction.atomic():
+        audit.record("auth.logout", obj=user,
+                     actor=audit.actor_for_user(user, _remote(request)),
+                     object_repr=user.get_username())
+
+
+def _login_failed(sender, credentials, request=None, **kwargs):
+    username = str(credentials.get("username", ""))[:150]
+    with transaction.atomic():
+        audit.record("auth.login_failed", object_type="auth.user", object_repr=username,
+                     actor=audit.Actor(user=None, label="anonymous", remote_addr=_remote(request)))
+
+
+def connect_login_events():
+    user_logged_in.connect(_logged_in, dispatch_uid="beistand-audit-login")
+    user_logged_out.connect(_logged_out, dispatch_uid="beistand-audit-logout")
+    user_login_failed.connect(_login_failed, dispatch_uid="beistand-audit-login-failed")

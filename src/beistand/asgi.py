@@ -1,0 +1,20 @@
+"""ASGI entry point: HTTP through Django, WebSocket through Channels, in one process."""
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "beistand.settings")
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.core.asgi import get_asgi_application  # noqa: E402
+
+django_asgi_app = get_asgi_application()
+
+from beistand.core.routing import websocket_urlpatterns  # noqa: E402
+from beistand.core.ws_auth import TokenOrSessionAuthMiddleware  # noqa: E402
+
+application = ProtocolTypeRouter({
+    "http": django_asgi_app,
+    "websocket": AllowedHostsOriginValidator(
+        TokenOrSessionAuthMiddleware(URLRouter(websocket_urlpatterns))),
+})

@@ -1,0 +1,16 @@
+"""Binds the request's user and address to the audit context for the request's duration."""
+
+from beistand.audit.context import _current, actor_for_user
+
+
+class AuditActorMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        remote = request.META.get("REMOTE_ADDR", "") or ""
+        token = _current.set(actor_for_user(getattr(request, "user", None), remote))
+        try:
+            return self.get_response(request)
+        finally:
+            _current.reset(token)

@@ -1,0 +1,25 @@
+"""The ``beistand`` console script: Django's management commands under one name.
+
+``beistand --help`` lists the commands; ``beistand import-org FILE`` is the same as
+``import_org`` (hyphens and underscores are interchangeable in command names).
+"""
+
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "beistand.settings")
+    argv = list(sys.argv if argv is None else argv)
+    argv[0] = "beistand"
+    if len(argv) == 1 or argv[1] in {"-h", "--help"}:
+        argv = [argv[0], "help"]
+    elif not argv[1].startswith("-"):
+        argv[1] = argv[1].replace("-", "_")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from beistand.web import views
+
+app_name = "web"
+urlpatterns = [
+    path("", views.start, name="start"),
+]
