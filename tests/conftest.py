@@ -11,7 +11,13 @@ from django.utils import timezone
 
 from beistand.accounts.models import RoleGrant
 from beistand.organisation.models import (
-    Body, Building, Employee, Floor, OrgUnit, Room, Site,
+    Body,
+    Building,
+    Employee,
+    Floor,
+    OrgUnit,
+    Room,
+    Site,
 )
 
 PASSWORD = "Richtig-Pferd-Batterie-42"

@@ -1,3 +1,5 @@
+import itertools
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -41,7 +43,7 @@ def test_chain_of_fresh_events_verifies(capsys):
     assert "5 Zeilen geprüft" in capsys.readouterr().out
     events = list(AuditEvent.objects.order_by("seq"))
     assert [e.seq for e in events] == [1, 2, 3, 4, 5]
-    assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:], strict=False))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
     assert AuditHead.objects.get().last_hash == events[-1].hash
 
 
@@ -102,8 +104,6 @@ def test_verify_detects_reordered_rows():
     _append(3)
     _drop_triggers()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT hash, prev_hash FROM audit_auditevent WHERE seq = 2")
-        h2, p2 = cursor.fetchone()
         # Re-link row 2 as if it came first: its content hash no longer matches.
         cursor.execute("UPDATE audit_auditevent SET prev_hash = %s WHERE seq = 2", ["0" * 64])
     _verify_fails_at(2)

@@ -14,12 +14,18 @@ from django_otp import match_token, user_has_device
 
 from beistand.accounts.models import ApiToken, DeviceToken, RoleGrant
 from beistand.accounts.roles import (
-    DERIVED_ROLES, EXPIRY_REQUIRED, GRANTABLE_ROLES, PRIVILEGED_ROLES, Role,
+    DERIVED_ROLES,
+    EXPIRY_REQUIRED,
+    GRANTABLE_ROLES,
+    PRIVILEGED_ROLES,
+    Role,
 )
 from beistand.accounts.tokens import (
-    DEVICE_TOKEN_PREFIX, USER_TOKEN_PREFIX, hash_secret, new_secret,
+    DEVICE_TOKEN_PREFIX,
+    USER_TOKEN_PREFIX,
+    hash_secret,
+    new_secret,
 )
-from beistand.audit import services as audit
 from beistand.core.errors import AccessDenied, InvalidInput, Locked, NotAuthenticated, NotFound
 from beistand.organisation import services as org
 

@@ -77,3 +77,6 @@ class AuditHead(models.Model):
     class Meta:
         verbose_name = "Protokollkopf"
         default_permissions = ()
+
+    def __str__(self):
+        return f"Kopf #{self.last_seq}"

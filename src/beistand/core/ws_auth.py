@@ -36,5 +36,5 @@ class _TokenAuth:
         return await self.inner(scope, receive, send)
 
 
-def TokenOrSessionAuthMiddleware(inner):  # noqa: N802 (reads like the Channels stack helpers)
+def TokenOrSessionAuthMiddleware(inner):
     return CookieMiddleware(SessionMiddleware(AuthMiddleware(_TokenAuth(inner))))

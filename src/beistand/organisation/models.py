@@ -57,7 +57,8 @@ class OrgUnit(models.Model):
         node, seen = self.parent, {self.pk}
         while node is not None:
             if node.pk in seen:
-                raise ValidationError({"parent": "Die Einheit darf nicht unter sich selbst hängen."})
+                raise ValidationError(
+                    {"parent": "Die Einheit darf nicht unter sich selbst hängen."})
             seen.add(node.pk)
             node = node.parent
 
