@@ -11,10 +11,12 @@ from django.core.asgi import get_asgi_application
 django_asgi_app = get_asgi_application()
 
 from beistand.core.routing import websocket_urlpatterns  # noqa: E402
-from beistand.core.ws_auth import TokenOrSessionAuthMiddleware  # noqa: E402
+from beistand.core.ws_auth import (  # noqa: E402
+    BrowserOriginValidator, TokenOrSessionAuthMiddleware,
+)
 
 application = ProtocolTypeRouter({
     "http": django_asgi_app,
-    "websocket": AllowedHostsOriginValidator(
+    "websocket": BrowserOriginValidator(
         TokenOrSessionAuthMiddleware(URLRouter(websocket_urlpatterns))),
 })

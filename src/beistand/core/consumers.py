@@ -5,10 +5,11 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 class PingConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
+        # Accept first, then close with 4401: a refused handshake would reach clients only as a
+        # bare HTTP 403, while 4401 tells them to re-authenticate rather than retry blindly.
+        await self.accept()
         if self.scope.get("user") is None and self.scope.get("device") is None:
             await self.close(code=4401)
-            return
-        await self.accept()
 
     async def receive_json(self, content, **kwargs):
         await self.send_json({"type": "pong", "echo": content.get("echo")})

@@ -4,6 +4,7 @@ or a device, else the browser session."""
 from urllib.parse import parse_qs
 
 from channels.auth import AuthMiddleware
+from channels.security.websocket import OriginValidator
 from channels.db import database_sync_to_async
 from channels.sessions import CookieMiddleware, SessionMiddleware
 
@@ -38,3 +39,24 @@ class _TokenAuth:
 
 def TokenOrSessionAuthMiddleware(inner):
     return CookieMiddleware(SessionMiddleware(AuthMiddleware(_TokenAuth(inner))))
+
+
+class BrowserOriginValidator(OriginValidator):
+    """Refuse cross-site WebSocket handshakes from browsers; admit native clients.
+
+    Browsers always send ``Origin``, so a foreign origin is refused (cross-site WebSocket
+    hijacking with the session cookie). Desktop and phone clients send none; they authenticate
+    with a bearer token instead, so a missing Origin is admitted. Channels' own
+    AllowedHostsOriginValidator refuses a missing Origin, which would lock out those clients.
+    """
+
+    def __init__(self, application):
+        super().__init__(application, allowed_origins=[])
+
+    def valid_origin(self, parsed_origin):
+        if parsed_origin is None:
+            return True
+        from django.conf import settings
+
+        allowed = settings.ALLOWED_HOSTS or ["localhost", "127.0.0.1", "[::1]"]
+        return any(self.match_allowed_origin(parsed_origin, pattern) for pattern in allowed)
