@@ -4,8 +4,8 @@ or a device, else the browser session."""
 from urllib.parse import parse_qs
 
 from channels.auth import AuthMiddleware
-from channels.security.websocket import OriginValidator
 from channels.db import database_sync_to_async
+from channels.security.websocket import OriginValidator
 from channels.sessions import CookieMiddleware, SessionMiddleware
 
 
