@@ -245,6 +245,7 @@ USE_TZ = True
 # --- Static and uploaded files ----------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every start when it is missing
 NODE_MODULES = Path(env_str("BEISTAND_NODE_MODULES", str(PROJECT_ROOT / "node_modules")))
 STATICFILES_DIRS = [
     ("vendor/kern", NODE_MODULES / "@kern-ux" / "native" / "dist"),
