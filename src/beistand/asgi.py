@@ -2,17 +2,17 @@
 
 import os
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "beistand.settings")
-
 from channels.routing import ProtocolTypeRouter, URLRouter
-from channels.security.websocket import AllowedHostsOriginValidator
 from django.core.asgi import get_asgi_application
 
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "beistand.settings")
+# Django must be set up before anything that imports models (the WebSocket routes) is loaded.
 django_asgi_app = get_asgi_application()
 
 from beistand.core.routing import websocket_urlpatterns  # noqa: E402
 from beistand.core.ws_auth import (  # noqa: E402
-    BrowserOriginValidator, TokenOrSessionAuthMiddleware,
+    BrowserOriginValidator,
+    TokenOrSessionAuthMiddleware,
 )
 
 application = ProtocolTypeRouter({
