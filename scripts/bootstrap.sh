@@ -1,34 +1,52 @@
 #!/usr/bin/env bash
 # Creates .venv/ with a Python >= 3.12 (Django 6 needs it), installs beistand with its
-# development extras and the front-end packages. Idempotent: re-running only updates.
+# development extras and the front-end packages (KERN UX, htmx). Idempotent: re-running only
+# updates what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+say() { printf '==> %s\n' "$*"; }
+fail() { printf 'bootstrap: %s\n' "$*" >&2; exit 1; }
+
 find_python() {
-    local candidates=(python3.13 python3.12 python3)
-    for c in "${candidates[@]}"; do
-        if command -v "$c" >/dev/null 2>&1 && "$c" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
-            command -v "$c"; return 0
+    local c p
+    for c in python3.13 python3.12 python3; do
+        # pyenv shims exist for every installed version but fail unless it is selected, so each
+        # candidate is run, not just looked up.
+        if command -v "$c" >/dev/null 2>&1 \
+                && "$c" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+            "$c" -c 'import sys; print(sys.executable)'; return 0
         fi
     done
-    # pyenv-managed interpreters are not on PATH unless selected.
     for p in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.1[2-9]*/bin/python3; do
         if [ -x "$p" ]; then echo "$p"; return 0; fi
     done
     return 1
 }
 
+# pip repeats a warning per unreachable local index location on some machines; it says nothing
+# about beistand, so it is dropped (errors still show, and pip's exit status still counts).
+quiet_pip() {
+    .venv/bin/python -m pip "$@" 2>&1 | { grep -v -E "Location '.*' is ignored" || true; }
+}
+
 if [ ! -x .venv/bin/python ]; then
-    PY="$(find_python)" || { echo "beistand needs Python >= 3.12 (Django 6). Please install it." >&2; exit 1; }
-    echo "Creating .venv with $PY"
+    PY="$(find_python)" || fail "beistand needs Python >= 3.12 (Django 6); none found on PATH or in pyenv."
+    say "Creating .venv with $PY"
     "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[dev]"
+say "Installing beistand and its Python dependencies into .venv"
+quiet_pip install --quiet --upgrade pip
+quiet_pip install --quiet -e ".[dev]"
 
-if command -v npm >/dev/null 2>&1; then
-    npm install --no-audit --no-fund --loglevel=error
-else
-    echo "npm is missing: the KERN UX styles cannot be installed (Debian: apt-get install npm)." >&2
-    exit 1
+if ! command -v npm >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        say "Installing npm (Debian package) for the KERN UX design system"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
+    else
+        fail "npm is missing: the KERN UX styles cannot be installed (Debian: sudo apt-get install npm)."
+    fi
 fi
+say "Installing front-end packages (npm)"
+npm install --no-audit --no-fund --loglevel=error

@@ -16,6 +16,9 @@ def main(argv: list[str] | None = None) -> None:
         argv = [argv[0], "help"]
     elif not argv[1].startswith("-"):
         argv[1] = argv[1].replace("-", "_")
+    if len(argv) > 1 and argv[1] == "demo":
+        # Demo mode must be on before settings load (passwords "demo", no 2FA, banner).
+        os.environ["BEISTAND_DEMO"] = "1"
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(argv)

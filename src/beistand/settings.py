@@ -204,8 +204,20 @@ if LDAP_ENABLED:
     AUTH_LDAP_USER_SEARCH_BASE = env_str("AUTH_LDAP_USER_SEARCH_BASE", "")
     AUTH_LDAP_USER_SEARCH_FILTER = env_str("AUTH_LDAP_USER_SEARCH_FILTER",
                                            "(sAMAccountName=%(user)s)")
-    AUTH_LDAP_START_TLS = env_bool("AUTH_LDAP_START_TLS", True)
+    # StartTLS only upgrades plain ldap://; an ldaps:// connection is encrypted already.
+    AUTH_LDAP_START_TLS = (env_bool("AUTH_LDAP_START_TLS", True)
+                           and not AUTH_LDAP_SERVER_URI.lower().startswith("ldaps://"))
     AUTH_LDAP_USER_ATTR_MAP = {"first_name": "givenName", "last_name": "sn", "email": "mail"}
+    if AUTH_LDAP_USER_SEARCH_BASE and not AUTH_LDAP_USER_DN_TEMPLATE:
+        # django-auth-ldap wants a search object; build it from the two plain variables.
+        import ldap
+        from django_auth_ldap.config import LDAPSearch
+
+        AUTH_LDAP_USER_SEARCH = LDAPSearch(AUTH_LDAP_USER_SEARCH_BASE, ldap.SCOPE_SUBTREE,
+                                           AUTH_LDAP_USER_SEARCH_FILTER)
+        # Active Directory answers searches on the domain root with referrals that python-ldap
+        # would follow anonymously; not following them is the usual AD setting.
+        AUTH_LDAP_CONNECTION_OPTIONS = {ldap.OPT_REFERRALS: 0}
     AUTHENTICATION_BACKENDS.append("beistand.accounts.ldap.EmployeeLDAPBackend")
 
 # --- E-mail -------------------------------------------------------------------------------------
@@ -265,6 +277,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# A German page (problem+json under /api/) instead of Django's English CSRF failure page.
+CSRF_FAILURE_VIEW = "beistand.web.errors.csrf_failure"
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],

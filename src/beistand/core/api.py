@@ -33,6 +33,11 @@ class BearerUserAuth(HttpBearer):
         user = user_for_api_token(token)
         if user is not None:
             request.user = user
+            # AuditActorMiddleware ran before the token was read; attribute this request's
+            # audited writes to the token's user (the middleware's reset restores the context).
+            from beistand.audit.context import _current, actor_for_user
+
+            _current.set(actor_for_user(user, request.META.get("REMOTE_ADDR", "") or ""))
         return user
 
 

@@ -1,12 +1,43 @@
 from django.conf import settings
 
+from beistand.accounts.roles import Role
 from beistand.accounts.services import roles_of
+from beistand.web.services import body_name, display_name, url_or_none
 
 
 def shell(request):
-    """What every page's frame needs: demo banner flag and the user's roles."""
+    """What every page's frame needs: demo flag, body name, the user, roles and navigation.
+
+    Navigation lists only pages that exist (url_or_none) and that the user's roles may open.
+    """
     user = getattr(request, "user", None)
-    return {
+    roles = roles_of(user) if user is not None else frozenset()
+    context = {
         "demo_mode": settings.DEMO_MODE,
-        "user_roles": roles_of(user) if user is not None else frozenset(),
+        "user_roles": roles,
+        "body_name": body_name(),
+        "nav_items": [],
+        "account_url": None,
+        "user_display_name": "",
     }
+    if user is None or not user.is_authenticated:
+        return context
+    items = [("Start", url_or_none("web:start"))]
+    if Role.ADMIN in roles:
+        items += [("Rollen", url_or_none("accounts:grants")),
+                  ("Geräte", url_or_none("accounts:devices")),
+                  ("Stammdaten", url_or_none("admin:index"))]
+    path = request.path
+    nav = []
+    for label, url in items:
+        if url:
+            # The start page is current only on "/", the others also on their sub-pages.
+            current = path == url if url == "/" else path.startswith(url)
+            nav.append({"label": label, "url": url, "current": current})
+    context.update(
+        nav_items=nav,
+        account_url=url_or_none("accounts:security"),
+        user_display_name=display_name(user),
+    )
+    return context
+

@@ -22,13 +22,17 @@ SQLITE_REVERSE = [
     "DROP TRIGGER IF EXISTS audit_event_no_delete;",
 ]
 POSTGRES = [
+    # DELETE/TRUNCATE pass only while the head row exists with allow_prune set (a flush's
+    # TRUNCATE runs every BEFORE TRUNCATE trigger before it empties any table, so the head is
+    # still there). SQLSTATE 23001 (restrict_violation) makes drivers raise IntegrityError, as
+    # SQLite's RAISE(ABORT) does, instead of the generic P0001.
     """CREATE OR REPLACE FUNCTION audit_event_append_only() RETURNS trigger AS $$
        BEGIN
-         IF TG_OP <> 'UPDATE' AND NOT EXISTS (
-             SELECT 1 FROM audit_audithead WHERE id = 1 AND allow_prune = false) THEN
+         IF TG_OP <> 'UPDATE' AND EXISTS (
+             SELECT 1 FROM audit_audithead WHERE id = 1 AND allow_prune) THEN
            RETURN OLD;
          END IF;
-         RAISE EXCEPTION 'audit trail is append-only';
+         RAISE EXCEPTION 'audit trail is append-only' USING ERRCODE = 'restrict_violation';
        END; $$ LANGUAGE plpgsql;""",
     """CREATE TRIGGER audit_event_no_update BEFORE UPDATE OR DELETE ON audit_auditevent
        FOR EACH ROW EXECUTE FUNCTION audit_event_append_only();""",

@@ -1,0 +1,56 @@
+"""``beistand demo [--port 8000] [--no-serve]``: migrate, load Stadt Musterstadt, serve locally.
+
+The console script switches demo mode on (BEISTAND_DEMO=1) before settings load; this command
+refuses to run without it, so demo accounts never appear without the demo banner.
+"""
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from beistand.accounts.roles import Role
+from beistand.demo.services import DemoRefused, load_demo
+
+HOST = "127.0.0.1"
+
+
+class Command(BaseCommand):
+    help = ("Demo starten: Datenbank migrieren, die fiktive Stadt Musterstadt laden und "
+            "auf http://127.0.0.1:PORT bereitstellen (Passwort aller Demo-Konten: demo).")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=8000, help="Port (Standard 8000)")
+        parser.add_argument("--no-serve", action="store_true",
+                            help="nur migrieren und Demo-Daten laden, keinen Server starten")
+
+    def handle(self, *args, port, no_serve, **options):
+        if not settings.DEMO_MODE:
+            raise CommandError("Der Demo-Modus ist aus. Bitte mit „beistand demo“ starten "
+                               "(setzt BEISTAND_DEMO=1).")
+        if not 0 < port < 65536:
+            raise CommandError(f"Ungültiger Port {port}.")
+        call_command("migrate", interactive=False, verbosity=max(0, options["verbosity"] - 1))
+        try:
+            summary = load_demo()
+        except DemoRefused as exc:
+            raise CommandError(str(exc)) from exc
+        t = summary.totals
+        self.stdout.write(
+            f"Stadt Musterstadt geladen: {t['units']} Einheiten, {t['sites']} Standorte, "
+            f"{t['rooms']} Räume, {t['employees']} Beschäftigte "
+            f"({summary.created} neu, {summary.updated} geändert, {summary.unchanged} "
+            "unverändert).")
+        self.stdout.write("Demo-Konten (Passwort „demo“, ohne Zwei-Faktor nur im Demo-Modus):")
+        for account in summary.accounts:
+            roles = ", ".join(Role(r).label for r in account["roles"]) or "–"
+            self.stdout.write(f"  {account['username']:<12} {account['employee']:<22} "
+                              f"{account['unit']:<6} {roles}")
+        if no_serve:
+            return
+        import uvicorn
+
+        self.stdout.write(f"Demo läuft auf http://{HOST}:{port}/ (Beenden mit Strg+C)")
+        self.stdout.flush()
+        # In-process: settings (with demo mode) are already loaded in this interpreter.
+        uvicorn.run("beistand.asgi:application", host=HOST, port=port, lifespan="off",
+                    log_level="info")

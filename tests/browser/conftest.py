@@ -1,0 +1,142 @@
+"""Browser tests: Debian's Chromium driven by Playwright against pytest-django's live server.
+
+Playwright's own browser download is never used (no network for it); the system Chromium is
+launched instead. Every page can be checked with axe-core (from node_modules) for WCAG 2.1 AA.
+"""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.test import Client
+
+# Playwright's sync API runs an event loop in the test thread; Django would then refuse ORM calls
+# made by the test itself (fixtures creating users). The live server runs in its own thread.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 360, "height": 780}
+
+
+def _axe_source() -> str:
+    path = Path(django_settings.NODE_MODULES) / "axe-core" / "axe.min.js"
+    if not path.exists():
+        pytest.fail(f"axe-core not found at {path}: run the set-up (npm install) first")
+    return path.read_text(encoding="utf-8")
+
+
+def _chromium_path() -> str:
+    found = shutil.which(CHROMIUM)
+    if not found:
+        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium "
+                    "(the set-up script installs it)")
+    return found
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    executable = _chromium_path()
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS,
+                                              headless=True)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def web_settings(settings):
+    """Settings for a browser talking plain HTTP to the live server; demo mode waives TOTP."""
+    settings.DEMO_MODE = True
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    settings.AXES_ENABLED = False
+    return settings
+
+
+class BrowserPage:
+    """A Playwright page plus the checks every test wants: console errors, CSP, axe."""
+
+    def __init__(self, page, base_url: str):
+        self.page = page
+        self.base_url = base_url
+        self.console_errors: list[str] = []
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda exc: self.console_errors.append(f"pageerror: {exc}"))
+
+    def _on_console(self, message):
+        if message.type == "error":
+            self.console_errors.append(message.text)
+
+    def goto(self, path: str, expect_status: int | None = 200):
+        response = self.page.goto(self.base_url + path)
+        if expect_status is not None:
+            assert response is not None and response.status == expect_status, (
+                f"{path}: HTTP {response.status if response else '-'}")
+        self.page.evaluate("() => document.fonts.ready.then(() => true)")
+        return response
+
+    def axe_violations(self) -> list[dict]:
+        result = self.page.evaluate(
+            """async (tags) => {
+                const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
+                return {passes: r.passes.length, violations: r.violations.map(v => ({
+                    id: v.id, impact: v.impact, help: v.help,
+                    nodes: v.nodes.map(n => n.target.join(' ') + ' :: ' + n.failureSummary),
+                }))};
+            }""",
+            AXE_TAGS,
+        )
+        # Guard against a silently empty run (axe not injected, nothing checked).
+        assert result["passes"] > 5, "axe checked (almost) nothing"
+        return result["violations"]
+
+    def assert_accessible(self):
+        violations = self.axe_violations()
+        assert not violations, "axe found WCAG violations:\n" + json.dumps(
+            violations, indent=2, ensure_ascii=False)
+
+    def assert_no_console_errors(self):
+        # Console errors include CSP refusals ("Refused to apply inline style ...").
+        assert not self.console_errors, "\n".join(self.console_errors)
+
+
+@pytest.fixture
+def open_page(browser, live_server, web_settings):
+    """open_page(viewport=DESKTOP, user=None) -> BrowserPage, logged in as ``user`` if given."""
+    axe = _axe_source()
+    contexts = []
+
+    def make(viewport=None, user=None) -> BrowserPage:
+        context = browser.new_context(viewport=viewport or DESKTOP, locale="de-DE",
+                                      timezone_id="Europe/Berlin")
+        contexts.append(context)
+        # Added via the DevTools protocol, so the page's CSP (no inline scripts) does not apply.
+        context.add_init_script(script=axe)
+        if user is not None:
+            client = Client()
+            client.force_login(user)
+            cookie = client.cookies[django_settings.SESSION_COOKIE_NAME]
+            context.add_cookies([{"name": cookie.key, "value": cookie.value,
+                                  "url": live_server.url}])
+        return BrowserPage(context.new_page(), live_server.url)
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def people(org, make_user):
+    from tests.web.people import make_people
+
+    return make_people(org, make_user)
