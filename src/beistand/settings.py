@@ -192,7 +192,8 @@ if OIDC_ENABLED:
     # Whether the identity provider already enforces a second factor for every login.
     OIDC_TRUST_MFA = env_bool("BEISTAND_OIDC_TRUST_MFA", False)
     AUTHENTICATION_BACKENDS.append("beistand.accounts.oidc.EmployeeOIDCBackend")
-    LOGIN_REDIRECT_URL_FAILURE = "accounts:login"
+    # mozilla-django-oidc redirects to this literally (no URL-name resolution).
+    LOGIN_REDIRECT_URL_FAILURE = "/konto/anmelden/"
 
 # Optional LDAP / Active Directory login (django-auth-ldap, extra "ldap"). Enabled by a server URI.
 AUTH_LDAP_SERVER_URI = env_str("AUTH_LDAP_SERVER_URI", "")

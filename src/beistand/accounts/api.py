@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from beistand.accounts import services
 from beistand.accounts.models import DeviceToken, RoleGrant
@@ -43,7 +43,7 @@ def create_token(request, payload: TokenRequest):
     """Exchange username, password and (for privileged roles) a TOTP code for a bearer token."""
     clear, token = services.issue_api_token(request, payload.username, payload.password,
                                             payload.otp, payload.name)
-    return 201, {"id": token.pk, "token": clear, "expires_at": token.expires_at}
+    return Status(201, {"id": token.pk, "token": clear, "expires_at": token.expires_at})
 
 
 @router.get("/auth/tokens", response=list[TokenInfo], tags=["Anmeldung"])
@@ -55,7 +55,7 @@ def list_tokens(request):
 @router.delete("/auth/tokens/{token_id}", response={204: None}, tags=["Anmeldung"])
 def revoke_token(request, token_id: int):
     services.revoke_api_token(request.auth, token_id)
-    return 204, None
+    return Status(204, None)
 
 
 class Me(Schema):
@@ -110,9 +110,7 @@ class GrantOut(Schema):
 
 @router.get("/roles/grants", response=list[GrantOut], tags=["Rollen"])
 def list_grants(request, active: bool = True):
-    services.require_role(request.auth, services.Role.ADMIN)
-    qs = RoleGrant.objects.select_related("user", "granted_by")
-    return list(qs.active() if active else qs.all())
+    return list(services.list_grants(request.auth, include_inactive=not active))
 
 
 @router.post("/roles/grants", response={201: GrantOut}, tags=["Rollen"])
@@ -123,7 +121,7 @@ def create_grant(request, payload: GrantIn):
         raise InvalidInput("Diesen Benutzer gibt es nicht.", field="username")
     grant = services.grant_role(request.auth, user, payload.role, payload.reason,
                                 payload.expires_at)
-    return 201, grant
+    return Status(201, grant)
 
 
 @router.post("/roles/grants/{grant_id}/revoke", response=GrantOut, tags=["Rollen"])
@@ -160,8 +158,7 @@ class DeviceIssued(DeviceOut):
 
 @router.get("/devices", response=list[DeviceOut], tags=["Geräte"])
 def list_devices(request):
-    services.require_role(request.auth, services.Role.ADMIN)
-    return list(DeviceToken.objects.select_related("user"))
+    return list(services.list_device_tokens(request.auth))
 
 
 @router.post("/devices", response={201: DeviceIssued}, tags=["Geräte"])
@@ -180,15 +177,10 @@ def create_device(request, payload: DeviceIn):
     clear, device = services.create_device_token(request.auth, payload.name, payload.kind,
                                                  room=room, user=user)
     device.token = clear
-    return 201, device
+    return Status(201, device)
 
 
-@router.delete("/devices/{device_id}", response={204: None}, tags=["Geräte"])
-def revoke_device(request, device_id: int):
-    services.revoke_device_token(request.auth, device_id)
-    return 204, None
-
-
+# Declared before /devices/{device_id}: the router matches paths in declaration order.
 @router.get("/devices/self", auth=device_auth, response=DeviceOut, tags=["Geräte"])
 def device_self(request):
     """A device checks its own token (self-test at start of a client)."""
@@ -196,3 +188,9 @@ def device_self(request):
     if device is None:
         raise NotFound("Gerät unbekannt.")
     return device
+
+
+@router.delete("/devices/{device_id}", response={204: None}, tags=["Geräte"])
+def revoke_device(request, device_id: int):
+    services.revoke_device_token(request.auth, device_id)
+    return Status(204, None)
