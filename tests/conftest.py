@@ -23,6 +23,13 @@ from beistand.organisation.models import (
 PASSWORD = "Richtig-Pferd-Batterie-42"
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(request, settings):
+    """argon2 costs ~0.3 s a hash here; tests that are about hashing are marked real_hasher."""
+    if request.node.get_closest_marker("real_hasher") is None:
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def org(db):
     """Stadt Teststadt: Dezernat I with Amt 11 and ZKS I/3, Amt 32 with Abteilung 32/1."""

@@ -23,7 +23,13 @@ def shell(request):
     if user is None or not user.is_authenticated:
         return context
     items = [("Start", url_or_none("web:start"))]
-    if Role.ADMIN in roles:
+    # Until a required second factor is entered, the privileged pages would only redirect to the
+    # 2FA step: do not offer them.
+    from beistand.accounts.services import requires_second_factor
+
+    half_authenticated = (not getattr(user, "is_verified", lambda: True)()
+                          and requires_second_factor(user, request))
+    if Role.ADMIN in roles and not half_authenticated:
         items += [("Rollen", url_or_none("accounts:grants")),
                   ("Geräte", url_or_none("accounts:devices")),
                   ("Stammdaten", url_or_none("admin:index"))]
