@@ -62,7 +62,11 @@ INSTALLED_APPS = [
     "beistand.organisation",
     "beistand.accounts",
     "beistand.web",
+    "beistand.reports",
+    "beistand.register",
+    "beistand.notify",
     "beistand.demo",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -246,7 +250,24 @@ else:
     }}
 
 # --- Background tasks (Django's built-in tasks framework) --------------------------------------
-TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+# Jobs are rows in the database, written in the same transaction as the action that causes them
+# (so a committed action always has its job, and a restart loses none); `beistand worker` runs
+# them.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+# --- Reports and register ---------------------------------------------------------------------
+# Entry threshold: lowest hazard level (Aachener Modell 0-3) that may lead to a register entry.
+REGISTER_ENTRY_THRESHOLD = env_int("BEISTAND_REGISTER_THRESHOLD", 2)
+# Deadlines of the workflow steps, in hours after the step became due.
+REPORT_DEADLINE_RELEASE_HOURS = env_int("BEISTAND_DEADLINE_RELEASE_HOURS", 24)
+REPORT_DEADLINE_COMPLAINT_HOURS = env_int("BEISTAND_DEADLINE_COMPLAINT_HOURS", 72)
+REPORT_DEADLINE_ZKS_HOURS = env_int("BEISTAND_DEADLINE_ZKS_HOURS", 72)
+# A reminder goes out this many hours before a deadline; after it, the case escalates.
+REPORT_REMINDER_HOURS_BEFORE = env_int("BEISTAND_REMINDER_HOURS_BEFORE", 4)
+# Shared mailbox of the ZKS (I/3): informed of every submitted report.
+ZKS_MAILBOX = env_str("BEISTAND_ZKS_MAILBOX", "zks@localhost")
+# Attachments: images and PDF up to this size.
+ATTACHMENT_MAX_BYTES = env_int("BEISTAND_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 
 # --- Internationalisation ---------------------------------------------------------------------
 LANGUAGE_CODE = "de"

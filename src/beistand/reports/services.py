@@ -1,0 +1,430 @@
+"""Public face of the reports app: create, read, list and move reports through the workflow.
+
+Every status change goes through ``transition``: it locks the report row, finds the matching
+row of the transition table, checks who acts and the conditions, applies the action's effects,
+appends a ``StatusChange`` and enqueues notifications, all in one transaction.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from beistand.accounts import services as accounts
+from beistand.accounts.roles import Role
+from beistand.audit import services as audit
+from beistand.core.errors import AccessDenied, Conflict, InvalidInput, NotFound
+from beistand.organisation import services as org
+from beistand.organisation.models import Employee, OrgUnit, Room
+from beistand.reports import workflow
+from beistand.reports.models import (
+    HelpOffer,
+    HelpRequest,
+    Offence,
+    Perpetrator,
+    Report,
+    Status,
+    StatusChange,
+    Witness,
+)
+
+# Clocks of phones and PCs drift; a few minutes "in the future" is not a typo.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+# --- Input -------------------------------------------------------------------------------------
+
+@dataclass
+class PerpetratorInput:
+    known: bool = True
+    last_name: str = ""
+    first_names: str = ""
+    birth_name: str = ""
+    aliases: list[str] = field(default_factory=list)
+    date_of_birth: date | None = None
+    street: str = ""
+    house_number: str = ""
+    postal_code: str = ""
+    city: str = ""
+    description: str = ""
+
+
+@dataclass
+class WitnessInput:
+    employee_id: int | None = None
+    name: str = ""
+    contact: str = ""
+
+
+@dataclass
+class ReportInput:
+    occurred_at: datetime
+    offences: list[str]
+    description: str
+    location_kind: str = "office"
+    room_id: int | None = None
+    address: str = ""
+    lat: float | None = None
+    lon: float | None = None
+    victim_ids: list[int] | None = None
+    perpetrators: list[PerpetratorInput] = field(default_factory=list)
+    witnesses: list[WitnessInput] = field(default_factory=list)
+    injuries: str = ""
+    incapacity_days: int | None = None
+    police_on_site: bool = False
+    police_on_site_file_number: str = ""
+    house_ban_issued: bool = False
+    from_other_authority: bool = False
+    help_offers: list[str] = field(default_factory=list)
+
+
+def _validated(reporter: Employee, data: ReportInput) -> dict:
+    """Check every field; raise InvalidInput naming the first bad one. Returns resolved objects."""
+    now = timezone.now()
+    occurred_at = data.occurred_at
+    if occurred_at is None:
+        raise InvalidInput("Bitte den Zeitpunkt des Vorfalls angeben.", field="occurred_at")
+    if timezone.is_naive(occurred_at):
+        occurred_at = timezone.make_aware(occurred_at)
+    if occurred_at > now + FUTURE_TOLERANCE:
+        raise InvalidInput("Der Zeitpunkt des Vorfalls liegt in der Zukunft.",
+                           field="occurred_at")
+    if occurred_at < now - timedelta(days=3 * 365):
+        raise InvalidInput("Der Zeitpunkt liegt mehr als drei Jahre zurück.", field="occurred_at")
+
+    codes = list(dict.fromkeys(data.offences or []))
+    if not codes:
+        raise InvalidInput("Bitte mindestens ein Delikt auswählen.", field="offences")
+    offences = {o.code: o for o in Offence.objects.filter(code__in=codes, active=True)}
+    unknown = [c for c in codes if c not in offences]
+    if unknown:
+        raise InvalidInput(f"Unbekanntes Delikt: {', '.join(unknown)}.", field="offences")
+
+    if not (data.description or "").strip():
+        raise InvalidInput("Bitte schildern Sie kurz, was geschehen ist.", field="description")
+
+    room = None
+    if data.location_kind == "office":
+        if data.room_id is not None:
+            room = Room.objects.filter(pk=data.room_id).first()
+            if room is None:
+                raise InvalidInput("Diesen Raum gibt es nicht.", field="location.room_id")
+        else:
+            room = reporter.room
+    elif data.location_kind == "field":
+        if not (data.address or "").strip():
+            raise InvalidInput("Bitte die Adresse des Einsatzortes angeben.",
+                               field="location.address")
+        if data.lat is not None and not -90 <= data.lat <= 90:
+            raise InvalidInput("Ungültige geografische Breite.", field="location.lat")
+        if data.lon is not None and not -180 <= data.lon <= 180:
+            raise InvalidInput("Ungültige geografische Länge.", field="location.lon")
+    else:
+        raise InvalidInput("Ort muss „office“ oder „field“ sein.", field="location.kind")
+
+    victim_ids = list(dict.fromkeys(data.victim_ids or [reporter.pk]))
+    victims = list(Employee.objects.filter(pk__in=victim_ids, active=True))
+    if len(victims) != len(victim_ids):
+        raise InvalidInput("Betroffene müssen aktive Beschäftigte dieser Behörde sein.",
+                           field="victims")
+
+    for i, p in enumerate(data.perpetrators):
+        if p.known and not (p.last_name or "").strip():
+            raise InvalidInput("Bei einer bekannten Person ist der Name erforderlich.",
+                               field=f"perpetrators.{i}.last_name")
+        if p.date_of_birth and p.date_of_birth > now.date():
+            raise InvalidInput("Das Geburtsdatum liegt in der Zukunft.",
+                               field=f"perpetrators.{i}.date_of_birth")
+    for i, w in enumerate(data.witnesses):
+        if w.employee_id is not None and not Employee.objects.filter(pk=w.employee_id).exists():
+            raise InvalidInput("Diese/n Beschäftigte/n gibt es nicht.",
+                               field=f"witnesses.{i}.employee_id")
+        if w.employee_id is None and not (w.name or "").strip():
+            raise InvalidInput("Bitte den Namen der Zeugin/des Zeugen angeben.",
+                               field=f"witnesses.{i}.name")
+    if data.incapacity_days is not None and not 0 <= data.incapacity_days <= 365:
+        raise InvalidInput("Tage der Arbeitsunfähigkeit: 0 bis 365.", field="incapacity_days")
+
+    help_codes = list(dict.fromkeys(data.help_offers or []))
+    offers = {h.code: h for h in HelpOffer.objects.filter(code__in=help_codes, active=True)}
+    unknown_help = [c for c in help_codes if c not in offers]
+    if unknown_help:
+        raise InvalidInput(f"Unbekanntes Hilfsangebot: {', '.join(unknown_help)}.",
+                           field="help_offers")
+    if help_codes and reporter.pk not in victim_ids:
+        raise InvalidInput("Hilfsangebote kann nur eine betroffene Person für sich anfragen.",
+                           field="help_offers")
+    return {"occurred_at": occurred_at, "offences": list(offences.values()), "room": room,
+            "victims": victims, "help_offers": [offers[c] for c in help_codes]}
+
+
+def _apply(report: Report, data: ReportInput, resolved: dict) -> None:
+    report.occurred_at = resolved["occurred_at"]
+    report.location_kind = data.location_kind
+    report.room = resolved["room"]
+    is_field = data.location_kind == "field"
+    report.address = data.address.strip() if is_field else ""
+    report.latitude = Decimal(str(round(data.lat, 6))) if is_field and data.lat is not None \
+        else None
+    report.longitude = Decimal(str(round(data.lon, 6))) if is_field and data.lon is not None \
+        else None
+    report.description = data.description.strip()
+    report.injuries = data.injuries.strip()
+    report.incapacity_days = data.incapacity_days
+    report.police_on_site = data.police_on_site
+    report.police_on_site_file_number = data.police_on_site_file_number.strip()
+    report.house_ban_issued = data.house_ban_issued
+    report.from_other_authority = data.from_other_authority
+    offences = resolved["offences"]
+    report.hazard_level = max(o.level for o in offences)
+    report.attack = any(o.attack for o in offences)
+
+
+def _write_children(report: Report, data: ReportInput, resolved: dict) -> None:
+    report.offences.set(resolved["offences"])
+    report.victims.set(resolved["victims"])
+    for p in report.perpetrators.all():
+        p.delete()
+    for p in data.perpetrators:
+        Perpetrator.objects.create(
+            report=report, known=p.known, last_name=p.last_name.strip(),
+            first_names=p.first_names.strip(), birth_name=p.birth_name.strip(),
+            aliases=[a.strip() for a in p.aliases if a.strip()], date_of_birth=p.date_of_birth,
+            street=p.street.strip(), house_number=p.house_number.strip(),
+            postal_code=p.postal_code.strip(), city=p.city.strip(),
+            description=p.description.strip())
+    for w in report.witnesses.all():
+        w.delete()
+    for w in data.witnesses:
+        Witness.objects.create(report=report, employee_id=w.employee_id, name=w.name.strip(),
+                               contact=w.contact.strip())
+    existing = set(report.help_requests.values_list("offer_id", flat=True))
+    for offer in resolved["help_offers"]:
+        if offer.code not in existing:
+            HelpRequest.objects.create(victim=report.reporter, report=report, offer=offer)
+
+
+def create_report(user, data: ReportInput, submit: bool = False) -> Report:
+    """A person reports an incident (as draft, or submitted at once)."""
+    reporter = org.employee_of(user)
+    if reporter is None or not reporter.active:
+        raise AccessDenied("Melden können nur Beschäftigte dieser Behörde.")
+    resolved = _validated(reporter, data)
+    with transaction.atomic():
+        report = Report(reporter=reporter, created_by=user, status=Status.DRAFT)
+        _apply(report, data, resolved)
+        report.save()
+        _write_children(report, data, resolved)
+        StatusChange.objects.create(report=report, action="create", from_status="",
+                                    to_status=Status.DRAFT, actor=user)
+        if submit:
+            _do_transition(user, report, "submit", {})
+    return report
+
+
+def update_report(user, report_id: int, data: ReportInput) -> Report:
+    """The reporter edits a draft or a returned report."""
+    with transaction.atomic():
+        report = _locked(user, report_id)
+        if not workflow._is_reporter(user, report):
+            raise AccessDenied("Nur die meldende Person kann die Meldung bearbeiten.")
+        if report.status not in (Status.DRAFT, Status.RETURNED):
+            raise Conflict(f"Im Status „{report.get_status_display()}“ ist die Meldung nicht "
+                           "mehr änderbar.")
+        resolved = _validated(report.reporter, data)
+        _apply(report, data, resolved)
+        report.save()
+        _write_children(report, data, resolved)
+    return report
+
+
+# --- Reading ------------------------------------------------------------------------------------
+
+def _supervised_people(employee: Employee) -> list[int]:
+    """Employees whose reports this supervisor sees: direct reports and their headed units."""
+    ids = {e.pk for e in org.direct_reports(employee)}
+    for unit in OrgUnit.objects.filter(head=employee):
+        for sub in org.unit_subtree(unit):
+            ids.update(sub.members.values_list("pk", flat=True))
+    ids.discard(employee.pk)
+    return sorted(ids)
+
+
+def visible_reports(user) -> QuerySet:
+    """Reports the user may see at all. Drafts only their author sees."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return Report.objects.none()
+    employee = org.employee_of(user)
+    roles = accounts.roles_of(user)
+    q = Q(created_by=user)
+    if employee is not None:
+        q |= Q(reporter=employee) | (Q(victims=employee) & ~Q(status=Status.DRAFT))
+        if Role.SUPERVISOR in roles:
+            people = _supervised_people(employee)
+            q |= (Q(reporter__in=people) | Q(victims__in=people)) & ~Q(status=Status.DRAFT)
+    if Role.ZKS in roles:
+        q |= ~Q(status=Status.DRAFT)
+    if Role.PERSONNEL in roles:
+        q |= Q(status__in=[Status.RELEASED, Status.COMPLAINT_FILED, Status.PUBLISHED,
+                           Status.CLOSED])
+    return Report.objects.filter(pk__in=Report.objects.filter(q).values("pk"))
+
+
+def _locked(user, report_id: int) -> Report:
+    """The report under a row lock, if the user may see it (else 404: no existence leak)."""
+    if not visible_reports(user).filter(pk=report_id).exists():
+        raise NotFound("Diese Meldung gibt es nicht oder Sie dürfen sie nicht sehen.")
+    return Report.objects.select_for_update().get(pk=report_id)
+
+
+def get_report(user, report_id: int, purpose: str = "") -> Report:
+    """One report for ``user``; the read of its personal data is audited."""
+    with transaction.atomic():
+        report = visible_reports(user).filter(pk=report_id).first()
+        if report is None:
+            raise NotFound("Diese Meldung gibt es nicht oder Sie dürfen sie nicht sehen.")
+        audit.record_read(report, actor=user, purpose=purpose)
+    return report
+
+
+def allowed_actions(user, report: Report) -> list[str]:
+    """Actions the user may take now (role and state; conditions are checked on the attempt)."""
+    actions = []
+    for t in workflow.transitions_from(report.status):
+        if t.action not in actions and workflow.actor_may(t, user, report):
+            actions.append(t.action)
+    return actions
+
+
+def queue(user) -> QuerySet:
+    """What waits for this user: returned own reports, releases, complaints, ZKS checks."""
+    base = visible_reports(user)
+    employee = org.employee_of(user)
+    roles = accounts.roles_of(user)
+    q = Q(pk__in=[])
+    if employee is not None:
+        q |= Q(status=Status.RETURNED, reporter=employee)
+        if Role.SUPERVISOR in roles:
+            waiting = [r.pk for r in base.filter(status=Status.SUBMITTED)
+                       if workflow._is_supervisor(user, r)]
+            q |= Q(pk__in=waiting)
+    if Role.PERSONNEL in roles:
+        q |= Q(status=Status.RELEASED)
+    if Role.ZKS in roles:
+        q |= Q(status=Status.COMPLAINT_FILED) | Q(status=Status.RELEASED, attack=False,
+                                                   hazard_level__lt=workflow.entry_threshold())
+    return base.filter(q).order_by("due_at", "created_at")
+
+
+def overdue_reports(now=None) -> QuerySet:
+    now = now or timezone.now()
+    return Report.objects.filter(due_at__lt=now).exclude(
+        status__in=workflow.FINAL_STATES).order_by("due_at")
+
+
+# --- Workflow -----------------------------------------------------------------------------------
+
+ACTION_FIELDS = {
+    "file_complaint": ("police_file_number", "complaint_date", "house_ban_date"),
+    "close": ("reason",),
+}
+
+
+def transition(user, report_id: int, action: str, payload: dict | None = None) -> Report:
+    """Take ``action`` on the report: one row-locked, audited, all-or-nothing step."""
+    payload = dict(payload or {})
+    with transaction.atomic():
+        report = _locked(user, report_id)
+        _do_transition(user, report, action, payload)
+    return report
+
+
+def _do_transition(user, report: Report, action: str, payload: dict) -> None:
+    rows = workflow.find(report.status, action)
+    if not rows:
+        allowed = allowed_actions(user, report)
+        raise Conflict(
+            f"Die Aktion „{action}“ ist im Status „{report.get_status_display()}“ nicht möglich."
+            + (f" Möglich: {', '.join(allowed)}." if allowed else " Für Sie ist hier nichts "
+               "zu tun."), errors=[{"field": "action", "detail": "nicht erlaubt",
+                                   "allowed_actions": allowed}])
+    permitted = [t for t in rows if workflow.actor_may(t, user, report)]
+    if not permitted:
+        who = " oder ".join(sorted({workflow.ACTORS[t.actor][0] for t in rows}))
+        raise AccessDenied(f"Diese Aktion darf nur {who} ausführen.")
+    failures = []
+    chosen = None
+    for t in permitted:
+        failed = workflow.failed_conditions(t, report, payload)
+        if not failed:
+            chosen = t
+            break
+        failures.extend(failed)
+    if chosen is None:
+        name, reason = failures[0]
+        if name in workflow.INPUT_CONDITIONS:
+            raise InvalidInput(reason, field=workflow.INPUT_CONDITIONS[name])
+        raise Conflict(reason, errors=[{"field": "action", "detail": r, "condition": n,
+                                        "allowed_actions": allowed_actions(user, report)}
+                                       for n, r in failures])
+    _apply_effects(user, report, chosen, payload)
+    now = timezone.now()
+    before = report.status
+    report.status = chosen.next_state
+    report.status_changed_at = now
+    hours = workflow.deadline_hours(chosen.next_state)
+    report.due_at = now + timedelta(hours=hours) if hours else None
+    report.reminded_at = None
+    report.escalated_at = None
+    report.save()
+    comment = (payload.get("comment") or payload.get("reason") or "").strip()
+    data = {k: str(payload[k]) for k in ACTION_FIELDS.get(chosen.action, ()) if payload.get(k)}
+    StatusChange.objects.create(report=report, action=chosen.action, from_status=before,
+                                to_status=chosen.next_state, actor=user, comment=comment,
+                                data=data)
+    from beistand.reports import notifications
+
+    notifications.on_transition(report, chosen, user)
+
+
+def _parse_date(value, field_name):
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidInput("Bitte ein Datum im Format JJJJ-MM-TT angeben.",
+                           field=field_name) from None
+
+
+def _apply_effects(user, report: Report, t: workflow.Transition, payload: dict) -> None:
+    if t.action == "file_complaint":
+        complaint_date = _parse_date(payload.get("complaint_date"), "complaint_date")
+        house_ban_date = _parse_date(payload.get("house_ban_date"), "house_ban_date")
+        for d, name in ((complaint_date, "complaint_date"), (house_ban_date, "house_ban_date")):
+            if d and d > timezone.localdate():
+                raise InvalidInput("Das Datum liegt in der Zukunft.", field=name)
+        report.police_file_number = (payload.get("police_file_number") or "").strip()[:60]
+        report.complaint_date = complaint_date
+        report.house_ban_date = house_ban_date
+    elif t.action == "close":
+        report.close_reason = payload["reason"].strip()[:500]
+    elif t.action == "publish":
+        from beistand.register import services as register
+
+        register.publish_from_report(user, report)
+
+
+# --- Catalogue ----------------------------------------------------------------------------------
+
+def offence_catalogue() -> list[Offence]:
+    return list(Offence.objects.filter(active=True))
+
+
+def help_offer_catalogue() -> list[HelpOffer]:
+    return list(HelpOffer.objects.filter(active=True))
