@@ -248,6 +248,10 @@ else:
         "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "OPTIONS": {"file_path": str(DATA_DIR / "mail")},
     }}
+# A mail the SMTP server does not take is retried: first after MAIL_RETRY_SECONDS, doubling per
+# failure (at most an hour apart), MAIL_MAX_ATTEMPTS times in all; then it is marked failed.
+MAIL_MAX_ATTEMPTS = env_int("BEISTAND_MAIL_MAX_ATTEMPTS", 10)
+MAIL_RETRY_SECONDS = env_int("BEISTAND_MAIL_RETRY_SECONDS", 60)
 
 # --- Background tasks (Django's built-in tasks framework) --------------------------------------
 # Jobs are rows in the database, written in the same transaction as the action that causes them
@@ -268,6 +272,9 @@ REPORT_REMINDER_HOURS_BEFORE = env_int("BEISTAND_REMINDER_HOURS_BEFORE", 4)
 ZKS_MAILBOX = env_str("BEISTAND_ZKS_MAILBOX", "zks@localhost")
 # Attachments: images and PDF up to this size.
 ATTACHMENT_MAX_BYTES = env_int("BEISTAND_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+# Statutory accident insurer of the body: addressee of the accident report (Unfallanzeige). Most
+# NRW municipalities are insured with the Unfallkasse NRW; other bodies set their own.
+ACCIDENT_INSURER = env_str("BEISTAND_ACCIDENT_INSURER", "Unfallkasse Nordrhein-Westfalen")
 
 # --- Internationalisation ---------------------------------------------------------------------
 LANGUAGE_CODE = "de"

@@ -7,6 +7,7 @@ from beistand.web.admin_site import admin_site
 urlpatterns = [
     path("api/v1/", api.urls),
     path("konto/", include("beistand.accounts.urls")),
+    path("meldungen/", include("beistand.reports.urls")),
     path("django-admin/", admin_site.urls),
     path("", include("beistand.web.urls")),
 ]

@@ -118,16 +118,20 @@ def test_admin_sees_what_to_look_after(client, people, demo, org):
     nav = html[html.index('aria-label="Hauptnavigation"'):html.index("</nav>",
                                                                html.index("Hauptnavigation"))]
     links = re.findall(r'href="([^"]+)"[^>]*>([^<]+)</a>', nav)
-    assert links == [("/", "Start"), ("/konto/verwaltung/rollen/", "Rollen"),
+    assert links == [("/", "Start"), ("/meldungen/neu/", "Melden"),
+                     ("/meldungen/", "Meine Meldungen"), ("/konto/verwaltung/rollen/", "Rollen"),
                      ("/konto/verwaltung/geraete/", "Geräte"), ("/django-admin/", "Stammdaten")]
 
 
-def test_navigation_of_other_roles_has_only_start(client, people, demo):
-    for username in ("melder", "dsb", "abfrage", "zks"):
+def test_navigation_of_other_roles_has_start_and_reports(client, people, demo):
+    reporting = ["/", "/meldungen/neu/", "/meldungen/"]
+    expected = {"melder": reporting, "dsb": reporting, "abfrage": reporting,
+                "zks": [*reporting, "/meldungen/arbeitsliste/", "/meldungen/ueberfaellig/"]}
+    for username, links in expected.items():
         html = page_of(client, people[username])
         nav = html[html.index('aria-label="Hauptnavigation"'):html.index(
             "</nav>", html.index("Hauptnavigation"))]
-        assert re.findall(r'href="([^"]+)"', nav) == ["/"], username
+        assert re.findall(r'href="([^"]+)"', nav) == links, username
         assert 'aria-current="page"' in nav
         assert 'href="/konto/sicherheit/"' in html  # "Sicherheit & Konto" in the header
 
@@ -174,9 +178,8 @@ def test_querier_without_near_expiry_has_no_warning(client, org, make_user, demo
     assert "läuft bald ab" not in text and "endet am" not in text
 
 
+# Personnel and ZKS have their work queue card since the reports workflow exists.
 @pytest.mark.parametrize("username, title", [
-    ("personal", "Personalverwaltung (Amt 11)"),
-    ("zks", "Zentrale Koordinierungsstelle (ZKS I/3)"),
     ("statistik", "Statistik"),
     ("sicherheit", "Sicherheitsdienst"),
 ])

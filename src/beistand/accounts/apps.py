@@ -15,5 +15,7 @@ class AccountsConfig(AppConfig):
         audited(m.RoleGrant)
         audited(m.ApiToken, exclude=("last_used_at",))
         audited(m.DeviceToken, exclude=("last_seen_at",))
-        post_migrate.connect(signals.sync_role_groups, sender=self)
+        # After every app's migrations (not only this one's): apps listed later, e.g. reports,
+        # get their permissions created then, and role groups must carry them too.
+        post_migrate.connect(signals.sync_role_groups, dispatch_uid="sync-role-groups")
         signals.connect_login_events()

@@ -48,6 +48,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "organisation.add_employee", "organisation.change_employee",
         "organisation.view_employee",
         "accounts.view_rolegrant", "accounts.view_devicetoken",
+        "reports.add_offence", "reports.change_offence", "reports.view_offence",
+        "reports.add_helpoffer", "reports.change_helpoffer", "reports.view_helpoffer",
     ],
     Role.DPO: ["audit.view_auditevent", "accounts.view_rolegrant"],
     Role.PERSONNEL: ["organisation.view_employee", "organisation.view_orgunit"],

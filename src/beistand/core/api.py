@@ -85,7 +85,11 @@ api = NinjaAPI(
 
 @api.exception_handler(DomainError)
 def _domain_error(request, exc: DomainError):
-    return problem(exc.status, exc.title, exc.detail, type_slug=exc.type_slug, errors=exc.errors)
+    # A refused workflow step names what the caller may do instead, at the top level too.
+    allowed = next((e["allowed_actions"] for e in exc.errors
+                    if isinstance(e, dict) and "allowed_actions" in e), None)
+    return problem(exc.status, exc.title, exc.detail, type_slug=exc.type_slug, errors=exc.errors,
+                   extensions=None if allowed is None else {"allowed_actions": allowed})
 
 
 @api.exception_handler(NinjaValidationError)
@@ -150,9 +154,15 @@ def health(request):
 def _mount_routers():
     from beistand.accounts.api import router as accounts_router
     from beistand.organisation.api import router as organisation_router
+    from beistand.reports.api import catalogue_router, help_router, reports_router
+    from beistand.reports.api_documents import router as documents_router
 
     api.add_router("/", accounts_router)
     api.add_router("/organisation", organisation_router)
+    api.add_router("/reports", reports_router)
+    api.add_router("/reports", documents_router)
+    api.add_router("/catalogue", catalogue_router)
+    api.add_router("/help-requests", help_router)
 
 
 _mount_routers()

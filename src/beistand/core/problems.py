@@ -36,7 +36,8 @@ _PYDANTIC_DE = {
 
 
 def problem(status: int, title: str, detail: str, *, type_slug: str = "about:blank",
-            errors: list | None = None, headers: dict | None = None) -> HttpResponse:
+            errors: list | None = None, headers: dict | None = None,
+            extensions: dict | None = None) -> HttpResponse:
     body = {
         "type": type_slug if type_slug == "about:blank" else f"/api/v1/problems/{type_slug}",
         "title": title,
@@ -45,6 +46,8 @@ def problem(status: int, title: str, detail: str, *, type_slug: str = "about:bla
     }
     if errors:
         body["errors"] = errors
+    # RFC 9457 extension members, e.g. ``allowed_actions`` of a refused workflow step.
+    body.update(extensions or {})
     response = HttpResponse(json.dumps(body, ensure_ascii=False), status=status,
                             content_type=PROBLEM_CONTENT_TYPE)
     for key, value in (headers or {}).items():

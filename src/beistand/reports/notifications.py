@@ -1,9 +1,186 @@
 """Who learns of a workflow step, and how (e-mail jobs enqueued in the step's transaction).
 
-Filled in by the notify integration; called by ``services._do_transition`` inside the
-transaction, so a job exists exactly when the step committed.
+``services._do_transition`` calls ``on_transition`` inside its transaction, so a mail job
+exists exactly when the step committed; ``beistand worker`` delivers it afterwards.
+
+Mails never carry what the report says: no description, no perpetrator, no names of the
+people involved. Only the file number, the hazard level, the step, the deadline and a link to
+the case page, where the recipient's rights decide what they see.
 """
 
+from django.conf import settings
+from django.utils import timezone
+
+from beistand.accounts.models import RoleGrant
+from beistand.accounts.roles import Role
+from beistand.notify import services as notify
+from beistand.organisation import services as org
+from beistand.organisation.models import Employee, OrgUnit
+from beistand.reports.models import Report, Status, StatusChange
+
+PERSONNEL_UNIT = "11"
+ZKS_UNIT = "I/3"
+
+# What the people who must act are asked to do, per state.
+TODO = {
+    Status.SUBMITTED: ("Bitte prüfen Sie die Meldung als direkte/r Vorgesetzte/r und geben Sie "
+                       "sie frei – oder geben Sie sie mit einem Kommentar zur Ergänzung zurück."),
+    Status.RELEASED: ("Bitte erstatten Sie Strafanzeige bzw. stellen Sie Strafantrag oder "
+                      "erfassen Sie das Hausverbot, und tragen Sie Aktenzeichen bzw. Datum in "
+                      "beistand ein."),
+    Status.COMPLAINT_FILED: ("Bitte prüfen Sie die Meldung und veröffentlichen Sie sie im "
+                             "Register oder schließen Sie sie mit Begründung ab."),
+}
+RESPONSIBLE = {
+    Status.SUBMITTED: "die/der direkte Vorgesetzte",
+    Status.RELEASED: "die Personalverwaltung (Amt 11)",
+    Status.COMPLAINT_FILED: "die Zentrale Koordinierungsstelle (ZKS)",
+}
+# Reporter's status mail per action: (subject verb, first sentence, what happens next).
+REPORTER_NEWS = {
+    "submit": ("eingereicht", "ist eingegangen.",
+               "Ihre Vorgesetzte/Ihr Vorgesetzter prüft sie nun und gibt sie frei."),
+    "resubmit": ("erneut eingereicht", "ist erneut eingegangen.",
+                 "Ihre Vorgesetzte/Ihr Vorgesetzter prüft sie nun und gibt sie frei."),
+    "release": ("freigegeben", "wurde freigegeben.",
+                "Die Personalverwaltung (Amt 11) kümmert sich nun um die Strafanzeige."),
+    "file_complaint": ("an die ZKS weitergegeben",
+                       "wurde von der Personalverwaltung bearbeitet.",
+                       "Die Zentrale Koordinierungsstelle (ZKS) prüft sie nun abschließend."),
+    "publish": ("abschließend bearbeitet",
+                "wurde von der Zentralen Koordinierungsstelle abschließend bearbeitet.",
+                "Weitere Schritte sind von Ihrer Seite nicht nötig. Vielen Dank, dass Sie den "
+                "Vorfall gemeldet haben."),
+    "close": ("abgeschlossen", "wurde abgeschlossen.",
+              "Weitere Schritte sind von Ihrer Seite nicht nötig. Vielen Dank, dass Sie den "
+              "Vorfall gemeldet haben."),
+}
+
+
+# --- Context and recipients (shared with deadlines.py) -----------------------------------------
+
+def format_due(when) -> str:
+    if when is None:
+        return ""
+    return timezone.localtime(when).strftime("%d.%m.%Y, %H:%M Uhr")
+
+
+def case_link(report: Report) -> str:
+    return f"{settings.BASE_URL.rstrip('/')}/meldungen/{report.pk}/"
+
+
+def case_context(report: Report) -> dict:
+    return {"reference": report.reference, "hazard_level": report.hazard_level,
+            "step": report.get_status_display(), "due": format_due(report.due_at),
+            "link": case_link(report)}
+
+
+def addresses(people, role: str) -> tuple[list[str], list[str]]:
+    """(e-mail addresses, descriptions of those without one) of ``people`` (Employees)."""
+    to, missing = [], []
+    for person in dict.fromkeys(p for p in people if p is not None):
+        if person.email:
+            to.append(person.email)
+        else:
+            missing.append(f"{role} {person.full_name} (Personalnr. {person.personnel_number}):"
+                           " keine E-Mail-Adresse")
+    return to, missing
+
+
+def supervisors(report: Report) -> list[Employee]:
+    """Direct supervisors of the reporter and of every victim (who may release)."""
+    people = [report.reporter, *report.victims.all()]
+    return list(dict.fromkeys(s for s in (org.direct_supervisor(p) for p in people) if s))
+
+
+def personnel_staff() -> tuple[list[Employee], list[str]]:
+    """Employees holding an active personnel-management grant, and accounts without record."""
+    people, missing = [], []
+    grants = (RoleGrant.objects.active().filter(role=Role.PERSONNEL, user__is_active=True)
+              .select_related("user"))
+    for grant in grants:
+        employee = org.employee_of(grant.user)
+        if employee is None or not employee.active:
+            missing.append(f"Personalverwaltung {grant.user.get_username()}: kein "
+                           "Beschäftigtendatensatz mit E-Mail-Adresse")
+        else:
+            people.append(employee)
+    return people, missing
+
+
+def unit_head(code: str) -> tuple[Employee | None, list[str]]:
+    unit = OrgUnit.objects.filter(code=code).select_related("head").first()
+    if unit is None or unit.head is None:
+        return None, [f"Leitung der Einheit {code}: nicht hinterlegt"]
+    return unit.head, []
+
+
+def acting_recipients(report: Report) -> tuple[list[str], list[str]]:
+    """Addresses of whoever must act on the report in its current state."""
+    if report.status == Status.SUBMITTED:
+        people = supervisors(report)
+        to, missing = addresses(people, "Vorgesetzte/r")
+        if not people:
+            missing.append("direkte/r Vorgesetzte/r: nicht hinterlegt")
+        return to, missing
+    if report.status == Status.RELEASED:
+        people, missing = personnel_staff()
+        to, more = addresses(people, "Personalverwaltung")
+        if not people:
+            missing.append("Personalverwaltung: niemand mit aktiver Rolle")
+        return to, missing + more
+    if report.status == Status.COMPLAINT_FILED:
+        return [settings.ZKS_MAILBOX], []
+    return [], []
+
+
+# Subjects stay short (< 70 characters): longer ones get folded, and Python's e-mail package
+# then folds before the first word, which some clients show as a leading blank.
+def _mail(to, subject, template, context, reason, missing=()):
+    return notify.enqueue_mail(to, subject, template, context, reason=reason, missing=missing)
+
+
+# --- The hook ----------------------------------------------------------------------------------
 
 def on_transition(report, transition, actor) -> None:
-    """Enqueue the notifications for ``transition`` (see notify.services)."""
+    """Enqueue the notifications for ``transition`` (already applied to ``report``)."""
+    ctx = case_context(report)
+    ref = report.reference
+    reason = f"report:{report.pk}:{transition.action}"
+    state = transition.next_state
+
+    if state == Status.SUBMITTED:
+        to, missing = acting_recipients(report)
+        _mail(to, f"Meldung {ref}: bitte prüfen und freigeben", "report_to_act",
+              {**ctx, "intro": f"eine Beschäftigte/ein Beschäftigter Ihres Bereichs hat einen "
+                               f"Vorfall gemeldet (Meldung {ref}).",
+               "todo": TODO[state]},
+              f"{reason}:supervisor", missing)
+        _mail([settings.ZKS_MAILBOX], f"Neue Meldung {ref} eingegangen", "report_info",
+              {**ctx, "intro": f"die Meldung {ref} ist eingegangen und liegt der/dem direkten "
+                               "Vorgesetzten zur Freigabe vor."},
+              f"{reason}:zks")
+    elif state == Status.RELEASED:
+        to, missing = acting_recipients(report)
+        _mail(to, f"Meldung {ref}: Strafanzeige erstatten", "report_to_act",
+              {**ctx, "intro": f"die Meldung {ref} wurde von der/dem Vorgesetzten freigegeben.",
+               "todo": TODO[state]},
+              f"{reason}:personnel", missing)
+    elif state == Status.COMPLAINT_FILED:
+        _mail([settings.ZKS_MAILBOX], f"Meldung {ref}: bitte prüfen", "report_to_act",
+              {**ctx, "intro": f"für die Meldung {ref} hat die Personalverwaltung die "
+                               "Strafanzeige, den Strafantrag oder das Hausverbot erfasst.",
+               "todo": TODO[state]},
+              f"{reason}:zks")
+
+    # The reporter hears of every step; the return comment is addressed to them.
+    to, missing = addresses([report.reporter], "Meldende/r")
+    if state == Status.RETURNED:
+        step = StatusChange.objects.filter(report=report).order_by("-pk").first()
+        _mail(to, f"Ihre Meldung {ref} wurde zur Ergänzung zurückgegeben", "report_returned",
+              {**ctx, "comment": step.comment if step else ""}, f"{reason}:reporter", missing)
+        return
+    verb, news, after = REPORTER_NEWS.get(
+        transition.action, ("bearbeitet", "wurde bearbeitet.", ""))
+    _mail(to, f"Ihre Meldung {ref} wurde {verb}", "report_status",
+          {**ctx, "news": news, "next": after}, f"{reason}:reporter", missing)

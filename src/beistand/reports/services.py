@@ -225,8 +225,8 @@ def create_report(user, data: ReportInput, submit: bool = False) -> Report:
     return report
 
 
-def update_report(user, report_id: int, data: ReportInput) -> Report:
-    """The reporter edits a draft or a returned report."""
+def update_report(user, report_id: int, data: ReportInput, submit: bool = False) -> Report:
+    """The reporter edits a draft or a returned report (and with ``submit`` sends it on)."""
     with transaction.atomic():
         report = _locked(user, report_id)
         if not workflow._is_reporter(user, report):
@@ -238,6 +238,9 @@ def update_report(user, report_id: int, data: ReportInput) -> Report:
         _apply(report, data, resolved)
         report.save()
         _write_children(report, data, resolved)
+        if submit:
+            _do_transition(user, report, "submit" if report.status == Status.DRAFT
+                           else "resubmit", {})
     return report
 
 

@@ -29,17 +29,28 @@ def shell(request):
 
     half_authenticated = (not getattr(user, "is_verified", lambda: True)()
                           and requires_second_factor(user, request))
+    if roles & {Role.REPORTER}:  # every employee with an account reports
+        items += [("Melden", url_or_none("reports:new")),
+                  ("Meine Meldungen", url_or_none("reports:mine"))]
+    if roles & {Role.SUPERVISOR, Role.PERSONNEL, Role.ZKS} and not half_authenticated:
+        items.append(("Arbeitsliste", url_or_none("reports:queue")))
+    if Role.ZKS in roles and not half_authenticated:
+        items.append(("Überfällig", url_or_none("reports:overdue")))
     if Role.ADMIN in roles and not half_authenticated:
         items += [("Rollen", url_or_none("accounts:grants")),
                   ("Geräte", url_or_none("accounts:devices")),
                   ("Stammdaten", url_or_none("admin:index"))]
     path = request.path
-    nav = []
-    for label, url in items:
-        if url:
-            # The start page is current only on "/", the others also on their sub-pages.
-            current = path == url if url == "/" else path.startswith(url)
-            nav.append({"label": label, "url": url, "current": current})
+    # An entry is current on its page and sub-pages, unless another entry lives below it:
+    # then only on its own page ("/" for Start, "/meldungen/" next to "/meldungen/neu/").
+    urls = [url for _, url in items if url]
+
+    def current(url):
+        if any(other != url and other.startswith(url) for other in urls):
+            return path == url
+        return path.startswith(url)
+
+    nav = [{"label": label, "url": url, "current": current(url)} for label, url in items if url]
     context.update(
         nav_items=nav,
         account_url=url_or_none("accounts:security"),

@@ -131,6 +131,10 @@ def start_page_for(user, request=None) -> StartPage:
     # Role work first (what needs attention), then the user's own data, which every role has.
     cards: list[Card] = []
 
+    if employee is not None:
+        cards.append(_report_card(user, employee, attention))
+    if roles & {Role.SUPERVISOR, Role.PERSONNEL, Role.ZKS}:
+        cards.append(_queue_card(user, roles, now, attention))
     if Role.SUPERVISOR in roles and employee is not None:
         cards.append(_team_card(employee))
     if Role.QUERIER in roles:
@@ -269,9 +273,8 @@ def _team_card(employee: Employee) -> Card:
         key="team", title="Ihr Team",
         status=f"{count} {'Person' if count == 1 else 'Personen'}",
         text=[f"{count} {'Beschäftigte/r berichtet' if count == 1 else 'Beschäftigte berichten'}"
-              " direkt an Sie. Als direkte/r Vorgesetzte/r prüfen Sie künftig deren Meldungen "
-              "über Vorfälle und geben sie frei; diese Funktion folgt in einer späteren "
-              "Ausbaustufe."],
+              " direkt an Sie. Als direkte/r Vorgesetzte/r prüfen Sie deren Meldungen über "
+              "Vorfälle und geben sie frei (Arbeitsliste)."],
         items=names)
 
 
@@ -440,20 +443,70 @@ def _grants_card(now, roles) -> Card:
         if Role.ADMIN in roles else [])
 
 
+# --- Reports: the report button and the work queues -----------------------------------------
+
+def _report_card(user, employee: Employee, attention: list[Attention]) -> Card:
+    from beistand.reports import services as reports
+    from beistand.reports.models import Status
+
+    mine = reports.visible_reports(user).filter(reporter=employee)
+    counts = dict(mine.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    open_count = sum(n for status, n in counts.items()
+                     if status not in (Status.PUBLISHED, Status.CLOSED))
+    returned = counts.get(Status.RETURNED, 0)
+    drafts = counts.get(Status.DRAFT, 0)
+    mine_url = url_or_none("reports:mine")
+    if returned:
+        attention.append(Attention(
+            "warning", _n(returned, "Ihrer Meldungen wurde", "Ihrer Meldungen wurden")
+            + " zur Überarbeitung zurückgegeben.", _first_link(("Meine Meldungen", mine_url))))
+    facts = [("Offene Meldungen", str(open_count)), ("Entwürfe", str(drafts))]
+    return Card(
+        key="report", title="Vorfall melden",
+        text=["Wurden Sie beleidigt, bedroht oder angegriffen? Melden Sie es – in wenigen "
+              "Minuten, auch vom Diensthandy. Jeder Angriff wird angezeigt; Sie sehen, was "
+              "aus Ihrer Meldung wird."],
+        facts=facts, template="reports/start_report_card.html",
+        extra={"new_url": url_or_none("reports:new")},
+        links=_links(("Meine Meldungen", mine_url), ("Hilfsangebote", url_or_none("reports:help"))))
+
+
+def _queue_card(user, roles, now, attention: list[Attention]) -> Card:
+    from beistand.reports import services as reports
+
+    waiting = reports.queue(user)
+    total = waiting.count()
+    overdue = waiting.filter(due_at__lt=now).count()
+    queue_url = url_or_none("reports:queue")
+    if overdue:
+        attention.append(Attention(
+            "danger", _n(overdue, "Meldung in Ihrer Arbeitsliste ist", "Meldungen in Ihrer "
+                       "Arbeitsliste sind") + " überfällig.",
+            _first_link(("Arbeitsliste", queue_url))))
+    tasks = []
+    if Role.SUPERVISOR in roles:
+        tasks.append("Meldungen Ihres Teams prüfen und freigeben")
+    if Role.PERSONNEL in roles:
+        tasks.append("Strafanzeige erfassen")
+    if Role.ZKS in roles:
+        tasks.append("Meldungen prüfen, im Register veröffentlichen oder abschließen")
+    facts = [("Wartet auf Sie", str(total)), ("davon überfällig", str(overdue))]
+    links = [("Arbeitsliste öffnen", queue_url)]
+    if Role.ZKS in roles:
+        facts.append(("Überfällig bei allen Stellen", str(reports.overdue_reports(now).count())))
+        links.append(("Überfällige Meldungen", url_or_none("reports:overdue")))
+    return Card(
+        key="queue", title="Ihre Arbeitsliste",
+        tone="danger" if overdue else ("warning" if total else "success"),
+        status=f"{overdue} überfällig" if overdue else (f"{total} offen" if total
+                                                          else "nichts offen"),
+        text=["Ihre Aufgaben im Meldewesen: " + "; ".join(tasks) + ". Die Fristen laufen "
+              "in Stunden; die dringendste Meldung steht oben."],
+        facts=facts, links=_links(*links))
+
+
 # Roles whose workflows come with later issues: say factually what they will do here.
 _UPCOMING = {
-    Role.PERSONNEL: (
-        "Personalverwaltung (Amt 11)",
-        "Freigegebene Meldungen über Vorfälle erreichen Sie künftig hier: Sie erstatten "
-        "Strafanzeige und veranlassen Hilfsangebote für betroffene Beschäftigte.",
-        "Das Meldewesen folgt in einer späteren Ausbaustufe. Derzeit liegen keine Aufgaben vor.",
-    ),
-    Role.ZKS: (
-        "Zentrale Koordinierungsstelle (ZKS I/3)",
-        "Sie prüfen künftig freigegebene Meldungen (Qualitätssicherung) und veröffentlichen "
-        "Einträge zu gefährdenden Personen im Register – ohne Angaben zu den Meldenden.",
-        "Das Register folgt in einer späteren Ausbaustufe. Derzeit liegen keine Aufgaben vor.",
-    ),
     Role.STATISTICS: (
         "Statistik",
         "Sie sehen künftig ausschließlich anonymisierte Auswertungen der Vorfälle, z. B. nach "

@@ -4,6 +4,8 @@ The console script switches demo mode on (BEISTAND_DEMO=1) before settings load;
 refuses to run without it, so demo accounts never appear without the demo banner.
 """
 
+import os
+
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
@@ -49,8 +51,21 @@ class Command(BaseCommand):
             return
         import uvicorn
 
+        from beistand.notify.worker import start_in_thread
+
         self.stdout.write(f"Demo läuft auf http://{HOST}:{port}/ (Beenden mit Strg+C)")
+        if "filebased" in settings.MAILERS["default"]["BACKEND"]:
+            self.stdout.write(f"E-Mails werden als Dateien abgelegt in "
+                              f"{settings.MAILERS['default']['OPTIONS']['file_path']}")
         self.stdout.flush()
-        # In-process: settings (with demo mode) are already loaded in this interpreter.
-        uvicorn.run("beistand.asgi:application", host=HOST, port=port, lifespan="off",
-                    log_level="info")
+        if "BEISTAND_BASE_URL" not in os.environ:
+            settings.BASE_URL = f"http://{HOST}:{port}"  # links in the demo's mails
+        # The demo's job worker (e-mails, deadlines) runs in this process, beside the server.
+        worker, thread = start_in_thread()
+        try:
+            # In-process: settings (with demo mode) are already loaded in this interpreter.
+            uvicorn.run("beistand.asgi:application", host=HOST, port=port, lifespan="off",
+                        log_level="info")
+        finally:
+            worker.stop()
+            thread.join(timeout=15)

@@ -1,0 +1,148 @@
+"""Help offers (Hilfsangebote) requested by affected employees, handled by the responsible unit.
+
+Who sees a help request: the victim it is for, and the members of the unit that owns the offer
+(an ``OrgUnit`` whose code is the offer's ``unit_code``, or any unit below it). Nobody else —
+not supervisors, not queriers, not statistics, not the ZKS as such (ZKS staff see I/3 offers only
+because I/3 owns them). A request tells the owning unit who needs help and which report it
+belongs to (reference only), never the report's content.
+"""
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+
+from beistand.audit import services as audit
+from beistand.core.errors import AccessDenied, Conflict, InvalidInput, NotFound
+from beistand.organisation import services as org
+from beistand.organisation.models import Employee, OrgUnit
+from beistand.reports.models import HelpOffer, HelpRequest, Report
+
+NOTE_MAX = 2000
+OPEN_STATES = (HelpRequest.State.REQUESTED, HelpRequest.State.IN_PROGRESS)
+
+
+def _active_employee(user) -> Employee:
+    employee = org.employee_of(user)
+    if employee is None or not employee.active:
+        raise AccessDenied("Hilfsangebote gibt es nur für Beschäftigte dieser Behörde.")
+    return employee
+
+
+def owned_unit_codes(employee: Employee | None) -> set[str]:
+    """Offer unit codes this employee handles: units whose subtree contains their unit."""
+    if employee is None or not employee.active:
+        return set()
+    codes = set(HelpOffer.objects.values_list("unit_code", flat=True))
+    owned = set()
+    for unit in OrgUnit.objects.filter(code__in=codes):
+        if any(u.pk == employee.unit_id for u in org.unit_subtree(unit)):
+            owned.add(unit.code)
+    return owned
+
+
+def visible_help_requests(user) -> QuerySet:
+    """The help requests ``user`` may see: their own (as victim) and their unit's."""
+    employee = org.employee_of(user)
+    if employee is None or not employee.active:
+        return HelpRequest.objects.none()
+    q = Q(victim=employee)
+    owned = owned_unit_codes(employee)
+    if owned:
+        q |= Q(offer__unit_code__in=owned)
+    return (HelpRequest.objects.filter(q)
+            .select_related("offer", "victim", "owner", "report"))
+
+
+def _record_reads(user, requests) -> None:
+    """Someone else's help request is personal data of the victim: the read is audited."""
+    employee = org.employee_of(user)
+    for hr in requests:
+        if employee is None or hr.victim_id != employee.pk:
+            audit.record_read(hr, actor=user, purpose="Bearbeitung Hilfsangebot",
+                              fields=["victim", "offer", "state", "note", "report"])
+
+
+def list_help_requests(user) -> list[HelpRequest]:
+    """Own help requests and those the user's unit handles (reads of others' audited)."""
+    with transaction.atomic():
+        requests = list(visible_help_requests(user).order_by("-created_at", "-pk"))
+        _record_reads(user, requests)
+    return requests
+
+
+def help_requests_of_report(user, report: Report) -> list[HelpRequest]:
+    """The help requests of one report that ``user`` may see (reads of others' audited)."""
+    with transaction.atomic():
+        requests = list(visible_help_requests(user).filter(report=report)
+                        .order_by("created_at", "pk"))
+        _record_reads(user, requests)
+    return requests
+
+
+def request_help(user, report_id: int | None, offer_codes: list[str]) -> list[HelpRequest]:
+    """A victim asks for help for themself, with a report or on its own (also later).
+
+    An offer already requested and still open (for the same report) is not requested twice;
+    the existing request is returned instead.
+    """
+    employee = _active_employee(user)
+    codes = list(dict.fromkeys(c for c in (offer_codes or []) if isinstance(c, str)))
+    if not codes:
+        raise InvalidInput("Bitte mindestens ein Hilfsangebot auswählen.", field="offers")
+    offers = {o.code: o for o in HelpOffer.objects.filter(code__in=codes, active=True)}
+    unknown = [c for c in codes if c not in offers]
+    if unknown:
+        raise InvalidInput(f"Unbekanntes Hilfsangebot: {', '.join(unknown)}.", field="offers")
+    with transaction.atomic():
+        report = None
+        if report_id is not None:
+            from beistand.reports.services import visible_reports
+
+            report = visible_reports(user).filter(pk=report_id).first()
+            if report is None:
+                raise NotFound("Diese Meldung gibt es nicht oder Sie dürfen sie nicht sehen.")
+            if not report.victims.filter(pk=employee.pk).exists():
+                raise AccessDenied("Hilfsangebote kann nur eine betroffene Person für sich "
+                                   "anfragen.")
+        result = []
+        for code in codes:
+            existing = HelpRequest.objects.filter(victim=employee, report=report,
+                                                  offer_id=code, state__in=OPEN_STATES).first()
+            result.append(existing or HelpRequest.objects.create(
+                victim=employee, report=report, offer=offers[code]))
+    return result
+
+
+def update_help_request(user, request_id: int, state: str, note: str | None = None
+                        ) -> HelpRequest:
+    """The owning unit records progress; the handling employee becomes the owner.
+
+    The victim may only withdraw an open request (state ``declined``).
+    """
+    if state not in HelpRequest.State.values:
+        raise InvalidInput("Unbekannter Status (erlaubt: "
+                           f"{', '.join(HelpRequest.State.values)}).", field="state")
+    if note is not None and len(note) > NOTE_MAX:
+        raise InvalidInput(f"Die Notiz darf höchstens {NOTE_MAX} Zeichen lang sein.",
+                           field="note")
+    employee = _active_employee(user)
+    with transaction.atomic():
+        hr = visible_help_requests(user).filter(pk=request_id).first()
+        if hr is None:
+            raise NotFound("Diese Hilfeanfrage gibt es nicht oder Sie dürfen sie nicht sehen.")
+        hr = HelpRequest.objects.select_for_update().select_related("offer").get(pk=hr.pk)
+        if hr.offer.unit_code in owned_unit_codes(employee):
+            hr.state = state
+            if note is not None:
+                hr.note = note.strip()
+            hr.owner = employee
+        elif hr.victim_id == employee.pk:
+            if state != HelpRequest.State.DECLINED or note is not None:
+                raise AccessDenied("Die Anfrage bearbeitet die zuständige Stelle; Sie können "
+                                   "sie nur zurückziehen.")
+            if hr.state not in OPEN_STATES:
+                raise Conflict("Diese Anfrage ist bereits abgeschlossen.")
+            hr.state = state
+        else:  # pragma: no cover - visible_help_requests admits only these two
+            raise AccessDenied("Keine Berechtigung.")
+        hr.save()
+    return hr
