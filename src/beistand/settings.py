@@ -268,6 +268,11 @@ REPORT_DEADLINE_COMPLAINT_HOURS = env_int("BEISTAND_DEADLINE_COMPLAINT_HOURS", 7
 REPORT_DEADLINE_ZKS_HOURS = env_int("BEISTAND_DEADLINE_ZKS_HOURS", 72)
 # A reminder goes out this many hours before a deadline; after it, the case escalates.
 REPORT_REMINDER_HOURS_BEFORE = env_int("BEISTAND_REMINDER_HOURS_BEFORE", 4)
+# Retention of register entries (design defaults; BSchG NRW's own periods were not readable).
+REGISTER_REVIEW_YEARS = env_int("BEISTAND_REGISTER_REVIEW_YEARS", 2)
+REGISTER_DELETE_YEARS = env_int("BEISTAND_REGISTER_DELETE_YEARS", 5)
+# The access log of look-ups is deleted after this many days (BZRG §21a: one year).
+REGISTER_ACCESS_LOG_DAYS = env_int("BEISTAND_REGISTER_ACCESS_LOG_DAYS", 365)
 # Shared mailbox of the ZKS (I/3): informed of every submitted report.
 ZKS_MAILBOX = env_str("BEISTAND_ZKS_MAILBOX", "zks@localhost")
 # Attachments: images and PDF up to this size.

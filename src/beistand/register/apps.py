@@ -10,5 +10,6 @@ class RegisterConfig(AppConfig):
         from beistand.audit.signals import audited
         from beistand.register import models as m
 
-        for model in (m.RegisterPerson, m.RegisterEntry):
+        for model in (m.ProtectiveMeasure, m.RegisterPerson, m.RegisterAddress, m.RegisterEntry,
+                      m.RightsRequest):
             audited(model)
