@@ -273,6 +273,11 @@ REGISTER_REVIEW_YEARS = env_int("BEISTAND_REGISTER_REVIEW_YEARS", 2)
 REGISTER_DELETE_YEARS = env_int("BEISTAND_REGISTER_DELETE_YEARS", 5)
 # The access log of look-ups is deleted after this many days (BZRG §21a: one year).
 REGISTER_ACCESS_LOG_DAYS = env_int("BEISTAND_REGISTER_ACCESS_LOG_DAYS", 365)
+# Misuse signals shown to the DPO: look-ups per querier and day above this; the same person
+# looked up by at least this many units within 30 days; look-ups outside these hours (local).
+MISUSE_LOOKUPS_PER_DAY = env_int("BEISTAND_MISUSE_LOOKUPS_PER_DAY", 20)
+MISUSE_UNITS_PER_PERSON = env_int("BEISTAND_MISUSE_UNITS_PER_PERSON", 3)
+WORKING_HOURS = env_str("BEISTAND_WORKING_HOURS", "07:00-19:00")
 # Shared mailbox of the ZKS (I/3): informed of every submitted report.
 ZKS_MAILBOX = env_str("BEISTAND_ZKS_MAILBOX", "zks@localhost")
 # Attachments: images and PDF up to this size.

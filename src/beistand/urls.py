@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("konto/", include("beistand.accounts.urls")),
     path("meldungen/", include("beistand.reports.urls")),
+    path("register/", include("beistand.register.urls")),
     path("django-admin/", admin_site.urls),
     path("", include("beistand.web.urls")),
 ]

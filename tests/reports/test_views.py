@@ -486,7 +486,7 @@ def _nav(response) -> list[str]:
     ("melder", ["Start", "Melden", "Meine Meldungen"]),
     ("chefin", ["Start", "Melden", "Meine Meldungen", "Arbeitsliste"]),
     ("personal", ["Start", "Melden", "Meine Meldungen", "Arbeitsliste"]),
-    ("zks", ["Start", "Melden", "Meine Meldungen", "Arbeitsliste", "Überfällig"]),
+    ("zks", ["Start", "Melden", "Meine Meldungen", "Arbeitsliste", "Überfällig", "Register"]),
 ])
 def test_navigation_per_role(client, cast, who, expected):
     login(client, cast[who])

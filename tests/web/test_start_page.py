@@ -125,8 +125,10 @@ def test_admin_sees_what_to_look_after(client, people, demo, org):
 
 def test_navigation_of_other_roles_has_start_and_reports(client, people, demo):
     reporting = ["/", "/meldungen/neu/", "/meldungen/"]
-    expected = {"melder": reporting, "dsb": reporting, "abfrage": reporting,
-                "zks": [*reporting, "/meldungen/arbeitsliste/", "/meldungen/ueberfaellig/"]}
+    expected = {"melder": reporting, "dsb": [*reporting, "/register/zugriffsprotokoll/"],
+                "abfrage": [*reporting, "/register/auskunft/"],
+                "zks": [*reporting, "/meldungen/arbeitsliste/", "/meldungen/ueberfaellig/",
+                        "/register/verwaltung/"]}
     for username, links in expected.items():
         html = page_of(client, people[username])
         nav = html[html.index('aria-label="Hauptnavigation"'):html.index(

@@ -154,6 +154,8 @@ def health(request):
 def _mount_routers():
     from beistand.accounts.api import router as accounts_router
     from beistand.organisation.api import router as organisation_router
+    from beistand.register.api import router as register_router
+    from beistand.register.api_rights import router as rights_router
     from beistand.reports.api import catalogue_router, help_router, reports_router
     from beistand.reports.api_documents import router as documents_router
 
@@ -163,6 +165,8 @@ def _mount_routers():
     api.add_router("/reports", documents_router)
     api.add_router("/catalogue", catalogue_router)
     api.add_router("/help-requests", help_router)
+    api.add_router("/register", register_router)
+    api.add_router("/register", rights_router)
 
 
 _mount_routers()

@@ -32,6 +32,7 @@ class BeistandWorker:
         self.stale_after = timedelta(seconds=stale_after)
         self.worker_id = (worker_id or default_worker_id())[:64]
         self._stop = threading.Event()
+        self._retention_day = None  # local date of the last retention run
         # django_tasks_db's worker in batch mode: "run everything due, then return".
         self.jobs = Worker(queue_names=list(queue_names), interval=interval, batch=True,
                            backend_name="default", startup_delay=False, max_tasks=None,
@@ -60,6 +61,27 @@ class BeistandWorker:
         if run.reminded or run.escalated:
             logger.info("Fristen: %s Erinnerung(en), %s Eskalation(en)", len(run.reminded),
                         len(run.escalated))
+        from beistand.register.rights import remind_deferred
+
+        deferred = remind_deferred(now=now)
+        if deferred:
+            logger.info("Betroffenenrechte: %s Wiedervorlage(n) an die ZKS", len(deferred))
+        self.daily_retention(now=now)
+
+    def daily_retention(self, now=None) -> None:
+        """The register's retention run, once per (local) day; idempotent, so a restart that
+        repeats it is harmless."""
+        from django.utils import timezone
+
+        from beistand.register.retention import run_retention
+
+        today = timezone.localdate(now) if now is not None else timezone.localdate()
+        if self._retention_day == today:
+            return
+        result = run_retention(today=today)
+        self._retention_day = today
+        if result.persons_deleted or result.lookups_deleted:
+            logger.info(result.summary())
 
     def run_once(self, now=None) -> None:
         """Everything currently due, then return (``beistand worker --once``, cron, tests)."""

@@ -10,6 +10,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from beistand.register import rights
 from beistand.register.models import RegisterAddress, RegisterEntry, RegisterPerson
 
 
@@ -53,6 +54,8 @@ def publish_from_report(user, report) -> list[RegisterEntry]:
             person = RegisterPerson.objects.create(
                 last_name=p.last_name, first_names=p.first_names, birth_name=p.birth_name,
                 aliases=p.aliases, date_of_birth=p.date_of_birth)
+            # Art. 14 GDPR: a newly registered person must be informed (one-month deadline).
+            rights.open_notification(person, user)
         if p.street and p.postal_code and not person.addresses.filter(
                 street__iexact=p.street, house_number__iexact=p.house_number,
                 postal_code=p.postal_code, valid_to__isnull=True).exists():

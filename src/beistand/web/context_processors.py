@@ -36,6 +36,12 @@ def shell(request):
         items.append(("Arbeitsliste", url_or_none("reports:queue")))
     if Role.ZKS in roles and not half_authenticated:
         items.append(("Überfällig", url_or_none("reports:overdue")))
+    if Role.QUERIER in roles and not half_authenticated:
+        items.append(("Auskunft", url_or_none("register:lookup")))
+    if Role.ZKS in roles and not half_authenticated:
+        items.append(("Register", url_or_none("register:manage")))
+    if Role.DPO in roles and not half_authenticated:
+        items.append(("Zugriffsprotokoll", url_or_none("register:access_log")))
     if Role.ADMIN in roles and not half_authenticated:
         items += [("Rollen", url_or_none("accounts:grants")),
                   ("Geräte", url_or_none("accounts:devices")),

@@ -141,7 +141,10 @@ def start_page_for(user, request=None) -> StartPage:
         cards.append(_querier_card(user, now))
     if Role.ADMIN in roles:
         cards.append(_admin_card(now, attention))
+    if Role.ZKS in roles:
+        cards.append(_register_card(today=timezone.localdate(now), attention=attention))
     if Role.DPO in roles:
+        cards.append(_misuse_card(user, now))
         cards.append(_audit_card(attention))
         cards.append(_grants_card(now, roles))
     for role, card in _UPCOMING.items():
@@ -287,15 +290,16 @@ def _querier_card(user, now) -> Card:
     if grant is not None:
         facts.append(("Dienstlicher Bedarf", grant.reason))
     text = ["Sie dürfen das Register im Einzelfall abfragen, um sich vor einem Kontakt mit einer "
-            "Person zu schützen. Jede Abfrage wird protokolliert. Die Abfrage selbst folgt in "
-            "einer späteren Ausbaustufe."]
+            "Person zu schützen – z. B. vor einem Hausbesuch. Jede Abfrage wird mit Zweck "
+            "protokolliert."]
     if warn:
         text.append("Ihre Berechtigung läuft bald ab. Besteht der Bedarf fort, beantragen Sie "
                     "rechtzeitig eine Verlängerung bei der Administration.")
     return Card(key="querier", title="Ihre Abfrageberechtigung",
                 tone="warning" if warn else "",
                 status="läuft bald ab" if warn else "aktiv",
-                text=text, facts=facts)
+                text=text, facts=facts, template="register/start_querier_card.html",
+                extra={"lookup_url": url_or_none("register:lookup")})
 
 
 def admin_overview(now=None) -> dict:
@@ -363,6 +367,56 @@ def _admin_card(now, attention: list[Attention]) -> Card:
         facts=facts, items=items,
         links=_links(("Rollen verwalten", roles_url), ("Geräte verwalten", devices_url),
                      ("Stammdaten", url_or_none("admin:index"))))
+
+
+# --- Register: ZKS review tasks and rights requests, DPO misuse signals ---------------------
+
+def _register_card(today, attention: list[Attention]) -> Card:
+    from beistand.register import rights, zks
+    from beistand.register.models import RightsRequest
+
+    reviews = zks.review_due(today).count()
+    open_requests = RightsRequest.objects.filter(
+        state__in=(RightsRequest.State.OPEN, RightsRequest.State.DEFERRED)).order_by("due_on")
+    overdue = rights.due_rights_requests().count()
+    url = url_or_none("register:manage")
+    if overdue:
+        attention.append(Attention(
+            "danger", _n(overdue, "Antrag einer betroffenen Person ist", "Anträge betroffener "
+                         "Personen sind") + " fällig (Frist nach Art. 12 Abs. 3 DSGVO).",
+            _first_link(("Register verwalten", url))))
+    items = [f"{r.get_kind_display()}: Frist {r.due_on:%d.%m.%Y}"
+             + (f" (zurückgestellt bis {r.defer_until:%d.%m.%Y})" if r.defer_until else "")
+             for r in open_requests[:MAX_NAMES]]
+    total = open_requests.count()
+    if total > MAX_NAMES:
+        items.append(f"und {total - MAX_NAMES} weitere")
+    busy = reviews or total
+    return Card(
+        key="register", title="Register",
+        tone="danger" if overdue else ("warning" if busy else "success"),
+        status=f"{overdue} fällig" if overdue else ("zu bearbeiten" if busy else "nichts offen"),
+        text=["Prüfaufgaben (weiter speichern oder löschen) und Anträge betroffener Personen "
+              "mit ihrer Monatsfrist."],
+        facts=[("Fällige Prüfungen", str(reviews)), ("Offene Anträge", str(total))],
+        items=items, links=_links(("Register verwalten", url)))
+
+
+def _misuse_card(user, now) -> Card:
+    from beistand.register import access_log
+
+    signals = access_log.misuse_signals(user, timezone.localdate(now))
+    url = url_or_none("register:access_log")
+    return Card(
+        key="access_log", title="Zugriffe auf das Register",
+        tone="warning" if signals else "success",
+        status=_n(len(signals), "Auffälligkeit", "Auffälligkeiten") if signals
+        else "unauffällig",
+        text=["Jede Abfrage im Register steht im Zugriffsprotokoll. Auffällig sind viele "
+              "Abfragen einer Person, dieselbe Person von vielen Stellen und Abfragen außerhalb "
+              "der Dienstzeit."],
+        items=[s.title for s in signals[:MAX_NAMES]],
+        links=_links(("Zugriffsprotokoll öffnen", url)))
 
 
 # --- Data protection officer: audit trail ----------------------------------------------------

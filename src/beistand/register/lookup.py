@@ -1,0 +1,285 @@
+"""Case-by-case look-up (Auskunft) in the register, and its access log.
+
+Only holders of an active querier grant may ask; every question needs a purpose and enough
+identifying data that it cannot be used for browsing. Candidates are collected only through the
+indexed ``SearchKey`` rows (never by scanning persons), scored by ``matching.score`` and cut at
+``matching.SCORE_FLOOR``. Each look-up, and each second click on a candidate's details, writes one
+``Lookup`` row (the access log, with the query data) and one audit-chain event that references it
+without any of the query's personal data — both in the look-up's transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from beistand.accounts import services as accounts
+from beistand.accounts.roles import Role
+from beistand.audit import services as audit
+from beistand.core.errors import InvalidInput, NotFound
+from beistand.organisation import services as org
+from beistand.register import matching
+from beistand.register.models import Lookup, RegisterAddress, RegisterPerson, SearchKey
+
+MAX_CANDIDATES = 10
+MIN_PURPOSE = 5
+# The details of a candidate can be opened from a look-up for this long; then ask again.
+DETAIL_WINDOW = timedelta(hours=24)
+_WILDCARDS = re.compile(r"[*%?_]")
+_POSTAL = re.compile(r"^\d{5}$")
+
+FIELD_LABELS = {"last_name": "Name", "first_name": "Vorname", "street": "Straße",
+                "city": "Ort", "house_number": "Hausnummer"}
+
+
+# --- Validation -----------------------------------------------------------------------------
+
+def _purpose(purpose: str | None) -> str:
+    purpose = (purpose or "").strip()
+    if len(purpose) < MIN_PURPOSE:
+        raise InvalidInput("Bitte geben Sie den Zweck der Abfrage an (z. B. Aktenzeichen und "
+                           f"Anlass, mindestens {MIN_PURPOSE} Zeichen).", field="purpose")
+    return purpose[:500]
+
+
+def _text(name: str, value: str | None, required: bool = False, min_letters: int = 2) -> str:
+    value = (value or "").strip()
+    label = FIELD_LABELS[name]
+    if not value:
+        if required:
+            raise InvalidInput(f"Bitte geben Sie „{label}“ an.", field=name)
+        return ""
+    if _WILDCARDS.search(value):
+        raise InvalidInput(f"„{label}“: Platzhalter (*, %, ?, _) sind nicht erlaubt – bitte "
+                           "den vollständigen Wert eingeben.", field=name)
+    if "\x00" in value or len(value) > 150:
+        raise InvalidInput(f"„{label}“ ist ungültig.", field=name)
+    if min_letters and sum(ch.isalpha() for ch in value) < min_letters:
+        raise InvalidInput(f"„{label}“ ist zu kurz (mindestens {min_letters} Buchstaben).",
+                           field=name)
+    return value
+
+
+def _postal(value: str | None) -> str:
+    value = (value or "").strip()
+    if value and not _POSTAL.match(value):
+        raise InvalidInput("Die Postleitzahl muss aus fünf Ziffern bestehen.",
+                           field="postal_code")
+    return value
+
+
+def _date_of_birth(value) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, str):
+        try:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+                raise ValueError
+            value = date.fromisoformat(value)
+        except ValueError:
+            raise InvalidInput("Das Geburtsdatum muss ein gültiges Datum (JJJJ-MM-TT) sein.",
+                               field="date_of_birth") from None
+    if value > timezone.localdate() or value.year < 1900:
+        raise InvalidInput("Das Geburtsdatum liegt nicht im möglichen Bereich.",
+                           field="date_of_birth")
+    return value
+
+
+# --- Shared ---------------------------------------------------------------------------------
+
+def _querier_info(user) -> tuple[str, str]:
+    employee = org.employee_of(user)
+    if employee is None:
+        return user.get_username(), ""
+    label = f"{employee.first_name} {employee.last_name} ({user.get_username()})"
+    return label[:200], employee.unit.code if employee.unit_id else ""
+
+
+def _log(user, kind, purpose, query, shown, parent=None) -> Lookup:
+    label, unit_code = _querier_info(user)
+    entry = Lookup.objects.create(kind=kind, querier=user, querier_label=label,
+                                  unit_code=unit_code, purpose=purpose, query=query,
+                                  shown=shown, parent=parent)
+    # The audit chain references the access log only; the query's personal data stays in the
+    # log, which has its own (shorter) retention.
+    audit.record("register.lookup", object_type="register.lookup", object_id=entry.pk,
+                 object_repr=entry.get_kind_display(), actor=user, purpose=purpose)
+    return entry
+
+
+def _visible(ids) -> list[dict]:
+    """Active, unmerged persons among ``ids`` (restricted and deleted are never shown)."""
+    return list(RegisterPerson.objects.filter(
+        pk__in=list(ids), status=RegisterPerson.Status.ACTIVE, merged_into__isnull=True,
+    ).values("id", "last_name", "first_names", "birth_name", "aliases", "date_of_birth",
+             "hazard_level", "last_incident_on"))
+
+
+def _measures(ids) -> dict[int, list[str]]:
+    through = RegisterPerson.measures.through
+    out: dict[int, list[str]] = {}
+    rows = through.objects.filter(registerperson_id__in=list(ids)).order_by(
+        "protectivemeasure__sort", "protectivemeasure__label").values_list(
+        "registerperson_id", "protectivemeasure__label")
+    for pid, label in rows:
+        out.setdefault(pid, []).append(label)
+    return out
+
+
+def _current_addresses(ids) -> dict[int, list[tuple[str, str, str]]]:
+    out: dict[int, list[tuple[str, str, str]]] = {}
+    for pid, street, number, postal in RegisterAddress.objects.filter(
+            person_id__in=list(ids), valid_to__isnull=True).values_list(
+            "person_id", "street", "house_number", "postal_code"):
+        out.setdefault(pid, []).append((street, number, postal))
+    return out
+
+
+def _card(row: dict, measures, score: float, match: list[dict]) -> dict:
+    return {"entry_id": row["id"], "last_name": row["last_name"],
+            "first_names": row["first_names"], "date_of_birth": row["date_of_birth"],
+            "hazard_level": row["hazard_level"], "last_incident_on": row["last_incident_on"],
+            "measures": measures.get(row["id"], []), "score": score, "match": match}
+
+
+def candidate_ids(keys: dict[str, set[str]]) -> set[int]:
+    """Person ids with at least one exactly equal search key (one indexed probe per kind)."""
+    ids: set[int] = set()
+    for kind, values in keys.items():
+        ids.update(SearchKey.objects.filter(kind=kind, value__in=sorted(values))
+                   .values_list("person_id", flat=True))
+    return ids
+
+
+def rank(q: matching.Query, ids) -> list[tuple[float, list[dict], dict]]:
+    """Score the visible persons among ``ids``; best first, floor applied, at most 10.
+
+    If any candidate agrees without tolerance, candidates that needed one are dropped; if all
+    needed one, only those within ``FUZZY_MARGIN`` of the best are kept.
+    """
+    rows = _visible(ids)
+    addresses = _current_addresses([r["id"] for r in rows]) if q.postal_code else {}
+    scored = []
+    for row in rows:
+        candidate = matching.Candidate(row["last_name"], row["first_names"], row["birth_name"],
+                                       list(row["aliases"] or []), row["date_of_birth"],
+                                       addresses.get(row["id"], []))
+        value, match = matching.score(q, candidate)
+        if value >= matching.SCORE_FLOOR:
+            scored.append((value, match, row))
+    if any(not matching.is_fuzzy(match) for _, match, _ in scored):
+        scored = [s for s in scored if not matching.is_fuzzy(s[1])]
+    elif scored:
+        # Only tolerant matches: show the closest ones.
+        best = max(value for value, _, _ in scored)
+        scored = [s for s in scored if s[0] >= best - matching.FUZZY_MARGIN]
+    scored.sort(key=lambda s: (-s[0], -(s[2]["hazard_level"] or 0), s[2]["id"]))
+    return scored[:MAX_CANDIDATES]
+
+
+# --- Look-ups -------------------------------------------------------------------------------
+
+def lookup_person(user, purpose, last_name, first_name=None, date_of_birth=None, street=None,
+                  postal_code=None, city=None, house_number=None) -> dict:
+    """Look a person up by name plus first name, date of birth or address (street + PLZ)."""
+    accounts.require_role(user, Role.QUERIER)
+    purpose = _purpose(purpose)
+    last_name = _text("last_name", last_name, required=True)
+    first_name = _text("first_name", first_name)
+    dob = _date_of_birth(date_of_birth)
+    street = _text("street", street, min_letters=2)
+    house_number = _text("house_number", house_number, min_letters=0)
+    city = _text("city", city, min_letters=2)
+    postal_code = _postal(postal_code)
+    has_address = bool(street and postal_code)
+    if (street or postal_code) and not has_address:
+        raise InvalidInput("Für die Anschrift bitte Straße und Postleitzahl angeben.",
+                           field="postal_code" if street else "street")
+    if not (first_name or dob or has_address):
+        raise InvalidInput("Der Name allein genügt nicht: bitte zusätzlich Vorname, "
+                           "Geburtsdatum oder Anschrift (Straße und PLZ) angeben.",
+                           field="first_name")
+    q = matching.Query(last_name=last_name, first_name=first_name, date_of_birth=dob,
+                       street=street, house_number=house_number, postal_code=postal_code)
+    query = {k: v for k, v in {"last_name": last_name, "first_name": first_name,
+                               "date_of_birth": dob.isoformat() if dob else "",
+                               "street": street, "house_number": house_number,
+                               "postal_code": postal_code, "city": city}.items() if v}
+    with transaction.atomic():
+        ranked = rank(q, candidate_ids(matching.query_keys(q)))
+        measures = _measures([r["id"] for _, _, r in ranked])
+        candidates = [_card(row, measures, value, match) for value, match, row in ranked]
+        entry = _log(user, Lookup.Kind.PERSON, purpose, query,
+                     [c["entry_id"] for c in candidates])
+    return {"id": entry.pk, "kind": entry.kind, "candidates": candidates}
+
+
+def lookup_address(user, purpose, street, postal_code, house_number=None) -> dict:
+    """Persons with a current address there (before a planned home visit)."""
+    accounts.require_role(user, Role.QUERIER)
+    purpose = _purpose(purpose)
+    street = _text("street", street, required=True, min_letters=3)
+    house_number = _text("house_number", house_number, min_letters=0)
+    postal_code = _postal(postal_code)
+    if not postal_code:
+        raise InvalidInput("Bitte geben Sie die Postleitzahl an.", field="postal_code")
+    street_key = matching.normalise_street(street)
+    number_key = matching.normalise_house_number(house_number)
+    if number_key:
+        keys = {"adh": {f"{street_key}|{postal_code}|{number_key}"[:120]}}
+    else:
+        keys = {"adr": {f"{street_key}|{postal_code}"[:120]}}
+    query = {k: v for k, v in {"street": street, "house_number": house_number,
+                               "postal_code": postal_code}.items() if v}
+    with transaction.atomic():
+        rows = _visible(candidate_ids(keys))
+        rows.sort(key=lambda r: (-(r["hazard_level"] or 0), r["last_name"], r["id"]))
+        rows = rows[:MAX_CANDIDATES]
+        measures = _measures([r["id"] for r in rows])
+        how = "gleiche Anschrift" if number_key else "gleiche Straße"
+        candidates = [_card(r, measures, 1.0, [{"field": "address", "how": how}]) for r in rows]
+        entry = _log(user, Lookup.Kind.ADDRESS, purpose, query,
+                     [c["entry_id"] for c in candidates])
+    return {"id": entry.pk, "kind": entry.kind, "candidates": candidates}
+
+
+def lookup_detail(user, lookup_id: int, person_id: int) -> dict:
+    """The second click: a shown candidate's incidents (categories, dates) and measures."""
+    accounts.require_role(user, Role.QUERIER)
+    with transaction.atomic():
+        parent = Lookup.objects.filter(
+            pk=lookup_id, querier=user,
+            kind__in=[Lookup.Kind.PERSON, Lookup.Kind.ADDRESS]).first()
+        if parent is None or person_id not in (parent.shown or []):
+            raise NotFound("Diese Eintragung gehört zu keiner Ihrer Abfragen.")
+        if parent.at < timezone.now() - DETAIL_WINDOW:
+            raise NotFound("Die Abfrage ist älter als 24 Stunden – bitte erneut abfragen.")
+        person = (RegisterPerson.objects.filter(
+            pk=person_id, status=RegisterPerson.Status.ACTIVE, merged_into__isnull=True)
+            .select_related("zks_contact").first())
+        if person is None:
+            raise NotFound("Zu dieser Abfrage gibt es keine Eintragung (mehr).")
+        incidents = []
+        for entry in person.entries.order_by("-incident_date", "-pk").prefetch_related(
+                "offences"):
+            incidents.append({"incident_date": entry.incident_date,
+                              "hazard_level": entry.hazard_level,
+                              "offences": sorted(o.label for o in entry.offences.all())})
+        contact = person.zks_contact
+        detail = {
+            "entry_id": person.pk, "last_name": person.last_name,
+            "first_names": person.first_names, "date_of_birth": person.date_of_birth,
+            "hazard_level": person.hazard_level, "last_incident_on": person.last_incident_on,
+            "measures": _measures([person.pk]).get(person.pk, []),
+            "incidents": incidents,
+            "zks_contact": None if contact is None else {
+                "name": f"{contact.first_name} {contact.last_name}",
+                "phone": contact.service_phone, "email": contact.email},
+        }
+        entry = _log(user, Lookup.Kind.DETAIL, parent.purpose, {"person_id": person.pk},
+                     [person.pk], parent=parent)
+    detail["id"] = entry.pk
+    return detail

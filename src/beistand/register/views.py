@@ -1,0 +1,597 @@
+"""Register pages: the querier's look-up (Auskunft), the DPO's access log and the ZKS pages.
+
+Thin views: they parse forms and call the register services (lookup, access_log, zks, rights);
+every DomainError becomes a German message on the page, never a 500. There is deliberately no
+list of persons for queriers: a look-up needs a purpose and more than a last name, and its
+details need a second, logged click.
+"""
+
+from datetime import date
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+
+from beistand.accounts import services as accounts
+from beistand.accounts.roles import Role
+from beistand.core.errors import DomainError, InvalidInput, NotFound
+from beistand.register import forms
+from beistand.register.models import ProtectiveMeasure, RegisterPerson, RightsRequest
+from beistand.reports.forms import LEVELS
+from beistand.web import errors
+
+# What a querier should do at each hazard level (the Aachen model, as on the report form).
+LEVEL_TITLES = {0: "keine besondere Gefahr", 1: "erhöhte Vorsicht", 2: "Gefahr",
+                3: "akute Gefahr"}
+FIELD_LABELS = {"last_name": "Name", "first_name": "Vorname", "first_names": "Vorname",
+                "date_of_birth": "Geburtsdatum", "birth_name": "Geburtsname",
+                "alias": "weiterer Name", "aliases": "weiterer Name", "street": "Straße",
+                "postal_code": "PLZ", "city": "Ort", "address": "Anschrift",
+                "house_number": "Hausnummer", "swapped": "Vor- und Nachname vertauscht"}
+HOW_LABELS = {"exact": "genau", "normalised": "andere Schreibweise",
+              "normalized": "andere Schreibweise", "phonetic": "klingt gleich",
+              "fuzzy": "ähnlich geschrieben", "typo": "Tippfehler", "swapped": "vertauscht",
+              "tolerance": "abweichend (Zahlendreher)", "alias": "weiterer Name",
+              "birth_name": "Geburtsname", "current": "aktuelle Anschrift"}
+
+
+def _get(obj, name, default=None):
+    """A field of a service result, whether it is a dict or an object."""
+    if isinstance(obj, dict):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def _fmt_date(value) -> str:
+    if not value:
+        return ""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    return value.strftime("%d.%m.%Y")
+
+
+def _measure_labels(measures) -> list[str]:
+    if not measures:
+        return []
+    catalogue = dict(ProtectiveMeasure.objects.values_list("code", "label"))
+    labels = []
+    for m in measures:
+        if isinstance(m, ProtectiveMeasure):
+            labels.append(m.label)
+        elif isinstance(m, dict):
+            labels.append(m.get("label") or catalogue.get(m.get("code"), m.get("code", "")))
+        else:
+            labels.append(catalogue.get(str(m), str(m)))
+    return [label for label in labels if label]
+
+
+def _match_texts(match) -> list[str]:
+    """The service's "which field matched how" as short German phrases."""
+    if not match:
+        return []
+    if isinstance(match, dict):
+        match = [{"field": k, "how": v} for k, v in match.items()]
+    texts = []
+    for item in match:
+        if isinstance(item, str):
+            field, _, how = item.partition(":")
+        else:
+            field, how = _get(item, "field", ""), _get(item, "how", "")
+        label = FIELD_LABELS.get(field, field)
+        how_text = HOW_LABELS.get(str(how), str(how or ""))
+        texts.append(f"{label}: {how_text}" if how_text else label)
+    return texts
+
+
+def _level(level) -> dict:
+    level = int(level or 0)
+    return {"value": level, "title": LEVEL_TITLES.get(level, ""),
+            "text": LEVELS.get(level, ("", ""))[1]}
+
+
+def _candidate(c) -> dict:
+    first = _get(c, "first_names") or ""
+    return {
+        "id": _get(c, "entry_id") or _get(c, "person_id"),
+        "name": ", ".join(p for p in (_get(c, "last_name") or "", first) if p),
+        "date_of_birth": _fmt_date(_get(c, "date_of_birth")),
+        "level": _level(_get(c, "hazard_level")),
+        "last_incident": _fmt_date(_get(c, "last_incident_on")),
+        "measures": _measure_labels(_get(c, "measures")),
+        "match": _match_texts(_get(c, "match")),
+        "score": _get(c, "score"),
+    }
+
+
+def _lookup_service():
+    from beistand.register import lookup
+
+    return lookup
+
+
+# --- Querier: the look-up --------------------------------------------------------------------
+
+def _require(request, *roles):
+    try:
+        accounts.require_role(request.user, *roles)
+    except DomainError as exc:
+        return errors.domain_error(request, exc)
+    return None
+
+
+def _lookup_page(request, person_form, address_form, mode="person", status=200):
+    return render(request, "register/lookup.html", {
+        "person_form": person_form, "address_form": address_form, "mode": mode,
+    }, status=status)
+
+
+@login_required
+def lookup(request):
+    """The look-up form (GET) and its result (POST): a warning card per candidate, or none."""
+    denied = _require(request, Role.QUERIER)
+    if denied:
+        return denied
+    if request.method == "GET":
+        mode = "address" if request.GET.get("modus") == "anschrift" else "person"
+        return _lookup_page(request, forms.PersonLookupForm(), forms.AddressLookupForm(), mode)
+    if request.method != "POST":
+        return errors.method_not_allowed(request, ["GET", "POST"])
+    mode = "address" if request.POST.get("mode") == "address" else "person"
+    if mode == "address":
+        form = forms.AddressLookupForm(request.POST)
+        person_form, address_form = forms.PersonLookupForm(), form
+    else:
+        form = forms.PersonLookupForm(request.POST)
+        person_form, address_form = form, forms.AddressLookupForm()
+    if not form.is_valid():
+        return _lookup_page(request, person_form, address_form, mode, status=400)
+    service = _lookup_service()
+    try:
+        if mode == "address":
+            result = service.lookup_address(request.user, **form.service_kwargs())
+        else:
+            result = service.lookup_person(request.user, **form.service_kwargs())
+    except InvalidInput as exc:
+        form.service_error(exc.field, exc.detail)
+        return _lookup_page(request, person_form, address_form, mode, status=400)
+    except DomainError as exc:
+        return errors.domain_error(request, exc)
+    candidates = [_candidate(c) for c in (_get(result, "candidates") or [])]
+    d = form.cleaned_data
+    if mode == "address":
+        asked = " ".join(p for p in (d["street"], d["house_number"]) if p) + f", {d['postal_code']}"
+    else:
+        asked = ", ".join(p for p in (d["last_name"], d["first_name"]) if p)
+        if d["date_of_birth"]:
+            asked += f", geb. {d['date_of_birth']:%d.%m.%Y}"
+    return render(request, "register/result.html", {
+        "lookup_id": _get(result, "id"), "candidates": candidates, "mode": mode,
+        "asked": asked, "purpose": d["purpose"],
+        "asked_at": timezone.localtime().strftime("%d.%m.%Y, %H:%M Uhr"),
+    })
+
+
+@login_required
+def lookup_detail(request):
+    """The second click: incident categories and dates of one shown person (logged)."""
+    denied = _require(request, Role.QUERIER)
+    if denied:
+        return denied
+    if request.method != "POST":
+        return errors.method_not_allowed(request, ["POST"])
+    try:
+        lookup_id = int(request.POST.get("lookup", ""))
+        person_id = int(request.POST.get("person", ""))
+    except ValueError:
+        return errors.domain_error(request, NotFound("Diese Abfrage gibt es nicht."))
+    try:
+        detail = _lookup_service().lookup_detail(request.user, lookup_id, person_id)
+    except DomainError as exc:
+        return errors.domain_error(request, exc)
+    person = _get(detail, "person", detail)
+    card = _candidate(person)
+    incidents = []
+    for inc in _get(detail, "incidents", None) or _get(detail, "entries", None) or []:
+        offences = _get(inc, "offences") or _get(inc, "offence_categories") or []
+        incidents.append({
+            "date": _fmt_date(_get(inc, "incident_date") or _get(inc, "date")),
+            "level": _level(_get(inc, "hazard_level")),
+            "offences": [_get(o, "label", o) if not isinstance(o, str) else o
+                         for o in offences]})
+    return render(request, "register/detail.html", {
+        "card": card, "incidents": incidents, "lookup_id": lookup_id,
+        "detail_id": _get(detail, "id") or _get(detail, "lookup_id"),
+        "zks_contact": _contact_text(_get(detail, "zks_contact")),
+    })
+
+
+def _contact_text(contact) -> str:
+    if not contact:
+        return ""
+    if isinstance(contact, str):
+        return contact
+    parts = [_get(contact, "name"), _get(contact, "phone"), _get(contact, "email")]
+    return ", ".join(p for p in parts if p)
+
+
+# --- DPO: the access log ---------------------------------------------------------------------
+
+def _log_service():
+    from beistand.register import access_log
+
+    return access_log
+
+
+def _log_row(entry) -> dict:
+    query = _get(entry, "query") or {}
+    return {
+        "id": _get(entry, "id"),
+        "at": timezone.localtime(_get(entry, "at")).strftime("%d.%m.%Y, %H:%M"),
+        "kind": entry.get_kind_display() if hasattr(entry, "get_kind_display")
+        else _get(entry, "kind"),
+        "querier": _get(entry, "querier_label"), "unit": _get(entry, "unit_code") or "",
+        "purpose": _get(entry, "purpose"),
+        "query": "; ".join(f"{FIELD_LABELS.get(k, k)}: {v}" for k, v in query.items()
+                           if v not in (None, "")) if isinstance(query, dict) else str(query),
+        "shown": ", ".join(str(p) for p in (_get(entry, "shown") or [])) or "keine",
+        "keep": bool(_get(entry, "keep_for_audit")),
+    }
+
+
+def _log_filters(form) -> dict:
+    d = form.cleaned_data
+    return {"querier": d.get("querier") or None, "person_id": d.get("person_id"),
+            "since": d.get("since"), "until": d.get("until")}
+
+
+LOG_PAGE_SIZE = 200
+
+
+@login_required
+def access_log(request):
+    denied = _require(request, Role.DPO)
+    if denied:
+        return denied
+    form = forms.AccessLogFilterForm(request.GET or None)
+    filters = _log_filters(form) if form.is_bound and form.is_valid() else {}
+    if form.is_bound and not form.is_valid():
+        filters = None
+    service = _log_service()
+    if request.GET.get("format") == "csv" and filters is not None:
+        try:
+            content = service.export_csv(request.user, **filters)
+        except DomainError as exc:
+            return errors.domain_error(request, exc)
+        if isinstance(content, str):
+            content = content.encode("utf-8-sig")
+        response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="zugriffsprotokoll-{timezone.localdate():%Y-%m-%d}.csv"')
+        return response
+    rows, total, signals = [], 0, []
+    try:
+        if filters is not None:
+            entries = service.search(request.user, **filters)
+            total = entries.count() if hasattr(entries, "count") and not isinstance(
+                entries, list) else len(entries)
+            rows = [_log_row(e) for e in list(entries[:LOG_PAGE_SIZE])]
+        signals = _signals(service.misuse_signals(request.user, timezone.localdate()))
+    except DomainError as exc:
+        return errors.domain_error(request, exc)
+    csv_query = request.GET.copy()
+    csv_query["format"] = "csv"
+    return render(request, "register/access_log.html", {
+        "form": form, "rows": rows, "total": total, "page_size": LOG_PAGE_SIZE,
+        "signals": signals, "csv_url": f"?{csv_query.urlencode()}",
+        "status": 400 if filters is None else 200,
+    }, status=400 if filters is None else 200)
+
+
+def _signals(raw) -> list[dict]:
+    """Misuse signals as {title, text}; the service may return objects, dicts or strings."""
+    result = []
+    for s in raw or []:
+        if isinstance(s, str):
+            result.append({"title": s, "text": ""})
+            continue
+        title = _get(s, "title") or _get(s, "label") or _get(s, "kind") or "Auffälligkeit"
+        text = _get(s, "text") or _get(s, "detail") or _get(s, "description") or ""
+        result.append({"title": title, "text": text,
+                       "lookups": _get(s, "lookup_ids") or []})
+    return result
+
+
+@login_required
+def keep_for_audit(request, lookup_id: int):
+    denied = _require(request, Role.DPO)
+    if denied:
+        return denied
+    if request.method != "POST":
+        return errors.method_not_allowed(request, ["POST"])
+    reason = request.POST.get("reason", "").strip()
+    try:
+        if not reason:
+            raise InvalidInput("Bitte geben Sie an, für welche Prüfung der Eintrag aufbewahrt "
+                               "wird.", field="reason")
+        _log_service().keep_for_audit(request.user, lookup_id, reason)
+    except NotFound as exc:
+        return errors.domain_error(request, exc)
+    except DomainError as exc:
+        messages.error(request, f"Abfrage {lookup_id}: {exc.detail} Es wurde nichts geändert.")
+    else:
+        messages.success(request, f"Abfrage {lookup_id} wird für die Prüfung aufbewahrt und "
+                                  "nicht nach einem Jahr gelöscht.")
+    back = request.POST.get("next", "")
+    if back.startswith("/register/zugriffsprotokoll/") and "//" not in back:
+        return redirect(back)
+    return redirect("register:access_log")
+
+
+# --- ZKS: the register ----------------------------------------------------------------------
+
+def _zks():
+    from beistand.register import zks
+
+    return zks
+
+
+def _rights():
+    try:
+        from beistand.register import rights
+    except ImportError:  # pragma: no cover - depends on the state of the tree
+        return None
+    return rights
+
+
+def _person_row(p: RegisterPerson) -> dict:
+    return {"id": p.pk, "name": str(p), "date_of_birth": _fmt_date(p.date_of_birth),
+            "level": _level(p.hazard_level), "status": p.get_status_display(),
+            "review_on": _fmt_date(p.review_on), "last_incident": _fmt_date(p.last_incident_on)}
+
+
+def _zks_search(query: str) -> list[RegisterPerson]:
+    """The ZKS finds people in its own register by name (exact, case-insensitive)."""
+    parts = [p.strip() for p in query.replace(",", " ").split() if p.strip()]
+    if not parts:
+        return []
+    qs = RegisterPerson.objects.exclude(status=RegisterPerson.Status.DELETED).filter(
+        merged_into__isnull=True)
+    qs = qs.filter(last_name__iexact=parts[0]) | qs.filter(last_name__iexact=parts[-1])
+    return list(qs.order_by("last_name", "first_names")[:50])
+
+
+@login_required
+def manage(request):
+    denied = _require(request, Role.ZKS)
+    if denied:
+        return denied
+    today = timezone.localdate()
+    try:
+        due = list(_zks().review_due(today))
+    except DomainError as exc:
+        return errors.domain_error(request, exc)
+    rights = _rights()
+    open_requests = []
+    if rights is not None:
+        open_requests = list(rights.list_requests(request.user, state="open"))
+    query = request.GET.get("name", "").strip()
+    return render(request, "register/manage.html", {
+        "due": [_person_row(p) for p in due], "query": query,
+        "found": [_person_row(p) for p in _zks_search(query)] if query else None,
+        "rights_requests": [_rights_row(r, today) for r in open_requests],
+        "reason_form": forms.ReasonForm(),
+    })
+
+
+def _rights_row(r: RightsRequest, today) -> dict:
+    return {"obj": r, "kind": r.get_kind_display(), "state": r.get_state_display(),
+            "due": _fmt_date(r.due_on), "overdue": r.due_on < today and r.state in (
+                RightsRequest.State.OPEN, RightsRequest.State.DEFERRED),
+            "defer_until": _fmt_date(r.defer_until), "person_id": r.person_id,
+            "person": str(r.person),
+            # A letter exists for the Art. 14 information and for every decided request.
+            "letter_url": reverse("register:letter_pdf", args=[r.pk])
+            if _letters_available() and (r.kind == RightsRequest.Kind.NOTIFICATION
+                                         or r.state in (RightsRequest.State.GRANTED,
+                                                        RightsRequest.State.REFUSED))
+            else "",
+            "is_notification": r.kind == RightsRequest.Kind.NOTIFICATION,
+            "is_rectification": r.kind == RightsRequest.Kind.RECTIFICATION,
+            "open": r.state in (RightsRequest.State.OPEN, RightsRequest.State.DEFERRED)}
+
+
+def _document_links(person_id: int) -> list[dict]:
+    if _rights() is None or not _letters_available():
+        return []
+    return [{"url": reverse("register:access_report_pdf", args=[person_id]),
+             "label": "Auskunft nach Art. 15 DSGVO (PDF)"}]
+
+
+@login_required
+def person(request, person_id: int):
+    denied = _require(request, Role.ZKS)
+    if denied:
+        return denied
+    p = (RegisterPerson.objects.filter(pk=person_id)
+         .exclude(status=RegisterPerson.Status.DELETED).first())
+    if p is None:
+        return errors.domain_error(request, NotFound("Diese Person ist nicht (mehr) im "
+                                                     "Register."))
+    today = timezone.localdate()
+    entries = list(p.entries.prefetch_related("offences").order_by("-incident_date"))
+    return render(request, "register/person.html", {
+        "p": p, "row": _person_row(p), "today": today,
+        "addresses": list(p.addresses.order_by("valid_to", "-valid_from")),
+        "entries": [{"obj": e, "date": _fmt_date(e.incident_date),
+                     "offences": ", ".join(o.label for o in e.offences.all()),
+                     "report_url": f"/meldungen/{e.report_id}/" if e.report_id else ""}
+                    for e in entries],
+        "measures": [(m, m.pk in {x.pk for x in p.measures.all()})
+                     for m in ProtectiveMeasure.objects.filter(active=True)],
+        "rights_requests": [_rights_row(r, today) for r in p.rights_requests.all()],
+        "rights_kinds": RightsRequest.Kind.choices,
+        "documents": _document_links(p.pk),
+        "has_rights": _rights() is not None,
+    })
+
+
+def _person_action(request, person_id, call, success):
+    denied = _require(request, Role.ZKS)
+    if denied:
+        return denied
+    if request.method != "POST":
+        return errors.method_not_allowed(request, ["POST"])
+    try:
+        call()
+    except NotFound as exc:
+        return errors.domain_error(request, exc)
+    except DomainError as exc:
+        messages.error(request, f"{exc.detail} Es wurde nichts geändert.")
+    else:
+        messages.success(request, success)
+    back = request.POST.get("next", "")
+    if back == "verwaltung":
+        return redirect("register:manage")
+    return redirect("register:person", person_id=person_id)
+
+
+def _reason(request) -> str:
+    reason = request.POST.get("reason", "").strip()
+    if not reason:
+        raise InvalidInput("Bitte geben Sie eine Begründung an.", field="reason")
+    return reason
+
+
+@login_required
+def person_action(request, person_id: int):
+    """One ZKS action on a person (a small form each on the person page)."""
+    action = request.POST.get("action", "")
+    post = request.POST
+    zks = _zks()
+
+    def run():
+        if action == "measures":
+            zks.set_measures(request.user, person_id, post.getlist("measures"))
+        elif action == "restrict":
+            zks.restrict_person(request.user, person_id, _reason(request))
+        elif action == "lift":
+            zks.lift_restriction(request.user, person_id, _reason(request))
+        elif action == "outcome":
+            zks.record_case_outcome(request.user, outcome=post.get("outcome", ""),
+                                    reason=_reason(request), person_id=person_id)
+        elif action == "merge":
+            other = _int(post.get("other"), "other",
+                         "Bitte geben Sie die Nummer der doppelten Person an.")
+            zks.merge_persons(request.user, person_id, other, _reason(request))
+        elif action in ("extend", "delete"):
+            zks.decide_review(request.user, person_id, action, _reason(request))
+        else:
+            raise InvalidInput("Diese Aktion gibt es nicht.", field="action")
+
+    success = {
+        "measures": "Die empfohlenen Schutzmaßnahmen sind gespeichert.",
+        "restrict": "Der Eintrag ist eingeschränkt: Abfragende sehen ihn nicht mehr.",
+        "lift": "Die Einschränkung ist aufgehoben.",
+        "outcome": "Der Ausgang des Verfahrens ist erfasst; der Eintrag ist eingeschränkt.",
+        "merge": "Die Personen sind zusammengeführt.",
+        "extend": "Die Speicherung ist verlängert; die nächste Prüfung ist vorgemerkt.",
+        "delete": "Der Eintrag ist gelöscht.",
+    }.get(action, "")
+    response = _person_action(request, person_id, run, success)
+    # A deleted person has no page any more: back to the task list.
+    if action == "delete" and response.status_code == 302 and RegisterPerson.objects.filter(
+            pk=person_id, status=RegisterPerson.Status.DELETED).exists():
+        return redirect("register:manage")
+    return response
+
+
+def _int(value, field, message) -> int:
+    try:
+        return int(value or "")
+    except ValueError:
+        raise InvalidInput(message, field=field) from None
+
+
+@login_required
+def rights_action(request, person_id: int):
+    """Record or decide a request of the person (ZKS): create, decide, defer (Art. 14)."""
+    rights = _rights()
+    post = request.POST
+
+    def run():
+        if rights is None:
+            raise InvalidInput("Betroffenenrechte können derzeit nicht erfasst werden.")
+        action = post.get("action", "")
+        if action == "create":
+            rights.create_request(request.user, person_id, post.get("kind", ""),
+                                  _parse_date(post.get("received_on"), "received_on"),
+                                  details=post.get("details", "").strip())
+            return
+        request_id = _int(post.get("request"), "request", "Diese Anfrage gibt es nicht.")
+        if action == "defer":
+            rights.defer(request.user, request_id, post.get("reason", ""),
+                         post.get("defer_until", "").strip() or None)
+        elif action == "decide":
+            changes = {name: post.get(f"change_{name}", "").strip()
+                       for name in ("last_name", "first_names", "date_of_birth")}
+            changes = {k: v for k, v in changes.items() if v}
+            rights.decide(request.user, request_id, post.get("decision", ""),
+                          post.get("reason", ""), changes=changes or None)
+        else:
+            raise InvalidInput("Diese Aktion gibt es nicht.", field="action")
+
+    return _person_action(request, person_id, run, "Der Antrag ist gespeichert.")
+
+
+def _pdf(filename: str, content: bytes) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _letters_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("beistand.register.letters") is not None
+
+
+@login_required
+def access_report_pdf(request, person_id: int):
+    """Art. 15 report of the person as a PDF (ZKS/DPO; the service checks and audits)."""
+    rights = _rights()
+    if rights is None or not _letters_available():
+        return errors.domain_error(request, NotFound("Diese Seite gibt es noch nicht."))
+    try:
+        filename, content = rights.access_report_pdf(request.user, person_id)
+    except DomainError as exc:
+        return errors.domain_error(request, exc)
+    return _pdf(filename, content)
+
+
+@login_required
+def letter_pdf(request, request_id: int):
+    """The letter of a rights request (Art. 14 information or a decision letter)."""
+    rights = _rights()
+    if rights is None or not _letters_available():
+        return errors.domain_error(request, NotFound("Diese Seite gibt es noch nicht."))
+    try:
+        filename, content = rights.letter_pdf(request.user, request_id)
+    except DomainError as exc:
+        return errors.domain_error(request, exc)
+    return _pdf(filename, content)
+
+
+def _parse_date(value, field):
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput("Bitte ein gültiges Datum angeben.", field=field) from None
