@@ -1,6 +1,8 @@
 """The one JSON API, ``/api/v1/``: authentication classes, problem-detail error mapping, and the
 routers of the domain apps."""
 
+from typing import Annotated
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
@@ -10,7 +12,8 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
-from pydantic import ConfigDict
+from pydantic import AfterValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from beistand.core.errors import DomainError
 from beistand.core.problems import field_errors_from_pydantic, problem
@@ -20,6 +23,19 @@ class StrictSchema(Schema):
     """Request bodies: unknown fields are an error, not silently dropped."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL cannot store NUL in text; refuse it here instead of failing in the database.
+    if "\x00" in value:
+        raise PydanticCustomError("nul_character", "Steuerzeichen (NUL) sind nicht erlaubt.")
+    return value
+
+
+# Text input of request bodies.
+Str = Annotated[str, AfterValidator(_no_nul)]
+# Database ids: beyond a 64-bit integer no row exists, and SQLite would overflow on a lookup.
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 class BearerUserAuth(HttpBearer):

@@ -5,26 +5,16 @@ logged look-up, and a candidate's details only through a second, logged request.
 """
 
 from datetime import date
-from typing import Annotated
 
 from ninja import Router, Schema
-from pydantic import AfterValidator, Field
-from pydantic_core import PydanticCustomError
+from pydantic import Field
 
-from beistand.core.api import StrictSchema
+from beistand.core.api import Id, Str, StrictSchema
 from beistand.register import lookup
 
 router = Router(tags=["Register"])
 
 
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise PydanticCustomError("nul_character", "Steuerzeichen (NUL) sind nicht erlaubt.")
-    return value
-
-
-Str = Annotated[str, AfterValidator(_no_nul)]
-Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 class LookupIn(StrictSchema):

@@ -6,15 +6,13 @@ reports), decide nothing. Every other role: 403. Letters and reports are PDFs re
 
 import base64
 from datetime import date, datetime
-from typing import Annotated
 
 from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 from ninja import Router, Schema, Status
-from pydantic import AfterValidator, Field
-from pydantic_core import PydanticCustomError
+from pydantic import Field
 
-from beistand.core.api import StrictSchema
+from beistand.core.api import Str, StrictSchema
 from beistand.register import rights
 
 router = Router(tags=["Register: Betroffenenrechte"])
@@ -28,13 +26,6 @@ _PDF_RESPONSE = {
 }
 
 
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise PydanticCustomError("nul_character", "Steuerzeichen (NUL) sind nicht erlaubt.")
-    return value
-
-
-Str = Annotated[str, AfterValidator(_no_nul)]
 
 
 class RequestIn(StrictSchema):

@@ -12,10 +12,9 @@ from typing import Annotated, Literal
 from django.http import FileResponse
 from django.utils import timezone
 from ninja import Query, Router, Schema, Status
-from pydantic import AfterValidator, Field
-from pydantic_core import PydanticCustomError
+from pydantic import Field
 
-from beistand.core.api import StrictSchema
+from beistand.core.api import Id, Str, StrictSchema
 from beistand.core.errors import InvalidInput
 from beistand.organisation import services as org
 from beistand.reports import attachments, services, workflow
@@ -26,18 +25,6 @@ reports_router = Router(tags=["Meldungen"])
 catalogue_router = Router(tags=["Kataloge"])
 help_router = Router(tags=["Hilfsangebote"])
 
-# --- Input ------------------------------------------------------------------------------------
-
-def _no_nul(value: str) -> str:
-    # PostgreSQL cannot store NUL in text; refuse it here instead of failing in the database.
-    if "\x00" in value:
-        raise PydanticCustomError("nul_character", "Steuerzeichen (NUL) sind nicht erlaubt.")
-    return value
-
-
-Str = Annotated[str, AfterValidator(_no_nul)]
-# Database ids: beyond a 64-bit integer no row exists, and SQLite would overflow on a lookup.
-Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Coordinate = Annotated[float, Field(allow_inf_nan=False)]
 
 
