@@ -19,9 +19,10 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from beistand.organisation.models import Body, OrgUnit
+from beistand.organisation.models import OrgUnit
 from beistand.register.models import RegisterPerson
-from beistand.reports.documents.common import body as current_body
+from beistand.reports.documents import common as documents_common
+from beistand.reports.documents.common import body
 from beistand.reports.documents.layout import (
     FRAME_WIDTH,
     Letterhead,
@@ -40,23 +41,8 @@ ADDRESS_WIDTH = 85 * mm
 INFO_OFFSET = 100 * mm   # info block at 125 mm from the page's left edge
 
 
-def body() -> Body:
-    return current_body()
-
-
 def letterhead(title: str, reference: str) -> Letterhead:
-    b = body()
-    logo = None
-    if b.logo:
-        try:
-            with b.logo.open("rb") as fh:
-                logo = fh.read()
-        except OSError:
-            logo = None
-    town = " ".join(p for p in (b.postal_code, b.city) if p)
-    lines = tuple(p for p in (b.street, town) if p)
-    return Letterhead(body_name=b.name, address_lines=lines, logo=logo, document_title=title,
-                      reference=reference, generated_at=timezone.now())
+    return documents_common.letterhead(body(), title, reference, timezone.now())
 
 
 def current_address(person: RegisterPerson):

@@ -98,6 +98,6 @@ def build(report: Report, victim: Employee, generated_at) -> tuple[str, bytes]:
         L.signatures(["28  Datum", "Unternehmer/in (Bevollmächtigte/r)",
                       "Betriebs- bzw. Personalrat"]),
     ]
-    head = common.letterhead(b, TITLE, report, generated_at)
+    head = common.letterhead(b, TITLE, report.reference, generated_at)
     filename = f"Unfallanzeige-{report.reference}-{victim.pk}.pdf"
     return filename, L.render(head, story)

@@ -16,7 +16,8 @@ def body_address(b: Body) -> str:
     return ", ".join(p for p in (b.street, town) if p)
 
 
-def letterhead(b: Body, title: str, report: Report, generated_at) -> Letterhead:
+def letterhead(b: Body, title: str, reference: str, generated_at) -> Letterhead:
+    """The body's letterhead for any document or letter (reference: file number shown)."""
     logo = None
     if b.logo:
         try:
@@ -27,7 +28,7 @@ def letterhead(b: Body, title: str, report: Report, generated_at) -> Letterhead:
     town = " ".join(p for p in (b.postal_code, b.city) if p)
     lines = tuple(p for p in (b.street, town) if p)
     return Letterhead(body_name=b.name, address_lines=lines, logo=logo, document_title=title,
-                      reference=report.reference, generated_at=generated_at)
+                      reference=reference, generated_at=generated_at)
 
 
 def unit_label(unit: OrgUnit | None) -> str:

@@ -134,5 +134,5 @@ def build(report: Report, generated_at) -> tuple[str, bytes]:
         L.signatures(["Ort, Datum", "Unterschrift, Amt 11 (Personalverwaltung)",
                       "Name, Amtsbezeichnung"], lead=f"Für {b.name}:"),
     ]
-    head = common.letterhead(b, TITLE, report, generated_at)
+    head = common.letterhead(b, TITLE, report.reference, generated_at)
     return f"Strafanzeige-{report.reference}.pdf", L.render(head, story)

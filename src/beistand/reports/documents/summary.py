@@ -152,5 +152,5 @@ def build(report: Report, generated_at) -> tuple[str, bytes]:
     story.append(L.para("Hilfeanfragen der Betroffenen sind nicht Teil dieser Übersicht: Sie "
                         "sind nur für die betroffene Person und die zuständige Stelle "
                         "sichtbar.", "small"))
-    head = common.letterhead(b, TITLE, report, generated_at)
+    head = common.letterhead(b, TITLE, report.reference, generated_at)
     return f"Falluebersicht-{report.reference}.pdf", L.render(head, story)
