@@ -155,15 +155,21 @@ def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
                               "noch Windows-1252). Bitte --encoding angeben.") from exc
 
 
-def sniff_delimiter(header_line: str) -> str:
+def sniff_delimiter(header_line: str, candidates: tuple[str, ...] = DELIMITERS) -> str:
     """The candidate that occurs most often in the header (names never contain delimiters)."""
-    counts = {d: header_line.count(d) for d in DELIMITERS}
-    best = max(DELIMITERS, key=lambda d: counts[d])
+    counts = {d: header_line.count(d) for d in candidates}
+    best = max(candidates, key=lambda d: counts[d])
     return best if counts[best] else ";"
 
 
-def _map_header(header: list[str], kind: str) -> tuple[dict[int, str], list[str]]:
-    lookup = {alias: canon for canon, aliases in COLUMNS[kind].items() for alias in aliases}
+def map_header(header: list[str], columns: dict[str, tuple[str, ...]],
+               labels: dict[str, str]) -> tuple[dict[int, str], list[str]]:
+    """Column index -> canonical name, and the header cells that match no column.
+
+    ``columns`` maps each canonical name to its accepted spellings (after ``_norm_header``);
+    two cells meaning the same column make the file unusable (ImportFileError).
+    """
+    lookup = {alias: canon for canon, aliases in columns.items() for alias in aliases}
     mapping: dict[int, str] = {}
     ignored = []
     seen: dict[str, str] = {}
@@ -175,7 +181,7 @@ def _map_header(header: list[str], kind: str) -> tuple[dict[int, str], list[str]
             continue
         if canon in seen:
             raise ImportFileError(f"Die Spalten „{seen[canon]}“ und „{raw.strip()}“ meinen "
-                                  f"beide „{COLUMN_LABELS[canon]}“.")
+                                  f"beide „{labels[canon]}“.")
         seen[canon] = raw.strip()
         mapping[index] = canon
     return mapping, ignored
@@ -220,7 +226,7 @@ def parse_text(text: str, name: str, kind: str | None = None, delimiter: str | N
                         "Art der Datei nicht erkennbar: die Kopfzeile braucht die Spalte "
                         "„personnel_number“ (Beschäftigte) oder „code“ (Einheiten); oder "
                         "--kind angeben.")
-                mapping, ignored = _map_header(header, kind)
+                mapping, ignored = map_header(header, COLUMNS[kind], COLUMN_LABELS)
                 missing = [c for c in REQUIRED[kind] if c not in mapping.values()]
                 if missing:
                     raise ImportFileError(

@@ -29,7 +29,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from beistand.audit import services as audit
-from beistand.organisation.importer import DELIMITERS, _norm_header
+from beistand.organisation.importer import (
+    DELIMITERS,
+    ImportFileError,
+    map_header,
+    sniff_delimiter,
+)
 from beistand.register import matching
 from beistand.register.models import (
     ProtectiveMeasure,
@@ -69,10 +74,6 @@ LABELS = {
 }
 MAX_LENGTHS = {"last_name": 100, "first_names": 150, "birth_name": 100, "street": 150,
                "house_number": 20, "postal_code": 10, "city": 100}
-
-
-class ImportFileError(Exception):
-    """The file as a whole is unusable (unreadable, encoding, required column missing)."""
 
 
 def natural_key(last_name: str, first_names: str, date_of_birth: date | None) -> str:
@@ -171,28 +172,19 @@ def _open_rows(path: Path, delimiter: str | None, encoding: str | None):
         fh.close()
         raise ImportFileError("Die Datei ist leer oder die erste Zeile (Kopfzeile) fehlt.")
     if delimiter is None:
-        counts = {d: first.count(d) for d in DELIMITERS if d != LIST_SEPARATOR}
-        delimiter = max(counts, key=counts.get) if max(counts.values()) else ";"
+        delimiter = sniff_delimiter(
+            first, tuple(d for d in DELIMITERS if d != LIST_SEPARATOR))
     if delimiter == LIST_SEPARATOR:
         fh.close()
         raise ImportFileError("„|“ trennt Listen innerhalb einer Spalte und kann nicht das "
                               "Trennzeichen der Spalten sein.")
     header = next(csv.reader([first.lstrip("\ufeff")], delimiter=delimiter))
-    mapping, ignored, seen = {}, [], {}
-    lookup = {alias: canon for canon, aliases in COLUMNS.items() for alias in aliases}
-    for index, raw in enumerate(header):
-        canon = lookup.get(_norm_header(raw))
-        if canon is None:
-            if raw.strip():
-                ignored.append(raw.strip())
-            continue
-        if canon in seen:
-            fh.close()
-            raise ImportFileError(f"Die Spalten „{seen[canon]}“ und „{raw.strip()}“ meinen "
-                                  f"beide „{LABELS[canon]}“.")
-        seen[canon] = raw.strip()
-        mapping[index] = canon
-    missing = [LABELS[c] + f" ({c})" for c in REQUIRED if c not in seen]
+    try:
+        mapping, ignored = map_header(header, COLUMNS, LABELS)
+    except ImportFileError:
+        fh.close()
+        raise
+    missing = [LABELS[c] + f" ({c})" for c in REQUIRED if c not in mapping.values()]
     if missing:
         fh.close()
         raise ImportFileError("Pflichtspalte(n) fehlen: " + ", ".join(missing))
