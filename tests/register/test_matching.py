@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from beistand.register import matching
-from beistand.register.matching import Candidate, Identity, Query, cologne, name_parts
+from beistand.register.matching import Identity, Query, cologne, name_parts
 
 
 @pytest.mark.parametrize(("word", "code"), [
@@ -97,7 +97,7 @@ def test_query_keys_meet_person_keys_for_variants():
 
 
 def test_score_ranks_and_floor():
-    c = Candidate("Meier", "Thomas", date_of_birth=date(1975, 6, 1))
+    c = Identity("Meier", "Thomas", date_of_birth=date(1975, 6, 1))
     exact, match = matching.score(Query("Meier", "Thomas", date(1975, 6, 1)), c)
     assert exact == 1.0
     assert {m["field"] for m in match} == {"last_name", "first_name", "date_of_birth"}
@@ -107,7 +107,7 @@ def test_score_ranks_and_floor():
     assert swapped >= matching.SCORE_FLOOR and "vertauscht" in match[0]["how"]
     # Two fuzzy agreements (typo-level surname and a tolerant date): below the floor.
     assert matching.score(Query("Bauer", "Thomas", date(1975, 6, 2)),
-                          Candidate("Sauer", "Thomas", date_of_birth=date(1975, 6, 1)))[0] \
+                          Identity("Sauer", "Thomas", date_of_birth=date(1975, 6, 1)))[0] \
         < matching.SCORE_FLOOR
     # Same surname, other first name and an unrelated date of birth: below the floor.
     other, _ = matching.score(Query("Meier", "Anna", date(1990, 1, 1)), c)

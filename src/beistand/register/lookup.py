@@ -164,9 +164,9 @@ def rank(q: matching.Query, ids) -> list[tuple[float, list[dict], dict]]:
     addresses = _current_addresses([r["id"] for r in rows]) if q.postal_code else {}
     scored = []
     for row in rows:
-        candidate = matching.Candidate(row["last_name"], row["first_names"], row["birth_name"],
-                                       list(row["aliases"] or []), row["date_of_birth"],
-                                       addresses.get(row["id"], []))
+        candidate = matching.Identity(row["last_name"], row["first_names"], row["birth_name"],
+                                      list(row["aliases"] or []), row["date_of_birth"],
+                                      addresses.get(row["id"], []))
         value, match = matching.score(q, candidate)
         if value >= matching.SCORE_FLOOR:
             scored.append((value, match, row))

@@ -195,7 +195,8 @@ def date_agreement(query: date, candidate: date) -> tuple[float, str]:
 
 @dataclass
 class Identity:
-    """What the key builder needs of a person (also used by the benchmark and the import)."""
+    """What the key builder and the scorer need of a person (also used by the benchmark and the
+    import)."""
 
     last_name: str
     first_names: str = ""
@@ -333,18 +334,9 @@ def _best(query_texts: list[str], candidate_texts: list[str]) -> tuple[float, st
     return best
 
 
-@dataclass
-class Candidate:
-    last_name: str
-    first_names: str = ""
-    birth_name: str = ""
-    aliases: list[str] = field(default_factory=list)
-    date_of_birth: date | None = None
-    addresses: list[tuple[str, str, str]] = field(default_factory=list)
-
-
-def score(q: Query, c: Candidate) -> tuple[float, list[dict]]:
-    """(score in 0..1, [{"field", "how"}]) of one candidate for a person query.
+def score(q: Query, c: Identity) -> tuple[float, list[dict]]:
+    """(score in 0..1, [{"field", "how"}]) of one candidate (a registered person's identity,
+    current addresses only) for a person query.
 
     1. Agreement per criterion the query gives: surname and first name = best part similarity
        (1.0 exact after normalisation, at least 0.9 for equal Kölner Phonetik codes, else
