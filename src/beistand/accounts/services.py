@@ -209,6 +209,16 @@ def _check_totp(device: TOTPDevice, code) -> bool:
     return django_otp.verify_token(device.user, device.persistent_id, code) is not None
 
 
+def _require_code_attempt(device: TOTPDevice, code) -> None:
+    """Refuse an empty code, and any code while django-otp's wait after wrong codes runs."""
+    if not _normalise_code(code):
+        raise InvalidInput("Bitte den sechsstelligen Code aus der App eingeben.", field="code")
+    wait = totp_wait_seconds(device)
+    if wait:
+        raise InvalidInput(f"Zu viele falsche Codes. Bitte warten Sie {wait} Sekunden.",
+                           field="code")
+
+
 def totp_wait_seconds(device: TOTPDevice) -> int:
     """Seconds until django-otp's throttling allows the next try (0: allowed now)."""
     allowed, data = device.verify_is_allowed()
@@ -235,12 +245,7 @@ def confirm_totp_enrolment(request, code) -> TOTPDevice:
     """Confirm the pending authenticator with a first code; the session counts as verified."""
     user = request.user
     device = start_totp_enrolment(user)
-    if not _normalise_code(code):
-        raise InvalidInput("Bitte den sechsstelligen Code aus der App eingeben.", field="code")
-    wait = totp_wait_seconds(device)
-    if wait:
-        raise InvalidInput(f"Zu viele falsche Codes. Bitte warten Sie {wait} Sekunden.",
-                           field="code")
+    _require_code_attempt(device, code)
     if not _check_totp(device, code):
         raise InvalidInput("Der Code stimmt nicht. Bitte prüfen Sie die Uhrzeit Ihres Geräts "
                            "und geben Sie den aktuellen Code ein.", field="code")
@@ -261,12 +266,7 @@ def verify_second_factor(request, code) -> TOTPDevice:
     device = confirmed_totp_device(user)
     if device is None:
         raise Conflict("Die Zwei-Faktor-Anmeldung ist noch nicht eingerichtet.")
-    if not _normalise_code(code):
-        raise InvalidInput("Bitte den sechsstelligen Code aus der App eingeben.", field="code")
-    wait = totp_wait_seconds(device)
-    if wait:
-        raise InvalidInput(f"Zu viele falsche Codes. Bitte warten Sie {wait} Sekunden.",
-                           field="code")
+    _require_code_attempt(device, code)
     if not _check_totp(device, code):
         user_login_failed.send(sender=__name__, credentials={"username": user.get_username()},
                                request=request)
