@@ -15,6 +15,7 @@ from beistand.core.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from beistand.organisation import services as org
 from beistand.organisation.models import Employee, OrgUnit
 from beistand.reports.models import HelpOffer, HelpRequest, Report
+from beistand.reports.services import active_by_code, visible_reports
 
 NOTE_MAX = 2000
 OPEN_STATES = (HelpRequest.State.REQUESTED, HelpRequest.State.IN_PROGRESS)
@@ -85,18 +86,13 @@ def request_help(user, report_id: int | None, offer_codes: list[str]) -> list[He
     the existing request is returned instead.
     """
     employee = _active_employee(user)
-    codes = list(dict.fromkeys(c for c in (offer_codes or []) if isinstance(c, str)))
+    codes = [c for c in (offer_codes or []) if isinstance(c, str)]
     if not codes:
         raise InvalidInput("Bitte mindestens ein Hilfsangebot auswählen.", field="offers")
-    offers = {o.code: o for o in HelpOffer.objects.filter(code__in=codes, active=True)}
-    unknown = [c for c in codes if c not in offers]
-    if unknown:
-        raise InvalidInput(f"Unbekanntes Hilfsangebot: {', '.join(unknown)}.", field="offers")
+    offers = active_by_code(HelpOffer, codes, "Unbekanntes Hilfsangebot", "offers")
     with transaction.atomic():
         report = None
         if report_id is not None:
-            from beistand.reports.services import visible_reports
-
             report = visible_reports(user).filter(pk=report_id).first()
             if report is None:
                 raise NotFound("Diese Meldung gibt es nicht oder Sie dürfen sie nicht sehen.")
@@ -104,11 +100,11 @@ def request_help(user, report_id: int | None, offer_codes: list[str]) -> list[He
                 raise AccessDenied("Hilfsangebote kann nur eine betroffene Person für sich "
                                    "anfragen.")
         result = []
-        for code in codes:
+        for offer in offers:
             existing = HelpRequest.objects.filter(victim=employee, report=report,
-                                                  offer_id=code, state__in=OPEN_STATES).first()
+                                                  offer=offer, state__in=OPEN_STATES).first()
             result.append(existing or HelpRequest.objects.create(
-                victim=employee, report=report, offer=offers[code]))
+                victim=employee, report=report, offer=offer))
     return result
 
 

@@ -81,6 +81,17 @@ class ReportInput:
     help_offers: list[str] = field(default_factory=list)
 
 
+def active_by_code(model, codes, unknown_message: str, field_name: str) -> list:
+    """The active catalogue rows for ``codes`` (in their order, duplicates once); an unknown or
+    retired code is an InvalidInput naming ``field_name``."""
+    codes = list(dict.fromkeys(codes))
+    rows = {r.code: r for r in model.objects.filter(code__in=codes, active=True)}
+    unknown = [c for c in codes if c not in rows]
+    if unknown:
+        raise InvalidInput(f"{unknown_message}: {', '.join(unknown)}.", field=field_name)
+    return [rows[c] for c in codes]
+
+
 def _validated(reporter: Employee, data: ReportInput) -> dict:
     """Check every field; raise InvalidInput naming the first bad one. Returns resolved objects."""
     now = timezone.now()
@@ -95,13 +106,9 @@ def _validated(reporter: Employee, data: ReportInput) -> dict:
     if occurred_at < now - timedelta(days=3 * 365):
         raise InvalidInput("Der Zeitpunkt liegt mehr als drei Jahre zurück.", field="occurred_at")
 
-    codes = list(dict.fromkeys(data.offences or []))
-    if not codes:
+    if not data.offences:
         raise InvalidInput("Bitte mindestens ein Delikt auswählen.", field="offences")
-    offences = {o.code: o for o in Offence.objects.filter(code__in=codes, active=True)}
-    unknown = [c for c in codes if c not in offences]
-    if unknown:
-        raise InvalidInput(f"Unbekanntes Delikt: {', '.join(unknown)}.", field="offences")
+    offences = active_by_code(Offence, data.offences, "Unbekanntes Delikt", "offences")
 
     if not (data.description or "").strip():
         raise InvalidInput("Bitte schildern Sie kurz, was geschehen ist.", field="description")
@@ -148,17 +155,13 @@ def _validated(reporter: Employee, data: ReportInput) -> dict:
     if data.incapacity_days is not None and not 0 <= data.incapacity_days <= 365:
         raise InvalidInput("Tage der Arbeitsunfähigkeit: 0 bis 365.", field="incapacity_days")
 
-    help_codes = list(dict.fromkeys(data.help_offers or []))
-    offers = {h.code: h for h in HelpOffer.objects.filter(code__in=help_codes, active=True)}
-    unknown_help = [c for c in help_codes if c not in offers]
-    if unknown_help:
-        raise InvalidInput(f"Unbekanntes Hilfsangebot: {', '.join(unknown_help)}.",
-                           field="help_offers")
-    if help_codes and reporter.pk not in victim_ids:
+    offers = active_by_code(HelpOffer, data.help_offers or [], "Unbekanntes Hilfsangebot",
+                            "help_offers")
+    if offers and reporter.pk not in victim_ids:
         raise InvalidInput("Hilfsangebote kann nur eine betroffene Person für sich anfragen.",
                            field="help_offers")
-    return {"occurred_at": occurred_at, "offences": list(offences.values()), "room": room,
-            "victims": victims, "help_offers": [offers[c] for c in help_codes]}
+    return {"occurred_at": occurred_at, "offences": offences, "room": room,
+            "victims": victims, "help_offers": offers}
 
 
 def _apply(report: Report, data: ReportInput, resolved: dict) -> None:
