@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.urls import include, path
 
-from beistand.core.api import api
+from beistand.api import api
 from beistand.web.admin_site import admin_site
 
 urlpatterns = [
