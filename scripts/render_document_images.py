@@ -1,9 +1,11 @@
 #!/usr/bin/env python
-"""Render page 1 of each case document to docs/documents/<kind>.png (about 100 dpi).
+"""Render page 1 of each generated PDF to docs/documents/<name>.png (about 100 dpi): the case
+documents (complaint, accident, summary) and the register letters (art14, art15).
 
 Builds a demo-like case in a throw-away SQLite database (a temporary BEISTAND_DATA_DIR): the demo
 body "Stadt Musterstadt", a threat reported by `melder`, released by `vorgesetzte`, complaint
-filed by `personal`. Run: .venv/bin/python scripts/render_document_images.py [--pdf-dir DIR]
+filed by `personal`; then published by `zks`, with a few logged look-ups from two units.
+Run: .venv/bin/python scripts/render_document_images.py [--pdf-dir DIR]
 (``--pdf-dir`` also keeps the complete PDFs there, to look at every page).
 """
 
@@ -41,13 +43,14 @@ def _render(pdf_dir: Path | None) -> int:
     import django
 
     django.setup()
-    import pypdfium2
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.utils import timezone
 
     from beistand.demo.services import load_demo
     from beistand.organisation.models import Employee
+    from beistand.register import rights
+    from beistand.register.models import Lookup, RightsRequest
     from beistand.reports import documents
     from beistand.reports import services as reports
     from beistand.reports.services import PerpetratorInput, ReportInput, WitnessInput
@@ -84,27 +87,51 @@ def _render(pdf_dir: Path | None) -> int:
                        {"police_file_number": "StA MS 123 Js 456/26",
                         "complaint_date": timezone.localdate().isoformat()})
 
+    jobs = [(kind, lambda kind=kind, user=user: documents.document_for(users[user], report.pk,
+                                                                      kind))
+            for kind, user in (("complaint", "personal"), ("accident", "personal"),
+                               ("summary", "zks"))]
+    _render_pages(jobs, pdf_dir)
+
+    # The register letters: publication opens the Art. 14 request; the Art. 15 report counts
+    # look-ups per unit.
+    reports.transition(users["zks"], report.pk, "publish", {})
+    art14 = RightsRequest.objects.filter(kind=RightsRequest.Kind.NOTIFICATION).latest("pk")
+    person = art14.person
+    for unit, n in (("32/1", 3), ("50", 1)):
+        for _ in range(n):
+            Lookup.objects.create(kind="person", querier=users["abfrage"],
+                                  querier_label="abfrage", unit_code=unit,
+                                  purpose="Hausbesuch", shown=[person.pk])
+    _render_pages([("art14", lambda: rights.letter_pdf(users["zks"], art14.pk)),
+                   ("art15", lambda: rights.access_report_pdf(users["zks"], person.pk))],
+                  pdf_dir)
+    return 0
+
+
+def _render_pages(jobs, pdf_dir: Path | None) -> None:
+    """jobs: [(name, make() -> (filename, pdf bytes))]; page 1 of each to OUT/<name>.png."""
+    import pypdfium2
+
     OUT.mkdir(parents=True, exist_ok=True)
-    for kind, user in (("complaint", "personal"), ("accident", "personal"), ("summary", "zks")):
+    for name, make in jobs:
         started = time.perf_counter()
-        filename, pdf = documents.document_for(users[user], report.pk, kind)
+        filename, pdf = make()
         took_ms = (time.perf_counter() - started) * 1000
         if pdf_dir is not None:
             pdf_dir.mkdir(parents=True, exist_ok=True)
             (pdf_dir / filename).write_bytes(pdf)
         doc = pypdfium2.PdfDocument(pdf)
         try:
-            page = doc[0]
             # A 256-colour palette keeps the anti-aliased text and cuts the file to a third.
-            image = page.render(scale=DPI / 72).to_pil().convert("RGB").quantize(256)
-            target = OUT / f"{kind}.png"
+            image = doc[0].render(scale=DPI / 72).to_pil().convert("RGB").quantize(256)
+            target = OUT / f"{name}.png"
             image.save(target, optimize=True)
             print(f"{target.relative_to(ROOT)}  ({filename}: {len(doc)} Seite(n), "
                   f"{len(pdf) // 1024} KiB, erzeugt in {took_ms:.0f} ms; Bild "
                   f"{image.width}x{image.height} px)")
         finally:
             doc.close()
-    return 0
 
 
 if __name__ == "__main__":
