@@ -18,8 +18,10 @@ from django.utils import timezone
 from beistand.accounts import services as accounts
 from beistand.accounts.roles import Role
 from beistand.core.errors import DomainError, InvalidInput, NotFound
-from beistand.register import forms
-from beistand.register.models import ProtectiveMeasure, RegisterPerson, RightsRequest
+from beistand.register import access_log as access_log_service
+from beistand.register import forms, rights, zks
+from beistand.register import lookup as lookup_service
+from beistand.register.models import Lookup, ProtectiveMeasure, RegisterPerson, RightsRequest
 from beistand.reports.forms import LEVELS
 from beistand.web import errors
 
@@ -38,13 +40,6 @@ HOW_LABELS = {"exact": "genau", "normalised": "andere Schreibweise",
               "birth_name": "Geburtsname", "current": "aktuelle Anschrift"}
 
 
-def _get(obj, name, default=None):
-    """A field of a service result, whether it is a dict or an object."""
-    if isinstance(obj, dict):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
-
-
 def _fmt_date(value) -> str:
     if not value:
         return ""
@@ -56,35 +51,12 @@ def _fmt_date(value) -> str:
     return value.strftime("%d.%m.%Y")
 
 
-def _measure_labels(measures) -> list[str]:
-    if not measures:
-        return []
-    catalogue = dict(ProtectiveMeasure.objects.values_list("code", "label"))
-    labels = []
-    for m in measures:
-        if isinstance(m, ProtectiveMeasure):
-            labels.append(m.label)
-        elif isinstance(m, dict):
-            labels.append(m.get("label") or catalogue.get(m.get("code"), m.get("code", "")))
-        else:
-            labels.append(catalogue.get(str(m), str(m)))
-    return [label for label in labels if label]
-
-
 def _match_texts(match) -> list[str]:
     """The service's "which field matched how" as short German phrases."""
-    if not match:
-        return []
-    if isinstance(match, dict):
-        match = [{"field": k, "how": v} for k, v in match.items()]
     texts = []
     for item in match:
-        if isinstance(item, str):
-            field, _, how = item.partition(":")
-        else:
-            field, how = _get(item, "field", ""), _get(item, "how", "")
-        label = FIELD_LABELS.get(field, field)
-        how_text = HOW_LABELS.get(str(how), str(how or ""))
+        label = FIELD_LABELS.get(item["field"], item["field"])
+        how_text = HOW_LABELS.get(item["how"], item["how"])
         texts.append(f"{label}: {how_text}" if how_text else label)
     return texts
 
@@ -95,24 +67,18 @@ def _level(level) -> dict:
             "text": LEVELS.get(level, ("", ""))[1]}
 
 
-def _candidate(c) -> dict:
-    first = _get(c, "first_names") or ""
+def _candidate(c: dict) -> dict:
+    """A look-up candidate or detail (dicts from register.lookup) as the templates show it."""
     return {
-        "id": _get(c, "entry_id") or _get(c, "person_id"),
-        "name": ", ".join(p for p in (_get(c, "last_name") or "", first) if p),
-        "date_of_birth": _fmt_date(_get(c, "date_of_birth")),
-        "level": _level(_get(c, "hazard_level")),
-        "last_incident": _fmt_date(_get(c, "last_incident_on")),
-        "measures": _measure_labels(_get(c, "measures")),
-        "match": _match_texts(_get(c, "match")),
-        "score": _get(c, "score"),
+        "id": c["entry_id"],
+        "name": ", ".join(p for p in (c["last_name"], c["first_names"]) if p),
+        "date_of_birth": _fmt_date(c["date_of_birth"]),
+        "level": _level(c["hazard_level"]),
+        "last_incident": _fmt_date(c["last_incident_on"]),
+        "measures": c["measures"],  # labels, in catalogue order
+        "match": _match_texts(c.get("match", [])),
+        "score": c.get("score"),
     }
-
-
-def _lookup_service():
-    from beistand.register import lookup
-
-    return lookup
 
 
 # --- Querier: the look-up --------------------------------------------------------------------
@@ -151,18 +117,17 @@ def lookup(request):
         person_form, address_form = form, forms.AddressLookupForm()
     if not form.is_valid():
         return _lookup_page(request, person_form, address_form, mode, status=400)
-    service = _lookup_service()
     try:
         if mode == "address":
-            result = service.lookup_address(request.user, **form.service_kwargs())
+            result = lookup_service.lookup_address(request.user, **form.service_kwargs())
         else:
-            result = service.lookup_person(request.user, **form.service_kwargs())
+            result = lookup_service.lookup_person(request.user, **form.service_kwargs())
     except InvalidInput as exc:
         form.service_error(exc.field, exc.detail)
         return _lookup_page(request, person_form, address_form, mode, status=400)
     except DomainError as exc:
         return errors.domain_error(request, exc)
-    candidates = [_candidate(c) for c in (_get(result, "candidates") or [])]
+    candidates = [_candidate(c) for c in result["candidates"]]
     d = form.cleaned_data
     if mode == "address":
         asked = " ".join(p for p in (d["street"], d["house_number"]) if p) + f", {d['postal_code']}"
@@ -171,7 +136,7 @@ def lookup(request):
         if d["date_of_birth"]:
             asked += f", geb. {d['date_of_birth']:%d.%m.%Y}"
     return render(request, "register/result.html", {
-        "lookup_id": _get(result, "id"), "candidates": candidates, "mode": mode,
+        "lookup_id": result["id"], "candidates": candidates, "mode": mode,
         "asked": asked, "purpose": d["purpose"],
         "asked_at": timezone.localtime().strftime("%d.%m.%Y, %H:%M Uhr"),
     })
@@ -191,56 +156,33 @@ def lookup_detail(request):
     except ValueError:
         return errors.domain_error(request, NotFound("Diese Abfrage gibt es nicht."))
     try:
-        detail = _lookup_service().lookup_detail(request.user, lookup_id, person_id)
+        detail = lookup_service.lookup_detail(request.user, lookup_id, person_id)
     except DomainError as exc:
         return errors.domain_error(request, exc)
-    person = _get(detail, "person", detail)
-    card = _candidate(person)
-    incidents = []
-    for inc in _get(detail, "incidents", None) or _get(detail, "entries", None) or []:
-        offences = _get(inc, "offences") or _get(inc, "offence_categories") or []
-        incidents.append({
-            "date": _fmt_date(_get(inc, "incident_date") or _get(inc, "date")),
-            "level": _level(_get(inc, "hazard_level")),
-            "offences": [_get(o, "label", o) if not isinstance(o, str) else o
-                         for o in offences]})
+    incidents = [{"date": _fmt_date(inc["incident_date"]), "level": _level(inc["hazard_level"]),
+                  "offences": inc["offences"]} for inc in detail["incidents"]]
+    contact = detail["zks_contact"]
     return render(request, "register/detail.html", {
-        "card": card, "incidents": incidents, "lookup_id": lookup_id,
-        "detail_id": _get(detail, "id") or _get(detail, "lookup_id"),
-        "zks_contact": _contact_text(_get(detail, "zks_contact")),
+        "card": _candidate(detail), "incidents": incidents, "lookup_id": lookup_id,
+        "detail_id": detail["id"],
+        "zks_contact": ", ".join(p for p in (contact["name"], contact["phone"], contact["email"])
+                                 if p) if contact else "",
     })
-
-
-def _contact_text(contact) -> str:
-    if not contact:
-        return ""
-    if isinstance(contact, str):
-        return contact
-    parts = [_get(contact, "name"), _get(contact, "phone"), _get(contact, "email")]
-    return ", ".join(p for p in parts if p)
 
 
 # --- DPO: the access log ---------------------------------------------------------------------
 
-def _log_service():
-    from beistand.register import access_log
-
-    return access_log
-
-
-def _log_row(entry) -> dict:
-    query = _get(entry, "query") or {}
+def _log_row(entry: Lookup) -> dict:
     return {
-        "id": _get(entry, "id"),
-        "at": timezone.localtime(_get(entry, "at")).strftime("%d.%m.%Y, %H:%M"),
-        "kind": entry.get_kind_display() if hasattr(entry, "get_kind_display")
-        else _get(entry, "kind"),
-        "querier": _get(entry, "querier_label"), "unit": _get(entry, "unit_code") or "",
-        "purpose": _get(entry, "purpose"),
-        "query": "; ".join(f"{FIELD_LABELS.get(k, k)}: {v}" for k, v in query.items()
-                           if v not in (None, "")) if isinstance(query, dict) else str(query),
-        "shown": ", ".join(str(p) for p in (_get(entry, "shown") or [])) or "keine",
-        "keep": bool(_get(entry, "keep_for_audit")),
+        "id": entry.pk,
+        "at": timezone.localtime(entry.at).strftime("%d.%m.%Y, %H:%M"),
+        "kind": entry.get_kind_display(),
+        "querier": entry.querier_label, "unit": entry.unit_code,
+        "purpose": entry.purpose,
+        "query": "; ".join(f"{FIELD_LABELS.get(k, k)}: {v}" for k, v in entry.query.items()
+                           if v not in (None, "")),
+        "shown": ", ".join(str(p) for p in entry.shown) or "keine",
+        "keep": entry.keep_for_audit,
     }
 
 
@@ -262,10 +204,9 @@ def access_log(request):
     filters = _log_filters(form) if form.is_bound and form.is_valid() else {}
     if form.is_bound and not form.is_valid():
         filters = None
-    service = _log_service()
     if request.GET.get("format") == "csv" and filters is not None:
         try:
-            content = service.export_csv(request.user, **filters)
+            content = access_log_service.export_csv(request.user, **filters)
         except DomainError as exc:
             return errors.domain_error(request, exc)
         if isinstance(content, str):
@@ -277,11 +218,10 @@ def access_log(request):
     rows, total, signals = [], 0, []
     try:
         if filters is not None:
-            entries = service.search(request.user, **filters)
-            total = entries.count() if hasattr(entries, "count") and not isinstance(
-                entries, list) else len(entries)
-            rows = [_log_row(e) for e in list(entries[:LOG_PAGE_SIZE])]
-        signals = _signals(service.misuse_signals(request.user, timezone.localdate()))
+            entries = access_log_service.search(request.user, **filters)
+            total = len(entries)
+            rows = [_log_row(e) for e in entries[:LOG_PAGE_SIZE]]
+        signals = _signals(access_log_service.misuse_signals(request.user, timezone.localdate()))
     except DomainError as exc:
         return errors.domain_error(request, exc)
     csv_query = request.GET.copy()
@@ -293,18 +233,10 @@ def access_log(request):
     }, status=400 if filters is None else 200)
 
 
-def _signals(raw) -> list[dict]:
-    """Misuse signals as {title, text}; the service may return objects, dicts or strings."""
-    result = []
-    for s in raw or []:
-        if isinstance(s, str):
-            result.append({"title": s, "text": ""})
-            continue
-        title = _get(s, "title") or _get(s, "label") or _get(s, "kind") or "Auffälligkeit"
-        text = _get(s, "text") or _get(s, "detail") or _get(s, "description") or ""
-        result.append({"title": title, "text": text,
-                       "lookups": _get(s, "lookup_ids") or []})
-    return result
+def _signals(signals) -> list[dict]:
+    """Misuse signals (access_log.Signal) as the template shows them."""
+    return [{"title": sig.title, "text": sig.detail, "lookups": sig.lookup_ids}
+            for sig in signals]
 
 
 @login_required
@@ -319,7 +251,7 @@ def keep_for_audit(request, lookup_id: int):
         if not reason:
             raise InvalidInput("Bitte geben Sie an, für welche Prüfung der Eintrag aufbewahrt "
                                "wird.", field="reason")
-        _log_service().keep_for_audit(request.user, lookup_id, reason)
+        access_log_service.keep_for_audit(request.user, lookup_id, reason)
     except NotFound as exc:
         return errors.domain_error(request, exc)
     except DomainError as exc:
@@ -334,20 +266,6 @@ def keep_for_audit(request, lookup_id: int):
 
 
 # --- ZKS: the register ----------------------------------------------------------------------
-
-def _zks():
-    from beistand.register import zks
-
-    return zks
-
-
-def _rights():
-    try:
-        from beistand.register import rights
-    except ImportError:  # pragma: no cover - depends on the state of the tree
-        return None
-    return rights
-
 
 def _person_row(p: RegisterPerson) -> dict:
     return {"id": p.pk, "name": str(p), "date_of_birth": _fmt_date(p.date_of_birth),
@@ -373,13 +291,10 @@ def manage(request):
         return denied
     today = timezone.localdate()
     try:
-        due = list(_zks().review_due(today))
+        due = list(zks.review_due(today))
     except DomainError as exc:
         return errors.domain_error(request, exc)
-    rights = _rights()
-    open_requests = []
-    if rights is not None:
-        open_requests = list(rights.list_requests(request.user, state="open"))
+    open_requests = list(rights.list_requests(request.user, state="open"))
     query = request.GET.get("name", "").strip()
     return render(request, "register/manage.html", {
         "due": [_person_row(p) for p in due], "query": query,
@@ -397,9 +312,8 @@ def _rights_row(r: RightsRequest, today) -> dict:
             "person": str(r.person),
             # A letter exists for the Art. 14 information and for every decided request.
             "letter_url": reverse("register:letter_pdf", args=[r.pk])
-            if _letters_available() and (r.kind == RightsRequest.Kind.NOTIFICATION
-                                         or r.state in (RightsRequest.State.GRANTED,
-                                                        RightsRequest.State.REFUSED))
+            if r.kind == RightsRequest.Kind.NOTIFICATION
+            or r.state in (RightsRequest.State.GRANTED, RightsRequest.State.REFUSED)
             else "",
             "is_notification": r.kind == RightsRequest.Kind.NOTIFICATION,
             "is_rectification": r.kind == RightsRequest.Kind.RECTIFICATION,
@@ -407,8 +321,6 @@ def _rights_row(r: RightsRequest, today) -> dict:
 
 
 def _document_links(person_id: int) -> list[dict]:
-    if _rights() is None or not _letters_available():
-        return []
     return [{"url": reverse("register:access_report_pdf", args=[person_id]),
              "label": "Auskunft nach Art. 15 DSGVO (PDF)"}]
 
@@ -437,7 +349,6 @@ def person(request, person_id: int):
         "rights_requests": [_rights_row(r, today) for r in p.rights_requests.all()],
         "rights_kinds": RightsRequest.Kind.choices,
         "documents": _document_links(p.pk),
-        "has_rights": _rights() is not None,
     })
 
 
@@ -473,8 +384,6 @@ def person_action(request, person_id: int):
     """One ZKS action on a person (a small form each on the person page)."""
     action = request.POST.get("action", "")
     post = request.POST
-    zks = _zks()
-
     def run():
         if action == "measures":
             zks.set_measures(request.user, person_id, post.getlist("measures"))
@@ -521,12 +430,9 @@ def _int(value, field, message) -> int:
 @login_required
 def rights_action(request, person_id: int):
     """Record or decide a request of the person (ZKS): create, decide, defer (Art. 14)."""
-    rights = _rights()
     post = request.POST
 
     def run():
-        if rights is None:
-            raise InvalidInput("Betroffenenrechte können derzeit nicht erfasst werden.")
         action = post.get("action", "")
         if action == "create":
             rights.create_request(request.user, person_id, post.get("kind", ""),
@@ -555,36 +461,25 @@ def _pdf(filename: str, content: bytes) -> HttpResponse:
     return response
 
 
-def _letters_available() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("beistand.register.letters") is not None
+def _pdf_download(request, make):
+    """Run a PDF-producing service call (it checks the role and audits) and send the file."""
+    try:
+        filename, content = make()
+    except DomainError as exc:
+        return errors.domain_error(request, exc)
+    return _pdf(filename, content)
 
 
 @login_required
 def access_report_pdf(request, person_id: int):
-    """Art. 15 report of the person as a PDF (ZKS/DPO; the service checks and audits)."""
-    rights = _rights()
-    if rights is None or not _letters_available():
-        return errors.domain_error(request, NotFound("Diese Seite gibt es noch nicht."))
-    try:
-        filename, content = rights.access_report_pdf(request.user, person_id)
-    except DomainError as exc:
-        return errors.domain_error(request, exc)
-    return _pdf(filename, content)
+    """Art. 15 report of the person as a PDF (ZKS/DPO)."""
+    return _pdf_download(request, lambda: rights.access_report_pdf(request.user, person_id))
 
 
 @login_required
 def letter_pdf(request, request_id: int):
     """The letter of a rights request (Art. 14 information or a decision letter)."""
-    rights = _rights()
-    if rights is None or not _letters_available():
-        return errors.domain_error(request, NotFound("Diese Seite gibt es noch nicht."))
-    try:
-        filename, content = rights.letter_pdf(request.user, request_id)
-    except DomainError as exc:
-        return errors.domain_error(request, exc)
-    return _pdf(filename, content)
+    return _pdf_download(request, lambda: rights.letter_pdf(request.user, request_id))
 
 
 def _parse_date(value, field):

@@ -18,19 +18,11 @@ from beistand.accounts import services as accounts
 from beistand.accounts.roles import Role
 from beistand.core.errors import AccessDenied, Conflict, DomainError, InvalidInput, NotFound
 from beistand.organisation import services as org
-from beistand.reports import forms, services, workflow
+from beistand.reports import attachments as attachment_service
+from beistand.reports import documents, forms, services, workflow
+from beistand.reports import help as help_service
 from beistand.reports.models import Status
 from beistand.web import errors
-
-try:  # written by another engineer; the help parts of the pages appear once it exists
-    from beistand.reports import help as help_service
-except ImportError:  # pragma: no cover - depends on the state of the tree
-    help_service = None
-
-try:
-    from beistand.reports import attachments as attachment_service
-except ImportError:  # pragma: no cover
-    attachment_service = None
 
 DRAFT_HEADER = "X-Beistand-Draft"
 
@@ -140,21 +132,18 @@ def _render_form(request, report_forms, *, report=None, status=200, show_errors=
     return render(request, "reports/form.html", {
         "forms": report_forms, "main": report_forms.main, "report": report,
         "summary": summary, "draft_key": user_key,
-        "attachments_enabled": attachment_service is not None,
         "action_url": request.path,
     }, status=status)
 
 
 def _limit_uploads(request) -> None:
     """Stop reading an oversized upload at once (before CSRF middleware would parse it)."""
-    if attachment_service is not None and request.method == "POST":
+    if request.method == "POST":
         request.upload_handlers.insert(0, attachment_service.SizeLimitUploadHandler(request))
 
 
 def _check_uploads(request, report_forms) -> bool:
     """Refuse wrong types and oversized files before anything is saved."""
-    if attachment_service is None:
-        return True
     problems = []
     if getattr(request, "upload_too_large", False):
         limit = attachment_service.max_bytes() // (1024 * 1024)
@@ -178,15 +167,10 @@ def _check_uploads(request, report_forms) -> bool:
 def _save_attachments(request, report) -> list[str]:
     """Store uploaded files via the attachment service; returns German problems (if any)."""
     problems = []
-    if attachment_service is None:
-        return problems
-    store = getattr(attachment_service, "add_attachment", None)
-    if store is None:
-        return problems
     for upload in request.FILES.getlist("attachments"):
         try:
             upload.seek(0)
-            store(request.user, report.pk, upload)
+            attachment_service.add_attachment(request.user, report.pk, upload)
         except DomainError as exc:
             problems.append(f"{upload.name}: {exc.detail}")
     return problems
@@ -378,14 +362,8 @@ DOCUMENT_LABELS = {"complaint": "Strafanzeige (PDF)", "accident": "Unfallanzeige
 
 def _document_links(user, report) -> list[dict]:
     """Links to the PDFs this user may have now (the documents service decides)."""
-    try:
-        from beistand.reports import documents
-    except ImportError:  # pragma: no cover - documents are a separate part of the issue
-        return []
     links = []
     for kind, label in DOCUMENT_LABELS.items():
-        if kind not in documents.KINDS or not _document_route_exists(report.pk, kind):
-            continue
         if kind == "accident" and report.incapacity_days is None:
             continue
         try:
@@ -396,19 +374,7 @@ def _document_links(user, report) -> list[dict]:
     return links
 
 
-def _document_route_exists(report_id, kind) -> bool:
-    from django.urls import Resolver404, resolve
-
-    try:
-        resolve(f"/api/v1/reports/{report_id}/documents/{kind}")
-    except Resolver404:
-        return False
-    return True
-
-
 def _help_context(request, report):
-    if help_service is None:
-        return None
     try:
         requests_ = help_service.help_requests_of_report(request.user, report)
     except DomainError:
@@ -544,9 +510,6 @@ def _case_with_error(request, report, action, exc, payload, status):
 def request_help(request, report_id: int):
     if request.method != "POST":
         return errors.method_not_allowed(request, ["POST"])
-    if help_service is None:
-        messages.error(request, "Hilfsangebote können derzeit nicht angefragt werden.")
-        return redirect("reports:detail", report_id=report_id)
     codes = request.POST.getlist("offers")
     try:
         if not codes:
@@ -565,8 +528,6 @@ def request_help(request, report_id: int):
 @login_required
 def help_requests(request):
     """Help requests the user may see: their own (victim) and those of their unit (owner)."""
-    if help_service is None:
-        return errors.domain_error(request, NotFound("Diese Seite gibt es noch nicht."))
     try:
         items = list(help_service.list_help_requests(request.user))
     except DomainError as exc:
@@ -587,8 +548,6 @@ def help_requests(request):
 def update_help(request, request_id: int):
     if request.method != "POST":
         return errors.method_not_allowed(request, ["POST"])
-    if help_service is None:
-        return errors.domain_error(request, NotFound("Diese Seite gibt es noch nicht."))
     try:
         help_service.update_help_request(request.user, request_id,
                                          request.POST.get("state", ""),
