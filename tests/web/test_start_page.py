@@ -138,11 +138,6 @@ def test_navigation_of_other_roles_has_start_and_reports(client, people, demo):
         assert 'href="/konto/sicherheit/"' in html  # "Sicherheit & Konto" in the header
 
 
-def test_url_or_none_hides_pages_that_do_not_exist():
-    assert web.url_or_none("web:start") == "/"
-    assert web.url_or_none("gibt:es_nicht") is None
-
-
 def test_admin_is_warned_about_silent_devices(client, people, demo, org):
     admin = people["admin"]
     _, device = accounts.create_device_token(admin, "Taster Raum 1.02",

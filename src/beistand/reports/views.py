@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.forms.utils import ErrorDict, ErrorList
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET
@@ -62,13 +62,6 @@ QUEUE_SECTIONS = [
 
 def _datetime(value) -> str:
     return timezone.localtime(value).strftime("%d.%m.%Y, %H:%M Uhr") if value else ""
-
-
-def _url_or_none(name, *args):
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return None
 
 
 def _deadline(report, now) -> dict:

@@ -1,14 +1,15 @@
 from django.conf import settings
+from django.urls import reverse
 
 from beistand.accounts.roles import Role
 from beistand.accounts.services import roles_of
-from beistand.web.services import body_name, display_name, url_or_none
+from beistand.web.services import body_name, display_name
 
 
 def shell(request):
     """What every page's frame needs: demo flag, body name, the user, roles and navigation.
 
-    Navigation lists only pages that exist (url_or_none) and that the user's roles may open.
+    Navigation lists only the pages the user's roles may open.
     """
     user = getattr(request, "user", None)
     roles = roles_of(user) if user is not None else frozenset()
@@ -22,7 +23,7 @@ def shell(request):
     }
     if user is None or not user.is_authenticated:
         return context
-    items = [("Start", url_or_none("web:start"))]
+    items = [("Start", reverse("web:start"))]
     # Until a required second factor is entered, the privileged pages would only redirect to the
     # 2FA step: do not offer them.
     from beistand.accounts.services import requires_second_factor
@@ -30,36 +31,36 @@ def shell(request):
     half_authenticated = (not getattr(user, "is_verified", lambda: True)()
                           and requires_second_factor(user, request))
     if roles & {Role.REPORTER}:  # every employee with an account reports
-        items += [("Melden", url_or_none("reports:new")),
-                  ("Meine Meldungen", url_or_none("reports:mine"))]
+        items += [("Melden", reverse("reports:new")),
+                  ("Meine Meldungen", reverse("reports:mine"))]
     if roles & {Role.SUPERVISOR, Role.PERSONNEL, Role.ZKS} and not half_authenticated:
-        items.append(("Arbeitsliste", url_or_none("reports:queue")))
+        items.append(("Arbeitsliste", reverse("reports:queue")))
     if Role.ZKS in roles and not half_authenticated:
-        items.append(("Überfällig", url_or_none("reports:overdue")))
+        items.append(("Überfällig", reverse("reports:overdue")))
     if Role.QUERIER in roles and not half_authenticated:
-        items.append(("Auskunft", url_or_none("register:lookup")))
+        items.append(("Auskunft", reverse("register:lookup")))
     if Role.ZKS in roles and not half_authenticated:
-        items.append(("Register", url_or_none("register:manage")))
+        items.append(("Register", reverse("register:manage")))
     if Role.DPO in roles and not half_authenticated:
-        items.append(("Zugriffsprotokoll", url_or_none("register:access_log")))
+        items.append(("Zugriffsprotokoll", reverse("register:access_log")))
     if Role.ADMIN in roles and not half_authenticated:
-        items += [("Rollen", url_or_none("accounts:grants")),
-                  ("Geräte", url_or_none("accounts:devices")),
-                  ("Stammdaten", url_or_none("admin:index"))]
+        items += [("Rollen", reverse("accounts:grants")),
+                  ("Geräte", reverse("accounts:devices")),
+                  ("Stammdaten", reverse("admin:index"))]
     path = request.path
     # An entry is current on its page and sub-pages, unless another entry lives below it:
     # then only on its own page ("/" for Start, "/meldungen/" next to "/meldungen/neu/").
-    urls = [url for _, url in items if url]
+    urls = [url for _, url in items]
 
     def current(url):
         if any(other != url and other.startswith(url) for other in urls):
             return path == url
         return path.startswith(url)
 
-    nav = [{"label": label, "url": url, "current": current(url)} for label, url in items if url]
+    nav = [{"label": label, "url": url, "current": current(url)} for label, url in items]
     context.update(
         nav_items=nav,
-        account_url=url_or_none("accounts:security"),
+        account_url=reverse("accounts:security"),
         user_display_name=display_name(user),
     )
     return context

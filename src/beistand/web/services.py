@@ -1,7 +1,7 @@
 """What the web UI shows: the role-dependent start page ("what needs my attention").
 
 Views stay thin: they call ``start_page_for(user)`` and render the result. Every number shown
-here comes from the database; links are only offered to pages that exist (``url_or_none``).
+here comes from the database.
 """
 
 from dataclasses import dataclass, field
@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Count, Q
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django_otp import user_has_device
 
@@ -35,15 +35,6 @@ AUDIT_VERIFIED = "audit.verified"
 _URGENCY = {"danger": 0, "warning": 1, "info": 2}
 # Names on a card are capped; the count says how many there are in total.
 MAX_NAMES = 8
-
-
-def url_or_none(name: str, *args, query: str = "") -> str | None:
-    """The URL of a named route, or None while that page does not exist (yet)."""
-    try:
-        url = reverse(name, args=args)
-    except NoReverseMatch:
-        return None
-    return f"{url}?{query}" if query else url
 
 
 @dataclass
@@ -105,7 +96,7 @@ def _datetime(value) -> str:
 
 
 def _links(*pairs) -> list[Link]:
-    return [Link(label, url) for label, url in pairs if url]
+    return [Link(label, url) for label, url in pairs]
 
 
 def _n(count: int, singular: str, plural: str) -> str:
@@ -226,7 +217,7 @@ def _security_card(user, roles, attention: list[Attention], request=None) -> Car
         attention.append(Attention("danger", "Bitte richten Sie die Zwei-Faktor-Anmeldung ein: "
                                    "für Ihre Rollen ist sie Pflicht.",
                                    _first_link(("Sicherheit & Konto",
-                                                url_or_none("accounts:security")))))
+                                                reverse("accounts:security")))))
     elif privileged:
         # Only reachable in demo mode, where the second factor is waived.
         status, tone = "nicht eingerichtet", "warning"
@@ -243,12 +234,11 @@ def _security_card(user, roles, attention: list[Attention], request=None) -> Car
         facts=[("Benutzername", user.get_username()),
                ("Zwei-Faktor-Anmeldung", status),
                ("Ihre Rollen", role_names)],
-        links=_links(("Sicherheit & Konto", url_or_none("accounts:security"))))
+        links=_links(("Sicherheit & Konto", reverse("accounts:security"))))
 
 
-def _first_link(*pairs) -> Link | None:
-    links = _links(*pairs)
-    return links[0] if links else None
+def _first_link(*pairs) -> Link:
+    return _links(*pairs)[0]
 
 
 def _own_expiring_grants(user, now) -> list[Attention]:
@@ -299,7 +289,7 @@ def _querier_card(user, now) -> Card:
                 tone="warning" if warn else "",
                 status="läuft bald ab" if warn else "aktiv",
                 text=text, facts=facts, template="register/start_querier_card.html",
-                extra={"lookup_url": url_or_none("register:lookup")})
+                extra={"lookup_url": reverse("register:lookup")})
 
 
 def admin_overview(now=None) -> dict:
@@ -329,8 +319,8 @@ def admin_overview(now=None) -> dict:
 def _admin_card(now, attention: list[Attention]) -> Card:
     o = admin_overview(now)
     units = o["units_without_head"]
-    roles_url = url_or_none("accounts:grants")
-    devices_url = url_or_none("accounts:devices")
+    roles_url = reverse("accounts:grants")
+    devices_url = reverse("accounts:devices")
     if o["silent_devices"]:
         attention.append(Attention(
             "warning",
@@ -366,7 +356,7 @@ def _admin_card(now, attention: list[Attention]) -> Card:
               "ohne Leitung fehlt einer Einheit die Freigabe von Meldungen."],
         facts=facts, items=items,
         links=_links(("Rollen verwalten", roles_url), ("Geräte verwalten", devices_url),
-                     ("Stammdaten", url_or_none("admin:index"))))
+                     ("Stammdaten", reverse("admin:index"))))
 
 
 # --- Register: ZKS review tasks and rights requests, DPO misuse signals ---------------------
@@ -379,7 +369,7 @@ def _register_card(today, attention: list[Attention]) -> Card:
     open_requests = RightsRequest.objects.filter(
         state__in=(RightsRequest.State.OPEN, RightsRequest.State.DEFERRED)).order_by("due_on")
     overdue = rights.due_rights_requests().count()
-    url = url_or_none("register:manage")
+    url = reverse("register:manage")
     if overdue:
         attention.append(Attention(
             "danger", _n(overdue, "Antrag einer betroffenen Person ist", "Anträge betroffener "
@@ -406,7 +396,7 @@ def _misuse_card(user, now) -> Card:
     from beistand.register import access_log
 
     signals = access_log.misuse_signals(user, timezone.localdate(now))
-    url = url_or_none("register:access_log")
+    url = reverse("register:access_log")
     return Card(
         key="access_log", title="Zugriffe auf das Register",
         tone="warning" if signals else "success",
@@ -493,7 +483,7 @@ def _grants_card(now, roles) -> Card:
                ("davon enden in 14 Tagen", str(expiring))],
         items=[f"{Role(r).label}: {counts[r.value]}" for r in Role if r.value in counts],
         # The grants page belongs to the administrators; the DPO sees the numbers here.
-        links=_links(("Rollenzuweisungen ansehen", url_or_none("accounts:grants")))
+        links=_links(("Rollenzuweisungen ansehen", reverse("accounts:grants")))
         if Role.ADMIN in roles else [])
 
 
@@ -509,7 +499,7 @@ def _report_card(user, employee: Employee, attention: list[Attention]) -> Card:
                      if status not in (Status.PUBLISHED, Status.CLOSED))
     returned = counts.get(Status.RETURNED, 0)
     drafts = counts.get(Status.DRAFT, 0)
-    mine_url = url_or_none("reports:mine")
+    mine_url = reverse("reports:mine")
     if returned:
         attention.append(Attention(
             "warning", _n(returned, "Ihrer Meldungen wurde", "Ihrer Meldungen wurden")
@@ -521,8 +511,8 @@ def _report_card(user, employee: Employee, attention: list[Attention]) -> Card:
               "Minuten, auch vom Diensthandy. Jeder Angriff wird angezeigt; Sie sehen, was "
               "aus Ihrer Meldung wird."],
         facts=facts, template="reports/start_report_card.html",
-        extra={"new_url": url_or_none("reports:new")},
-        links=_links(("Meine Meldungen", mine_url), ("Hilfsangebote", url_or_none("reports:help"))))
+        extra={"new_url": reverse("reports:new")},
+        links=_links(("Meine Meldungen", mine_url), ("Hilfsangebote", reverse("reports:help"))))
 
 
 def _queue_card(user, roles, now, attention: list[Attention]) -> Card:
@@ -531,7 +521,7 @@ def _queue_card(user, roles, now, attention: list[Attention]) -> Card:
     waiting = reports.queue(user)
     total = waiting.count()
     overdue = waiting.filter(due_at__lt=now).count()
-    queue_url = url_or_none("reports:queue")
+    queue_url = reverse("reports:queue")
     if overdue:
         attention.append(Attention(
             "danger", _n(overdue, "Meldung in Ihrer Arbeitsliste ist", "Meldungen in Ihrer "
@@ -548,7 +538,7 @@ def _queue_card(user, roles, now, attention: list[Attention]) -> Card:
     links = [("Arbeitsliste öffnen", queue_url)]
     if Role.ZKS in roles:
         facts.append(("Überfällig bei allen Stellen", str(reports.overdue_reports(now).count())))
-        links.append(("Überfällige Meldungen", url_or_none("reports:overdue")))
+        links.append(("Überfällige Meldungen", reverse("reports:overdue")))
     return Card(
         key="queue", title="Ihre Arbeitsliste",
         tone="danger" if overdue else ("warning" if total else "success"),
