@@ -483,6 +483,24 @@ def _employee_candidate(pf: ParsedFile, row: Row, rooms: _Rooms) -> _Candidate:
     return _Candidate(pf.name, row, pn, pf.columns, data, reasons)
 
 
+def _reject_cycles(parent_of: dict[str, str | None], candidates, field: str,
+                   message: str) -> None:
+    """Reject every still-valid candidate on a cycle of the parent links as they would be
+    after the import: ``parent_of`` (current database state) updated by each candidate's
+    ``field`` where the file has that column."""
+    valid = {c.key: c for c in candidates if not c.reasons}
+    for key, c in valid.items():
+        if field in c.data:
+            parent_of[key] = c.data[field]
+        else:
+            parent_of.setdefault(key, None)
+    for cycle in _find_cycles(parent_of, list(valid)):
+        text = " → ".join([*cycle, cycle[0]])
+        for key in cycle:
+            if key in valid:
+                valid[key].reasons.append(f"{message}: {text}")
+
+
 def _find_cycles(parent_of: dict[str, str | None], starts) -> list[list[str]]:
     """Cycles in a functional graph (each node has at most one parent), reached from ``starts``."""
     state: dict[str, int] = {}  # 1 = on the current path, 2 = done
@@ -580,33 +598,13 @@ class _Importer:
                 if sup and sup not in known_pns:
                     c.reasons.append("Vorgesetzte/r: Personalnummer "
                                      + unknown(sup, in_file_pns))
-            # Cycles over the tree as it would be after the import.
-            parent_of = {code: self.unit_code_by_id.get(u.parent_id) for code, u in
-                         self.units.items()}
-            by_code = {c.key: c for c in units if not c.reasons}
-            for code, c in by_code.items():
-                if "parent_code" in c.data:
-                    parent_of[code] = c.data["parent_code"]
-                else:
-                    parent_of.setdefault(code, None)
-            for cycle in _find_cycles(parent_of, list(by_code)):
-                text = " → ".join([*cycle, cycle[0]])
-                for code in cycle:
-                    if code in by_code:
-                        by_code[code].reasons.append(f"Zyklus im Organisationsbaum: {text}")
-            sup_of = {pn: self.pn_by_id.get(e.supervisor_id) for pn, e in
-                      self.employees.items()}
-            by_pn = {c.key: c for c in emps if not c.reasons}
-            for pn, c in by_pn.items():
-                if "supervisor" in c.data:
-                    sup_of[pn] = c.data["supervisor"]
-                else:
-                    sup_of.setdefault(pn, None)
-            for cycle in _find_cycles(sup_of, list(by_pn)):
-                text = " → ".join([*cycle, cycle[0]])
-                for pn in cycle:
-                    if pn in by_pn:
-                        by_pn[pn].reasons.append(f"Zyklus bei den Vorgesetzten: {text}")
+            # Cycles over the tree and the supervisor chains as they would be after the import.
+            _reject_cycles(
+                {code: self.unit_code_by_id.get(u.parent_id) for code, u in self.units.items()},
+                units, "parent_code", "Zyklus im Organisationsbaum")
+            _reject_cycles(
+                {pn: self.pn_by_id.get(e.supervisor_id) for pn, e in self.employees.items()},
+                emps, "supervisor", "Zyklus bei den Vorgesetzten")
             fallen = {id(c) for c in units + emps if c.reasons}
             if not fallen:
                 break
