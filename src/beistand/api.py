@@ -20,6 +20,7 @@ from beistand.register.api import router as register_router
 from beistand.register.api_rights import router as rights_router
 from beistand.reports.api import catalogue_router, help_router, reports_router
 from beistand.reports.api_documents import router as documents_router
+from beistand.stats.api import router as stats_router
 
 api = NinjaAPI(
     title="beistand API",
@@ -112,3 +113,4 @@ api.add_router("/catalogue", catalogue_router)
 api.add_router("/help-requests", help_router)
 api.add_router("/register", register_router)
 api.add_router("/register", rights_router)
+api.add_router("/stats", stats_router)

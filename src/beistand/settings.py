@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "beistand.web",
     "beistand.reports",
     "beistand.register",
+    "beistand.stats",
     "beistand.notify",
     "beistand.demo",
     "django_tasks_db",
@@ -285,6 +286,8 @@ ATTACHMENT_MAX_BYTES = env_int("BEISTAND_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024
 # Statutory accident insurer of the body: addressee of the accident report (Unfallanzeige). Most
 # NRW municipalities are insured with the Unfallkasse NRW; other bodies set their own.
 ACCIDENT_INSURER = env_str("BEISTAND_ACCIDENT_INSURER", "Unfallkasse Nordrhein-Westfalen")
+# Statistics: counts below this (k) are withheld as "< k", with secondary suppression.
+STATS_MIN_CELL = env_int("BEISTAND_STATS_MIN_CELL", 5)
 
 # --- Internationalisation ---------------------------------------------------------------------
 LANGUAGE_CODE = "de"

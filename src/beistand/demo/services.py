@@ -35,6 +35,7 @@ class DemoSummary:
     unchanged: int = 0
     accounts: list[dict] = field(default_factory=list)
     totals: dict[str, int] = field(default_factory=dict)
+    incidents: int = 0  # past incidents created for the statistics (0 when already there)
 
     @property
     def changed(self) -> bool:
@@ -177,6 +178,14 @@ def _load_accounts(summary: DemoSummary):
                                  "roles": [str(r) for r in roles], "note": reason})
 
 
+def _load_incidents(summary: DemoSummary):
+    from beistand.demo.incidents import load_incidents
+
+    users = dict(get_user_model().objects.filter(
+        username__in=("melder", "vorgesetzte", "personal", "zks")).values_list("username", "pk"))
+    summary.incidents = load_incidents(users)
+
+
 def load_demo() -> DemoSummary:
     """Load (or complete) the demo body; return what was created, updated or left unchanged."""
     summary = DemoSummary()
@@ -186,6 +195,7 @@ def load_demo() -> DemoSummary:
         _load_places(summary)
         _load_units_and_employees(summary)
         _load_accounts(summary)
+        _load_incidents(summary)
     summary.totals = {"units": OrgUnit.objects.count(), "sites": Site.objects.count(),
                       "rooms": Room.objects.count(), "employees": Employee.objects.count(),
                       "accounts": len(data.ACCOUNTS)}

@@ -42,6 +42,9 @@ class Command(BaseCommand):
             f"{t['rooms']} Räume, {t['employees']} Beschäftigte "
             f"({summary.created} neu, {summary.updated} geändert, {summary.unchanged} "
             "unverändert).")
+        if summary.incidents:
+            self.stdout.write(f"{summary.incidents} Vorfälle der letzten drei Jahre für die "
+                              "Statistik angelegt.")
         self.stdout.write("Demo-Konten (Passwort „demo“, ohne Zwei-Faktor nur im Demo-Modus):")
         for account in summary.accounts:
             roles = ", ".join(Role(r).label for r in account["roles"]) or "–"

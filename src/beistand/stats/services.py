@@ -1,0 +1,164 @@
+"""Public face of the statistics: anonymised incident figures for the statistics role, the ZKS,
+the DPO and the administration; the annual report; the DPO's records.
+
+Every function checks the role first. Figures are aggregates over reports (never the register)
+and pass disclosure control (``disclosure.py``) before they leave this module: a count below
+``BEISTAND_STATS_MIN_CELL`` (k) is "<k", a cell that a published total would reveal is "x".
+"""
+
+from dataclasses import dataclass, field
+
+from beistand.accounts import services as accounts
+from beistand.accounts.roles import Role
+from beistand.stats import charts, queries, tables
+from beistand.stats.disclosure import protect
+from beistand.stats.filters import DIMENSIONS, PERIODS, Filters, Query, parse_filters, parse_query
+
+READER_ROLES = (Role.STATISTICS, Role.ZKS, Role.DPO, Role.ADMIN)
+
+__all__ = ["READER_ROLES", "Dashboard", "dashboard", "incident_counts", "key_figures",
+           "lead_times", "parse_filters", "parse_query", "require_reader"]
+
+
+def require_reader(user) -> None:
+    accounts.require_role(user, *READER_ROLES)
+
+
+def may_read(user) -> bool:
+    return accounts.has_role(user, *READER_ROLES)
+
+
+def incident_counts(user, query: Query) -> dict:
+    """The API's table: ``{"rows": [{dim: value, …, "count": n | "<k" | "x"}], "suppressed"}``."""
+    require_reader(user)
+    k = tables.min_cell()
+    result = protect(queries.count_cells(query.filters, query.group_by), k)
+    orders = [queries.category_order(d, query.filters, [key[i] for key in result.cells])
+              for i, d in enumerate(query.group_by)]
+    position = [{v: n for n, v in enumerate(order)} for order in orders]
+    keys = sorted(result.cells, key=lambda key: tuple(
+        position[i].get(v, len(position[i])) for i, v in enumerate(key)))
+    rows = [{**dict(zip(query.group_by, key, strict=True)), "count": result.shown(key)}
+            for key in keys]
+    return {"group_by": list(query.group_by), "from": query.filters.start.isoformat(),
+            "to": query.filters.end.isoformat(), "min_cell": k, "rows": rows,
+            "suppressed": result.suppressed}
+
+
+def key_figures(user, filters: Filters) -> dict:
+    require_reader(user)
+    return tables.key_figures(filters)
+
+
+def lead_times(user, filters: Filters) -> list[dict]:
+    require_reader(user)
+    table = tables.lead_times(filters)
+    keys = [s.key for s in queries.STEPS]
+    out = []
+    for key, row in zip(keys, table.rows, strict=True):
+        series = table.series[row[0]]
+        out.append({"step": key, "label": row[0], "count": row[1],
+                    "median_hours": _round(series["Median"]),
+                    "p90_hours": _round(series["90. Perzentil"]),
+                    "within_deadline": row[4] if row[4] != "–" else None,
+                    "deadline_hours": series["Frist"]})
+    return out
+
+
+def _round(value):
+    return None if value is None else round(value, 1)
+
+
+# --- Dashboard -------------------------------------------------------------------------------
+
+@dataclass
+class Chart:
+    table: tables.Table
+    svg: str
+    caption: str
+
+
+@dataclass
+class Dashboard:
+    filters: Filters
+    period: str
+    figures: tables.Table
+    charts: list[Chart] = field(default_factory=list)
+    extra_tables: list[tables.Table] = field(default_factory=list)
+    k: int = 5
+
+    @property
+    def all_tables(self) -> list[tables.Table]:
+        """Exactly what the page shows, in page order (for the exports)."""
+        return [self.figures, *[c.table for c in self.charts], *self.extra_tables]
+
+    @property
+    def suppressed(self) -> int:
+        return sum(t.suppressed for t in self.all_tables)
+
+
+WITHHELD_NOTE = ("Nicht dargestellt sind zurückgehaltene Werte (kleiner als {k} oder "
+                 "zurückgehalten, damit Summen sie nicht verraten); die Tabelle nennt sie.")
+
+
+def build_tables(f: Filters, period: str) -> dict[str, tables.Table]:
+    """The dashboard's (and the annual report's) protected tables."""
+    label = DIMENSIONS[period]
+    return {
+        "by_period": tables.two_way(
+            f, period, "level", key="by_period",
+            title=f"Vorfälle je {label} nach Gefährdungsstufe",
+            caption=f"Vorfälle je {label}, gestapelt nach Gefährdungsstufe"),
+        "by_unit": tables.one_way(
+            f, "unit", key="by_unit", title="Vorfälle nach Organisationseinheit",
+            caption=f"Vorfälle nach Organisationseinheit (Gliederungsebene {f.unit_depth}) "
+                    "der meldenden Person"),
+        "by_offence": tables.one_way(
+            f, "offence", key="by_offence", title="Vorfälle nach Delikt",
+            caption="Vorfälle nach Delikt"),
+        "lead_times": tables.lead_times(f),
+        "by_site": tables.one_way(
+            f, "site", key="by_site", title="Vorfälle nach Standort",
+            caption="Vorfälle nach Standort (Außendienst gesondert)"),
+        "circumstances": tables.circumstances(f),
+    }
+
+
+def dashboard(user, filters: Filters, period: str = "month") -> Dashboard:
+    require_reader(user)
+    if period not in PERIODS:
+        period = "month"
+    k = tables.min_cell()
+    t = build_tables(filters, period)
+    note = WITHHELD_NOTE.format(k=k)
+    charts_out = [
+        Chart(t["by_period"], charts.svg(
+            charts.stacked_by_level(t["by_period"], DIMENSIONS[period]),
+            t["by_period"].title, _desc_two_way(t["by_period"])), note),
+        Chart(t["by_unit"], charts.svg(
+            charts.horizontal_bars(t["by_unit"]), t["by_unit"].title,
+            _desc_one_way(t["by_unit"])), note),
+        Chart(t["by_offence"], charts.svg(
+            charts.horizontal_bars(t["by_offence"]), t["by_offence"].title,
+            _desc_one_way(t["by_offence"])), note),
+        Chart(t["lead_times"], charts.svg(
+            charts.lead_time_bars(t["lead_times"]), t["lead_times"].title,
+            "Median und 90. Perzentil der Bearbeitungszeit je Schritt in Stunden, mit der "
+            "Frist als Strich. Die Werte stehen in der Tabelle."),
+            "Balken: Median und 90. Perzentil; Strich: Frist."),
+    ]
+    figures = tables.key_figure_table(tables.key_figures(filters))
+    return Dashboard(filters=filters, period=period, figures=figures, charts=charts_out,
+                     extra_tables=[t["by_site"], t["circumstances"]], k=k)
+
+
+def _desc_one_way(table: tables.Table) -> str:
+    parts = [f"{row[0]}: {row[1]}" for row in table.rows[:12]]
+    more = " …" if len(table.rows) > 12 else ""
+    return "Balkendiagramm. " + "; ".join(parts) + more + ". Alle Werte in der Tabelle."
+
+
+def _desc_two_way(table: tables.Table) -> str:
+    total = table.rows[-1][-1] if table.rows else 0
+    return (f"Gestapeltes Säulendiagramm, {len(table.rows) - 1} Zeiträume, insgesamt {total} "
+            "Vorfälle. Alle Werte in der Tabelle.")
