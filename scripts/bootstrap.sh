@@ -38,6 +38,8 @@ fi
 say "Installing beistand and its Python dependencies into .venv"
 quiet_pip install --quiet --upgrade pip
 quiet_pip install --quiet -e ".[dev]"
+# The desktop alarm client (clients/desktop) with its GUI, hotkey and button extras; tests/desktop use it.
+quiet_pip install --quiet -e "clients/desktop[all]"
 
 if ! command -v npm >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -106,8 +106,19 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
     fi
 fi
 
+# The desktop client's Qt tests (tests/desktop) run with QT_QPA_PLATFORM=offscreen, which still
+# needs these shared libraries (Debian packages, installed only when one is missing).
+QT_DEBS=(libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0)
+if [ "$(dpkg-query -W -f='${Status}\n' "${QT_DEBS[@]}" 2>/dev/null | grep -c 'ok installed')" \
+        != "${#QT_DEBS[@]}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "Installing the shared libraries Qt needs for the desktop client tests (Debian packages)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        "${QT_DEBS[@]}" >/dev/null
+fi
+
 say "ruff check"
-if .venv/bin/ruff check src tests bench; then ok "ruff"; else failed "ruff" "lint errors above"; fi
+if .venv/bin/ruff check src tests bench clients; then ok "ruff"; else failed "ruff" "lint errors above"; fi
 
 say "Migrations complete? (makemigrations --check --dry-run)"
 if env -u DATABASE_URL BEISTAND_DATA_DIR="$WORK/migrations" \

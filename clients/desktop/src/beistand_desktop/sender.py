@@ -1,0 +1,140 @@
+"""Sends pressed alarms from the outbox to the server, until each one is confirmed.
+
+A user token raises through ``POST /api/v1/alarms``, a device token through
+``POST /api/v1/trigger/{device_token}``; both carry the press's ``client_id`` so a retry returns
+the same alarm. Only ``200``/``201`` (and ``429``: the device's running alarm stays active)
+count as "went out". A refusal that a retry cannot fix (``400``, ``401``, ``403``, ``404``,
+``422``) is reported and the press is moved to ``outbox/failed``; everything else (network down,
+timeouts, ``5xx``) is retried with backoff until it goes out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+import httpx
+
+from . import protocol
+from .backoff import Backoff
+from .outbox import Outbox, PendingAlarm, now_iso
+
+log = logging.getLogger(__name__)
+PERMANENT = {400, 401, 403, 404, 422}
+
+
+class SendState(StrEnum):
+    QUEUED = "queued"      # stored locally, not (yet) at the server
+    SENT = "sent"          # the server confirmed it (persisted)
+    FAILED = "failed"      # refused by the server; will not be retried
+
+
+@dataclass
+class SendResult:
+    state: SendState
+    item: PendingAlarm
+    status_code: int | None = None
+    detail: str = ""
+
+
+class AlarmSender:
+    def __init__(self, server: str, token: str, outbox: Outbox, *,
+                 on_result: Callable[[SendResult], None] | None = None,
+                 timeout: float = 5.0, backoff: Backoff | None = None):
+        self.server = server.rstrip("/")
+        self.token = token
+        self.outbox = outbox
+        self.on_result = on_result
+        self.timeout = timeout
+        self.backoff = backoff or Backoff(first=1.0, maximum=30.0)
+        self._wake: asyncio.Event | None = None
+        self._stop = False
+
+    # -- one attempt ------------------------------------------------------------------------
+    def _request(self, item: PendingAlarm) -> tuple[str, str, dict]:
+        if protocol.is_device_token(self.token):
+            url = protocol.trigger_url(self.server, self.token, template=item.template,
+                                       source=item.source, client_id=item.client_id)
+            return "POST", url, {}
+        body = {"template": item.template, "client_id": item.client_id, "source": item.source}
+        if item.countdown_s is not None:
+            body["countdown_s"] = item.countdown_s
+        return "POST", f"{self.server}/api/v1/alarms", {
+            "json": body, "headers": {"Authorization": f"Bearer {self.token}"}}
+
+    async def send_once(self, item: PendingAlarm, client: httpx.AsyncClient) -> SendResult:
+        method, url, kwargs = self._request(item)
+        item.attempts += 1
+        try:
+            response = await client.request(method, url, timeout=self.timeout, **kwargs)
+        except httpx.HTTPError as exc:
+            item.last_error = f"Server nicht erreichbar ({type(exc).__name__})"
+            self.outbox.update(item)
+            return SendResult(SendState.QUEUED, item, None, item.last_error)
+        try:
+            data = response.json()
+        except (ValueError, json.JSONDecodeError):
+            data = {}
+        if response.status_code in (200, 201, 429):
+            item.sent_at = now_iso()
+            item.alarm_id = data.get("id") if isinstance(data, dict) else None
+            item.delayed = item.attempts > 1
+            item.response = data if isinstance(data, dict) else {}
+            item.last_error = ""
+            self.outbox.mark_sent(item)
+            return SendResult(SendState.SENT, item, response.status_code)
+        detail = data.get("detail") if isinstance(data, dict) else ""
+        item.last_error = f"HTTP {response.status_code}: {detail or response.reason_phrase}"
+        if response.status_code in PERMANENT:
+            failed = self.outbox.directory / "failed"
+            failed.mkdir(exist_ok=True)
+            self.outbox.update(item)
+            src = self.outbox.directory / f"{item.client_id}.json"
+            if src.exists():
+                src.replace(failed / src.name)
+            return SendResult(SendState.FAILED, item, response.status_code, item.last_error)
+        self.outbox.update(item)
+        return SendResult(SendState.QUEUED, item, response.status_code, item.last_error)
+
+    async def flush(self) -> list[SendResult]:
+        """One pass over the outbox; returns what happened to each pending press."""
+        results = []
+        async with httpx.AsyncClient() as client:
+            for item in self.outbox.pending():
+                result = await self.send_once(item, client)
+                log.info("alarm %s (%s): %s %s", item.client_id, item.source, result.state,
+                         result.detail)
+                results.append(result)
+                if self.on_result is not None:
+                    self.on_result(result)
+        return results
+
+    # -- the loop ---------------------------------------------------------------------------
+    def wake(self) -> None:
+        """Try now (a new press, or the connection came back)."""
+        if self._wake is not None:
+            self._wake.set()
+
+    def stop(self) -> None:
+        self._stop = True
+        self.wake()
+
+    async def run(self, poll_s: float = 2.0) -> None:
+        """Flushes whenever woken, retries with backoff while presses are pending, and looks
+        every ``poll_s`` for presses another process (a desktop-icon launch) left."""
+        self._wake = asyncio.Event()
+        while not self._stop:
+            results = await self.flush() if self.outbox.pending() else []
+            if any(r.state == SendState.QUEUED for r in results):
+                delay = self.backoff.next_delay()
+            else:
+                self.backoff.reset()
+                delay = poll_s
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+            self._wake.clear()
