@@ -42,8 +42,8 @@ OFFENCE_MIX = [
     (("controversy",), 3), (("insult",), 22), (("verbal_aggression",), 18), (("harassment",), 6),
     (("insult", "verbal_aggression"), 8), (("threat",), 14), (("threat", "insult"), 6),
     (("coercion",), 3), (("property_damage",), 5), (("physical_violence",), 8),
-    (("physical_violence", "threat"), 3), (("sexual_harassment",), 3), (("weapon",), 2),
-    (("weapon", "threat"), 1), (("bomb_threat",), 1), (("hostage_robbery",), 1),
+    (("physical_violence", "threat"), 3), (("sexual_harassment",), 3), (("weapon",), 6),
+    (("weapon", "threat"), 3), (("bomb_threat",), 2), (("hostage_robbery",), 2),
 ]
 SURNAMES = ("Adamczyk", "Becker", "Demir", "Engel", "Fuchs", "Graf", "Hahn", "Ivanov", "Jung",
             "Kraus", "Lang", "Mertens", "Nowak", "Otto", "Petrov", "Quandt", "Roth", "Sommer")
@@ -141,7 +141,7 @@ def _steps(rng, occurred_at, level, known, today) -> list[tuple[str, str, dateti
     return [s for s in steps if s[2] < limit] or steps[:1]
 
 
-def _insert_history(rows: list[tuple]) -> None:
+def insert_history(rows: list[tuple]) -> None:
     """Status history with historical times: plain INSERTs (``at`` is auto_now_add)."""
     table = connection.ops.quote_name(StatusChange._meta.db_table)
     sql = (f"INSERT INTO {table} (report_id, action, from_status, to_status, actor_id, at, "  # noqa: S608
@@ -224,7 +224,7 @@ def load_incidents(actor_user_ids: dict[str, int], today: date | None = None) ->
     Report.victims.through.objects.bulk_create(victim_links)
     Perpetrator.objects.bulk_create(perpetrators)
     HelpRequest.objects.bulk_create(helps)
-    _insert_history(history)
+    insert_history(history)
     _set_times(times)
     audit.record("demo.incidents", object_type="reports.report", object_repr="Demo-Vorfälle",
                  after={"reports": len(reports), "first_id": reports[0].pk,

@@ -67,14 +67,23 @@ def stacked_by_level(table: Table, period_label: str) -> Figure:
                color=LEVEL_COLOURS[i % 4], hatch=LEVEL_HATCHES[i % 4], edgecolor=INK,
                linewidth=0.4, label=level)
         bottoms = [b + v for b, v in zip(bottoms, values, strict=True)]
+    # The row total minus the visible cells is public anyway (both are in the table): drawn as
+    # one grey "withheld" segment, the bar shows the true total without telling which level.
+    totals = {row[0]: row[-1] for row in table.rows}
+    rest = [max(0, totals[p] - b) if isinstance(totals.get(p), int) else 0
+            for p, b in zip(periods, bottoms, strict=True)]
+    if any(rest):
+        ax.bar(range(len(periods)), rest, bottom=bottoms, width=0.8, color="#ffffff",
+               hatch="\\\\", hatchcolor="#6b6b6b", edgecolor="#6b6b6b", linewidth=0.4,
+               label="zurückgehalten")
     step = max(1, len(periods) // 18)
     ax.set_xticks(range(0, len(periods), step))
     ax.set_xticklabels(periods[::step], rotation=45, ha="right")
     ax.set_ylabel("Vorfälle")
     ax.set_xlabel(period_label)
     _style_axes(ax)
-    ax.legend(title="Gefährdungsstufe", ncols=4, loc="upper left", frameon=False,
-              bbox_to_anchor=(0, 1.18))
+    ax.legend(title="Gefährdungsstufe", ncols=5, loc="lower left", frameon=False,
+              bbox_to_anchor=(0, 1.0))
     fig.tight_layout()
     return fig
 

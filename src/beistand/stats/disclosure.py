@@ -7,8 +7,10 @@ exactly one withheld cell could be recovered as *line total − visible cells*; 
 visible cell of such a line is withheld too ("x"). Withholding a cell can create a new line with
 a single withheld cell in another dimension, so this repeats until no line has exactly one.
 
-Zero cells are not sensitive and never returned; the line totals are the tables of one dimension
-less, which the same procedure protects when they are published themselves.
+When a line's only remaining cell would have to be the partner (nothing left to withhold in it),
+that line's total is withheld instead (``withheld_totals``). Zero cells are not sensitive and
+never returned. Totals published in *other* queries (one dimension less) are protected there by
+the same procedure; combining differently filtered queries is a residual risk (statistics.md).
 """
 
 from collections import defaultdict
@@ -34,6 +36,9 @@ class Protected:
     k: int
     cells: dict[tuple, int]
     withheld: dict[tuple, str] = field(default_factory=dict)  # key -> PRIMARY | SECONDARY
+    # Line totals that must not be published: (axis, line key). A line whose only cell is a
+    # withheld partner would reveal that partner, and through it the small cell.
+    withheld_totals: set[tuple[int, tuple]] = field(default_factory=set)
 
     def shown(self, key: tuple) -> int | str:
         """The value to publish for a cell: the count, "<k" or "x" (0 for absent cells)."""
@@ -46,7 +51,7 @@ class Protected:
 
     @property
     def suppressed(self) -> int:
-        return len(self.withheld)
+        return len(self.withheld) + len(self.withheld_totals)
 
 
 def protect(cells: dict[tuple, int], k: int) -> Protected:
@@ -60,18 +65,38 @@ def protect(cells: dict[tuple, int], k: int) -> Protected:
     changed = True
     while changed:
         changed = False
+        lines = [_lines(cells, axis) for axis in range(dims)]
         for axis in range(dims):
-            for members in _lines(cells, axis).values():
-                if sum(cells[m] for m in members) < k:
+            for line_key, members in lines[axis].items():
+                if sum(cells[m] for m in members) < k or (axis, line_key) in \
+                        result.withheld_totals:
                     continue  # the line total is itself withheld: nothing to subtract from
                 hidden = [m for m in members if m in result.withheld]
                 if len(hidden) != 1:
                     continue
                 visible = [m for m in members if m not in result.withheld]
-                partner = min(visible, key=lambda m: (cells[m], _sortable(m)))
+                if not visible:
+                    result.withheld_totals.add((axis, line_key))
+                    changed = True
+                    continue
+                partner = min(visible, key=lambda m: (
+                    _lonely(m, axis, lines, result.withheld), cells[m], _sortable(m)))
                 result.withheld[partner] = SECONDARY
                 changed = True
     return result
+
+
+def _lonely(key: tuple, axis: int, lines, withheld) -> int:
+    """How many of the cell's other lines have no further visible cell (a partner there would
+    have to be protected by withholding that line's total): prefer cells with none."""
+    count = 0
+    for other, by_line in enumerate(lines):
+        if other == axis:
+            continue
+        members = by_line[key[:other] + key[other + 1:]]
+        if not any(m != key and m not in withheld for m in members):
+            count += 1
+    return count
 
 
 def _lines(cells: dict[tuple, int], axis: int) -> dict[tuple, list[tuple]]:

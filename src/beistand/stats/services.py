@@ -162,3 +162,43 @@ def _desc_two_way(table: tables.Table) -> str:
     total = table.rows[-1][-1] if table.rows else 0
     return (f"Gestapeltes Säulendiagramm, {len(table.rows) - 1} Zeiträume, insgesamt {total} "
             "Vorfälle. Alle Werte in der Tabelle.")
+
+
+# --- Annual report ---------------------------------------------------------------------------
+
+def annual_report_pdf(user, year) -> tuple[str, bytes]:
+    """The annual report of ``year`` as PDF for a reader role; the generation is audited."""
+    require_reader(user)
+    return render_annual_report(_year(year), actor=user)
+
+
+def render_annual_report(year: int, actor=None) -> tuple[str, bytes]:
+    """Also for the console (``beistand report annual``), where ``actor`` is the operator."""
+    from django.db import transaction
+
+    from beistand.audit import services as audit
+    from beistand.stats import annual_report
+
+    year = _year(year)
+    pdf = annual_report.build(year)
+    with transaction.atomic():
+        audit.record("stats.annual_report", object_type="stats.report", object_id=year,
+                     object_repr=f"Jahresbericht {year}", actor=actor,
+                     after={"year": year, "bytes": len(pdf)})
+    return annual_report.filename(year), pdf
+
+
+def _year(value) -> int:
+    from django.utils import timezone
+
+    from beistand.core.errors import InvalidInput
+
+    try:
+        year = int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput("Das Jahr muss eine Zahl sein, z. B. 2026.", field="year") from None
+    this_year = timezone.localdate().year
+    if not this_year - 10 <= year <= this_year:
+        raise InvalidInput(f"Einen Jahresbericht gibt es für die Jahre {this_year - 10} bis "
+                           f"{this_year}.", field="year")
+    return year

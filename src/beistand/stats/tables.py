@@ -79,9 +79,11 @@ def two_way(f: Filters, row_dim: str, col_dim: str, *, key: str, title: str,
         for c in col_order:
             line.append(cells.shown((r, c)))
             series[row_label(r)][col_label(c)] = _number(cells, (r, c))
-        line.append(row_totals.shown((r,)))
+        # A total that would reveal a withheld partner is withheld too (disclosure.py).
+        line.append("x" if (1, (r,)) in cells.withheld_totals else row_totals.shown((r,)))
         rows.append(line)
-    footer = [TOTAL, *[col_totals.shown((c,)) for c in col_order],
+    footer = [TOTAL, *["x" if (0, (c,)) in cells.withheld_totals else col_totals.shown((c,))
+                       for c in col_order],
               protect_value(queries.total(f), k)]
     rows.append(footer)
     return Table(key=key, title=title, caption=caption, columns=columns, rows=rows,

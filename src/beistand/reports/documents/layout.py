@@ -312,6 +312,7 @@ class Letterhead:
     document_title: str
     reference: str
     generated_at: datetime
+    marking: str = MARKING  # anonymised documents (statistics) say so instead
 
 
 def _logo_reader(data: bytes | None) -> ImageReader | None:
@@ -358,7 +359,7 @@ def _draw_first_page(head: Letterhead, logo: ImageReader | None):
         canvas.line(LEFT, rule_y, right, rule_y)
         canvas.setFont(f.bold, 9)
         canvas.setFillColor(ALERT)
-        canvas.drawString(LEFT, rule_y - 5 * mm, fold(MARKING.upper()))
+        canvas.drawString(LEFT, rule_y - 5 * mm, fold(head.marking.upper()))
         canvas.setFont(f.regular, 9)
         canvas.setFillColor(GREY)
         canvas.drawRightString(right, rule_y - 5 * mm,
@@ -379,7 +380,7 @@ def _draw_later_page(head: Letterhead):
                                         f"{head.reference}"))
         canvas.setFont(f.bold, 8.5)
         canvas.setFillColor(ALERT)
-        canvas.drawRightString(right, y, fold(MARKING))
+        canvas.drawRightString(right, y, fold(head.marking))
         canvas.setStrokeColor(RULE)
         canvas.setLineWidth(0.6)
         canvas.line(LEFT, y - 2.5 * mm, right, y - 2.5 * mm)
@@ -422,7 +423,7 @@ def _canvas_class(head: Letterhead):
             self.drawString(LEFT, y, footer_left)
             self.setFont(f.bold, 8)
             self.setFillColor(ALERT)
-            self.drawCentredString(LEFT + FRAME_WIDTH / 2, y, fold(MARKING))
+            self.drawCentredString(LEFT + FRAME_WIDTH / 2, y, fold(head.marking))
             self.setFont(f.regular, 8)
             self.setFillColor(GREY)
             self.drawRightString(right, y, f"Seite {number} von {total}")
@@ -437,7 +438,7 @@ def render(head: Letterhead, story: list) -> bytes:
     doc = BaseDocTemplate(
         buffer, pagesize=A4, leftMargin=LEFT, rightMargin=RIGHT, topMargin=LATER_TOP,
         bottomMargin=BOTTOM, title=fold(f"{head.document_title} {head.reference}"),
-        author=fold(head.body_name), subject=fold(MARKING), creator="beistand", lang="de-DE")
+        author=fold(head.body_name), subject=fold(head.marking), creator="beistand", lang="de-DE")
     height_first = PAGE_HEIGHT - FIRST_TOP - BOTTOM
     height_later = PAGE_HEIGHT - LATER_TOP - BOTTOM
     first = Frame(LEFT, BOTTOM, FRAME_WIDTH, height_first, id="first",
