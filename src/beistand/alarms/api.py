@@ -1,0 +1,264 @@
+"""API of the silent alarm (docs/alarm-protocol.md): trigger, device trigger URL, the alarm's
+actions, the log, coverage, and the SMS gateway's inbound messages and delivery reports."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from ninja import Query, Router, Schema, Status
+from pydantic import Field
+
+from beistand.accounts.services import device_for_token
+from beistand.alarms import coverage, payloads, services, sms
+from beistand.core.api import Id, Str, StrictSchema
+from beistand.core.errors import InvalidInput, NotFound
+
+router = Router(tags=["Stiller Alarm"])
+device_router = Router(tags=["Stiller Alarm"])
+sms_router = Router(tags=["Stiller Alarm"])
+
+Coordinate = Annotated[float, Field(allow_inf_nan=False)]
+Source = Literal["desktop", "tray", "hotkey", "desktop_icon", "button", "app", "handsfree",
+                 "web", "sms", "phone"]
+
+
+class PositionIn(StrictSchema):
+    lat: Coordinate = Field(ge=-90, le=90)
+    lon: Coordinate = Field(ge=-180, le=180)
+    accuracy_m: Coordinate | None = Field(default=None, ge=0, le=100_000)
+
+
+class TriggerIn(StrictSchema):
+    template: Str = Field(max_length=30)
+    position: PositionIn | None = None
+    client_id: Str = Field(default="", max_length=64)
+    source: Source = "web"
+    countdown_s: int | None = Field(default=None, ge=0, le=30)
+    location_text: Str = Field(default="", max_length=200)
+    audience: Literal["plan", "self"] | None = None
+
+
+class TriggerOut(Schema):
+    id: int
+    state: str
+    persisted_at: datetime | None
+    template: str
+    countdown_until: datetime | None = None
+    receivers_notified: int = 0
+    deduplicated: bool = False
+
+
+class RespondIn(StrictSchema):
+    response: Literal["coming", "cannot"]
+
+
+class MessageIn(StrictSchema):
+    text: Str = Field(min_length=1, max_length=1000)
+
+
+class ResolveIn(StrictSchema):
+    note: Str = Field(default="", max_length=500)
+
+
+class TemplateOut(Schema):
+    code: str
+    name: str
+    audience: str
+    priority: int
+    test: bool
+    come: bool
+    instructions: str
+
+
+def _trigger_out(result: services.Triggered) -> dict:
+    alarm = result.alarm
+    return {"id": alarm.pk, "state": alarm.state, "persisted_at": alarm.persisted_at,
+            "template": alarm.template.code, "countdown_until": alarm.countdown_until,
+            "receivers_notified": result.receivers_notified,
+            "deduplicated": result.deduplicated}
+
+
+def _position(p: PositionIn | None) -> dict | None:
+    return None if p is None else {"lat": p.lat, "lon": p.lon, "accuracy_m": p.accuracy_m}
+
+
+@router.get("/alarm-templates", response=list[TemplateOut])
+def list_templates(request):
+    """Die auslösbaren Alarmvorlagen."""
+    return [{"code": t.code, "name": t.name, "audience": t.audience, "priority": t.priority,
+             "test": t.test, "come": t.come, "instructions": t.instructions}
+            for t in services.templates().filter(triggerable=True)]
+
+
+@router.post("/alarms", response={200: TriggerOut, 201: TriggerOut})
+def trigger(request, payload: TriggerIn):
+    """Alarm auslösen. 201 erst, wenn der Alarm dauerhaft gespeichert ist; eine wiederholte
+    ``client_id`` liefert denselben Alarm (200)."""
+    result = services.trigger(user=request.auth, template=payload.template,
+                              source=payload.source, position=_position(payload.position),
+                              client_id=payload.client_id, countdown_s=payload.countdown_s,
+                              location_text=payload.location_text, audience=payload.audience)
+    return Status(201 if result.created else 200, _trigger_out(result))
+
+
+def _alarm_detail(alarm, user) -> dict:
+    recipients = list(alarm.recipients.order_by("tier", "label").values(
+        "label", "tier", "online", "delivered_at", "response", "responded_at", "sms_sent"))
+    return {
+        "id": alarm.pk, "state": alarm.state, "source": alarm.source,
+        "template": payloads.template_info(alarm.template),
+        "sender": payloads.sender_info(alarm), "location": payloads.location_of(alarm),
+        "triggered_at": alarm.triggered_at, "persisted_at": alarm.persisted_at,
+        "first_delivered_at": alarm.first_delivered_at, "first_ack_at": alarm.first_ack_at,
+        "resolved_at": alarm.resolved_at, "current_tier": alarm.current_tier,
+        "recipients": recipients,
+        "timeline": list(alarm.timeline.values("at", "kind", "text", "actor")),
+        "messages": list(alarm.messages.values("id", "author_label", "text", "at")),
+    }
+
+
+@router.get("/alarms/active")
+def active(request):
+    """Offene Alarme, die ich ausgelöst habe oder empfange."""
+    return [{"id": a.pk, "state": a.state, "template": a.template.code,
+             "role": "sender" if a.sender_user_id == request.auth.pk else "receiver",
+             "sender": payloads.sender_info(a), "location": payloads.location_of(a),
+             "triggered_at": a.triggered_at} for a in services.active_for(request.auth)]
+
+
+class LogFilter(Schema):
+    since: datetime | None = Field(default=None, alias="from")
+    until: datetime | None = Field(default=None, alias="to")
+    template: str | None = None
+    state: Literal["countdown", "triggered", "acknowledged", "resolved", "cancelled"] | None = None
+
+
+@router.get("/alarms")
+def alarm_log(request, filters: Query[LogFilter]):
+    """Alarmprotokoll (Sicherheitsdienst, ZKS, Administration)."""
+    if filters.since and filters.until and filters.since > filters.until:
+        raise InvalidInput("„from“ liegt nach „to“.", field="from")
+    rows = services.alarm_log(request.auth, since=filters.since, until=filters.until,
+                              template=filters.template, state=filters.state)[:500]
+    return [{"id": a.pk, "state": a.state, "template": a.template.code,
+             "sender": payloads.sender_info(a)["name"],
+             "location": payloads.location_of(a), "triggered_at": a.triggered_at,
+             "first_ack_at": a.first_ack_at, "resolved_at": a.resolved_at,
+             "recipients": a.n_recipients, "coming": a.n_coming} for a in rows]
+
+
+@router.get("/alarms/coverage")
+def alarm_coverage(request, room: Id | None = None, employee: Id | None = None):
+    """Wer bekommt den Alarm jetzt? Je Stufe: Empfänger und ob sie online sind."""
+    return coverage.for_request(request.auth, room_id=room, employee_id=employee)
+
+
+@router.get("/alarms/{int:alarm_id}")
+def alarm_detail(request, alarm_id: int):
+    alarm = services.get_alarm(request.auth, alarm_id)
+    return _alarm_detail(alarm, request.auth)
+
+
+@router.post("/alarms/{int:alarm_id}/cancel", response=TriggerOut)
+def cancel(request, alarm_id: int):
+    alarm = services.cancel(request.auth, alarm_id)
+    return _trigger_out(services.Triggered(alarm, created=False))
+
+
+@router.post("/alarms/{int:alarm_id}/respond")
+def respond(request, alarm_id: int, payload: RespondIn):
+    recipient = services.respond(request.auth, alarm_id, payload.response)
+    return {"alarm_id": alarm_id, "response": recipient.response}
+
+
+@router.post("/alarms/{int:alarm_id}/messages", response={201: dict})
+def message(request, alarm_id: int, payload: MessageIn):
+    msg = services.post_message(request.auth, alarm_id, payload.text)
+    return Status(201, {"id": msg.pk, "alarm_id": alarm_id, "text": msg.text, "at": msg.at})
+
+
+@router.post("/alarms/{int:alarm_id}/position")
+def position(request, alarm_id: int, payload: PositionIn):
+    moved = services.update_position(request.auth, payload.lat, payload.lon, payload.accuracy_m,
+                                     alarm_id=alarm_id)
+    if not moved:
+        raise NotFound("Kein offener Alarm von Ihnen mit dieser Nummer.")
+    return {"alarm_id": alarm_id, "updated": True}
+
+
+@router.post("/alarms/{int:alarm_id}/resolve")
+def resolve(request, alarm_id: int, payload: ResolveIn | None = None):
+    alarm = services.resolve(request.auth, alarm_id, payload.note if payload else "")
+    return {"id": alarm.pk, "state": alarm.state, "resolved_at": alarm.resolved_at}
+
+
+# --- Device trigger URL -------------------------------------------------------------------------
+
+class DeviceTriggerQuery(Schema):
+    template: str = Field(default="beistand", max_length=30)
+    source: Literal["button", "phone"] = "button"
+    client_id: str = Field(default="", max_length=64)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
+
+
+def _device_trigger(request, device_token: str, query: DeviceTriggerQuery):
+    device = device_for_token(device_token)
+    if device is None:
+        raise NotFound("Unbekanntes oder widerrufenes Geräte-Token.")
+    position = None
+    if query.lat is not None or query.lon is not None:
+        if query.lat is None or query.lon is None:
+            raise InvalidInput("Position braucht lat und lon.", field="lat")
+        position = {"lat": query.lat, "lon": query.lon, "accuracy_m": query.accuracy_m}
+    result = services.trigger_by_device(device, template=query.template, source=query.source,
+                                        client_id=query.client_id, position=position)
+    return Status(201 if result.created else 200, _trigger_out(result))
+
+
+@device_router.post("/trigger/{device_token}", auth=None,
+                    response={200: TriggerOut, 201: TriggerOut})
+def device_trigger_post(request, device_token: str, query: Query[DeviceTriggerQuery]):
+    """Auslösen über die Geräte-URL (Tischtelefon, Taster-Hub) – ohne Sitzung."""
+    return _device_trigger(request, device_token, query)
+
+
+@device_router.get("/trigger/{device_token}", auth=None,
+                   response={200: TriggerOut, 201: TriggerOut})
+def device_trigger_get(request, device_token: str, query: Query[DeviceTriggerQuery]):
+    """Wie POST, für Telefone, die nur eine URL aufrufen können."""
+    return _device_trigger(request, device_token, query)
+
+
+# --- SMS gateway ----------------------------------------------------------------------------------
+
+class InboundSms(StrictSchema):
+    sender: Str = Field(alias="from", max_length=40)
+    text: Str = Field(max_length=640)
+    id: Str = Field(default="", max_length=100)
+    received_at: datetime | None = None
+
+
+class SmsStatus(StrictSchema):
+    id: Str = Field(max_length=100)
+    status: Literal["delivered", "failed"]
+    error: Str = Field(default="", max_length=300)
+
+
+def _signed(request):
+    sms.check_signature(request.body, request.headers.get("X-Beistand-Signature", ""))
+
+
+@sms_router.post("/sms/inbound", auth=None, response={200: dict, 202: dict})
+def sms_inbound(request, payload: InboundSms):
+    """Eingehende SMS vom Gateway (HMAC-signiert): „ALARM [lat,lon] [Ort]“ wird ein Alarm."""
+    _signed(request)
+    result = sms.receive(payload.sender, payload.text, payload.id)
+    return Status(200 if result.get("accepted") else 202, result)
+
+
+@sms_router.post("/sms/status", auth=None)
+def sms_status(request, payload: SmsStatus):
+    """Zustellberichte des HTTP-Gateways."""
+    _signed(request)
+    return {"updated": sms.delivery_report(payload.id, payload.status, payload.error)}

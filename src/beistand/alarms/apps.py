@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+
+
+class AlarmsConfig(AppConfig):
+    name = "beistand.alarms"
+    label = "alarms"
+    verbose_name = "Stiller Alarm"
+
+    def ready(self):
+        from beistand.alarms import models as m
+        from beistand.audit.signals import audited
+
+        for model in (m.AlarmTemplate, m.AlarmPlan, m.AlarmTier, m.AlarmMessage):
+            audited(model)
+        # Alarm rows carry the sender and position: every write is audited, but not the
+        # delivery bookkeeping timestamps the engine moves (they are in the alarm's timeline).
+        audited(m.Alarm, exclude=("first_delivered_at", "next_deadline", "current_tier"))

@@ -1,0 +1,69 @@
+"""The JSON events of the alarm protocol (docs/alarm-protocol.md), built from the models."""
+
+from beistand.alarms import locations
+from beistand.alarms.models import Alarm, AlarmRecipient
+
+
+def iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def template_info(template) -> dict:
+    return {"code": template.code, "name": template.name, "priority": template.priority,
+            "sound": template.sound, "test": template.test, "come": template.come}
+
+
+def sender_info(alarm: Alarm) -> dict:
+    emp = alarm.sender
+    if emp is None:
+        label = alarm.device.name if alarm.device_id else "unbekannt"
+        return {"first_name": "", "last_name": "", "name": label, "phone": None,
+                "mobile": None, "unit": None}
+    return {"first_name": emp.first_name, "last_name": emp.last_name, "name": emp.full_name,
+            "phone": emp.service_phone or None, "mobile": emp.mobile_phone or None,
+            "unit": emp.unit.code if emp.unit_id else None}
+
+
+def location_of(alarm: Alarm) -> dict:
+    return locations.describe(alarm.room, alarm.lat, alarm.lon, alarm.accuracy_m,
+                              alarm.location_text)
+
+
+def alarm_point(alarm: Alarm) -> locations.Point:
+    room_pt = locations.room_point(alarm.room)
+    if alarm.lat is not None and alarm.lon is not None:
+        return locations.Point(lat=alarm.lat, lon=alarm.lon, building_id=room_pt.building_id,
+                               level=room_pt.level, x=room_pt.x, y=room_pt.y)
+    return room_pt
+
+
+def responders(alarm: Alarm) -> list[dict]:
+    rows = (AlarmRecipient.objects.filter(alarm=alarm).exclude(response="")
+            .order_by("responded_at").values_list("label", "response", "responded_at"))
+    return [{"name": label, "response": response, "at": iso(at)} for label, response, at in rows]
+
+
+def alarm_event(alarm: Alarm, *, role: str, tier: int, distance_m: int | None,
+                common: dict | None = None) -> dict:
+    """``common`` carries the parts equal for every receiver (built once per tier)."""
+    common = common or alarm_common(alarm)
+    return {"type": "alarm", "alarm_id": alarm.pk, "role": role, **common, "tier": tier,
+            "distance_m": distance_m}
+
+
+def alarm_common(alarm: Alarm) -> dict:
+    return {"template": template_info(alarm.template), "state": alarm.state,
+            "triggered_at": iso(alarm.triggered_at), "sender": sender_info(alarm),
+            "location": location_of(alarm), "instructions": alarm.template.instructions,
+            "responders": responders(alarm)}
+
+
+def update_event(alarm: Alarm, kind: str, **extra) -> dict:
+    return {"type": "alarm_update", "alarm_id": alarm.pk, "kind": kind, "state": alarm.state,
+            **extra}
+
+
+def message_event(message, role: str) -> dict:
+    return {"type": "message", "alarm_id": message.alarm_id, "message_id": message.pk,
+            "from": {"name": message.author_label, "role": role}, "text": message.text,
+            "at": iso(message.at)}

@@ -1,0 +1,152 @@
+"""Alarm plans: which plan applies to a sender, and who each tier reaches.
+
+A plan is found from the most specific place: the sender's room, then the sender's unit or the
+nearest parent unit with a plan, then the room's site, then the default plan. Receivers are
+people with a login (their inbox) and devices bound only to a room (a reception terminal).
+"""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from beistand.accounts.models import DeviceToken, RoleGrant
+from beistand.accounts.roles import Role
+from beistand.alarms import locations
+from beistand.alarms.models import AlarmPlan, AlarmTier, Inbox, Presence
+from beistand.organisation.models import Employee
+
+
+def resolve_plan(room=None, unit=None) -> AlarmPlan | None:
+    if room is not None:
+        plan = AlarmPlan.objects.filter(scope=AlarmPlan.Scope.ROOM, room=room).first()
+        if plan:
+            return plan
+    node = unit
+    while node is not None:
+        plan = AlarmPlan.objects.filter(scope=AlarmPlan.Scope.UNIT, unit=node).first()
+        if plan:
+            return plan
+        node = node.parent
+    if room is not None:
+        plan = AlarmPlan.objects.filter(scope=AlarmPlan.Scope.SITE,
+                                        site_id=room.floor.building.site_id).first()
+        if plan:
+            return plan
+    return AlarmPlan.objects.filter(scope=AlarmPlan.Scope.DEFAULT).first()
+
+
+@dataclass
+class Members:
+    """Receivers of a tier: user ids and room-only device ids."""
+
+    user_ids: set[int] = field(default_factory=set)
+    device_ids: set[int] = field(default_factory=set)
+
+
+def _employees_with_login():
+    return Employee.objects.filter(active=True, user__isnull=False, user__is_active=True)
+
+
+def _room_devices():
+    return DeviceToken.objects.filter(user__isnull=True, revoked_at__isnull=True,
+                                      room__isnull=False)
+
+
+def _in_area(members: Members, room_filter: Q) -> Members:
+    members.user_ids |= set(_employees_with_login().filter(room_filter)
+                            .values_list("user_id", flat=True))
+    members.device_ids |= set(_room_devices().filter(room_filter).values_list("id", flat=True))
+    return members
+
+
+def _neighbours(room, lat, lon, radius_m: int) -> Members:
+    members = Members()
+    if room is not None:
+        if room.x is None or room.y is None:
+            return _in_area(members, Q(room__floor_id=room.floor_id))
+        origin = locations.room_point(room)
+        for emp_user, r_x, r_y, r_level in (
+                _employees_with_login().filter(room__floor_id=room.floor_id)
+                .values_list("user_id", "room__x", "room__y", "room__floor__level")):
+            point = locations.Point(building_id=origin.building_id, level=r_level, x=r_x, y=r_y)
+            d = locations.distance_m(origin, point)
+            if d is not None and d <= radius_m:
+                members.user_ids.add(emp_user)
+        for dev_id, r_x, r_y in (_room_devices().filter(room__floor_id=room.floor_id)
+                                 .values_list("id", "room__x", "room__y")):
+            if r_x is not None and r_y is not None and \
+                    ((r_x - room.x) ** 2 + (r_y - room.y) ** 2) ** 0.5 <= radius_m:
+                members.device_ids.add(dev_id)
+        return members
+    if lat is not None and lon is not None:
+        # Field service: colleagues whose phones reported a position nearby recently.
+        since = timezone.now() - timedelta(minutes=settings.ALARM_POSITION_MAX_AGE_MINUTES)
+        radius = max(radius_m, 200)
+        for user_id, p_lat, p_lon in (Inbox.objects.filter(user__isnull=False,
+                                                           position_at__gte=since)
+                                      .values_list("user_id", "lat", "lon")):
+            if locations.haversine_m(lat, lon, p_lat, p_lon) <= radius:
+                members.user_ids.add(user_id)
+    return members
+
+
+def tier_members(tier: AlarmTier, *, room=None, unit=None, lat=None, lon=None) -> Members:
+    kind = tier.kind
+    if kind == AlarmTier.Kind.NEIGHBOURS:
+        return _neighbours(room, lat, lon, tier.radius_m)
+    if kind == AlarmTier.Kind.FLOOR:
+        return _in_area(Members(), Q(room__floor_id=room.floor_id)) if room else Members()
+    if kind == AlarmTier.Kind.BUILDING:
+        return (_in_area(Members(), Q(room__floor__building_id=room.floor.building_id))
+                if room else Members())
+    if kind == AlarmTier.Kind.SITE:
+        return (_in_area(Members(), Q(room__floor__building__site_id=room.floor.building.site_id))
+                if room else Members())
+    if kind == AlarmTier.Kind.UNIT:
+        if unit is None:
+            return Members()
+        return Members(user_ids=set(_employees_with_login().filter(unit=unit)
+                                    .values_list("user_id", flat=True)))
+    if kind == AlarmTier.Kind.SECURITY:
+        return Members(user_ids=security_user_ids())
+    if kind == AlarmTier.Kind.PEOPLE:
+        return Members(user_ids=set(tier.people.filter(active=True, user__isnull=False)
+                                    .values_list("user_id", flat=True)))
+    return Members()  # external: reached by SMS/e-mail only
+
+
+def security_user_ids() -> set[int]:
+    return set(RoleGrant.objects.active().filter(role=Role.SECURITY, user__is_active=True)
+               .values_list("user_id", flat=True))
+
+
+def area_members(room, scope: str) -> Members:
+    """Everybody in the building or site of ``room`` (Amok), plus the security service."""
+    members = Members(user_ids=security_user_ids())
+    if room is None:
+        return members
+    if scope == "site":
+        return _in_area(members, Q(room__floor__building__site_id=room.floor.building.site_id))
+    return _in_area(members, Q(room__floor__building_id=room.floor.building_id))
+
+
+def online_inboxes(inbox_ids) -> set[int]:
+    """Inboxes with a live connection in this process or in a process that is alive."""
+    from beistand.alarms.hub import HUB
+
+    inbox_ids = set(inbox_ids)
+    online = HUB.connected_inboxes() & inbox_ids
+    rest = inbox_ids - online
+    if rest:
+        alive = timezone.now() - timedelta(seconds=PROCESS_ALIVE_SECONDS)
+        online |= set(Presence.objects.filter(inbox_id__in=rest, connections__gt=0,
+                                              process__beat_at__gte=alive)
+                      .values_list("inbox_id", flat=True))
+    return online
+
+
+# A server process whose heartbeat is older than this counts as dead (its connections too).
+PROCESS_ALIVE_SECONDS = 20
