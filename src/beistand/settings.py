@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "beistand.register",
     "beistand.stats",
     "beistand.notify",
+    "beistand.alarms",
     "beistand.demo",
     "django_tasks_db",
 ]
@@ -288,6 +289,43 @@ ATTACHMENT_MAX_BYTES = env_int("BEISTAND_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024
 ACCIDENT_INSURER = env_str("BEISTAND_ACCIDENT_INSURER", "Unfallkasse Nordrhein-Westfalen")
 # Statistics: counts below this (k) are withheld as "< k", with secondary suppression.
 STATS_MIN_CELL = env_int("BEISTAND_STATS_MIN_CELL", 5)
+
+# --- Silent alarm -------------------------------------------------------------------------------
+# How stored alarm events reach the server processes that hold the receivers' connections:
+# "inprocess" (one process; the default on SQLite), "postgres" (LISTEN/NOTIFY, sent in the same
+# transaction as the events; the default on PostgreSQL), or "redis" (PUBLISH after commit to
+# REDIS_URL). Every backend is backed by a poll of the stored events, so a lost notification
+# delays an event by at most ALARM_SWEEP_SECONDS but never loses it.
+ALARM_FANOUT = env_str("BEISTAND_ALARM_FANOUT", "auto")
+ALARM_SWEEP_SECONDS = env_int("BEISTAND_ALARM_SWEEP_SECONDS", 1)
+# Heartbeat of alarm WebSocket connections; a connection silent for 3x this is closed.
+ALARM_HEARTBEAT_SECONDS = env_int("BEISTAND_ALARM_HEARTBEAT_SECONDS", 15)
+# An event a client has not receipted is sent again after this many seconds.
+ALARM_RESEND_SECONDS = env_int("BEISTAND_ALARM_RESEND_SECONDS", 10)
+# Stored events are kept this many days for clients that resume after a long absence.
+ALARM_EVENT_RETENTION_DAYS = env_int("BEISTAND_ALARM_EVENT_RETENTION_DAYS", 7)
+# Default countdown (seconds, cancellable) per trigger source, e.g. "tray=3,app=0". Sources not
+# named have none; hardware buttons should have none.
+ALARM_COUNTDOWNS = env_list("BEISTAND_ALARM_COUNTDOWNS", [])
+# Device trigger URLs: a new alarm per device at most every N seconds (repeats return the running
+# alarm), and at most M calls per hour (then 429; the running alarm stays).
+ALARM_DEVICE_MIN_INTERVAL_SECONDS = env_int("BEISTAND_ALARM_DEVICE_MIN_INTERVAL_SECONDS", 10)
+ALARM_DEVICE_MAX_PER_HOUR = env_int("BEISTAND_ALARM_DEVICE_MAX_PER_HOUR", 30)
+# A receiver's GPS position counts for distances for this many minutes.
+ALARM_POSITION_MAX_AGE_MINUTES = env_int("BEISTAND_ALARM_POSITION_MAX_AGE_MINUTES", 15)
+# SMS gateway for alarm fallbacks: "none", "http" (generic JSON provider) or "gammu" (a
+# Gammu-SMSD outbox spool directory).
+SMS_PROVIDER = env_str("BEISTAND_SMS_PROVIDER", "none")
+SMS_HTTP_URL = env_str("BEISTAND_SMS_HTTP_URL", "")
+SMS_HTTP_TOKEN = env_str("BEISTAND_SMS_HTTP_TOKEN", "")
+SMS_HTTP_TIMEOUT = env_int("BEISTAND_SMS_HTTP_TIMEOUT", 5)
+SMS_GAMMU_OUTBOX = env_str("BEISTAND_SMS_GAMMU_OUTBOX", "/var/spool/gammu/outbox")
+SMS_SENDER = env_str("BEISTAND_SMS_SENDER", "beistand")
+SMS_MAX_ATTEMPTS = env_int("BEISTAND_SMS_MAX_ATTEMPTS", 5)
+# Shared secret of inbound SMS and delivery reports (HMAC-SHA256 of the body).
+SMS_INBOUND_SECRET = env_str("BEISTAND_SMS_INBOUND_SECRET", "")
+# The number phones send alarm SMS to (shown to the phone app for its offline fallback).
+SMS_GATEWAY_NUMBER = env_str("BEISTAND_SMS_GATEWAY_NUMBER", "")
 
 # --- Internationalisation ---------------------------------------------------------------------
 LANGUAGE_CODE = "de"
