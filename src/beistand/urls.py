@@ -9,6 +9,7 @@ urlpatterns = [
     path("konto/", include("beistand.accounts.urls")),
     path("meldungen/", include("beistand.reports.urls")),
     path("register/", include("beistand.register.urls")),
+    path("statistik/", include("beistand.stats.urls")),
     path("django-admin/", admin_site.urls),
     path("", include("beistand.web.urls")),
 ]

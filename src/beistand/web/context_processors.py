@@ -43,6 +43,10 @@ def shell(request):
         items.append(("Register", reverse("register:manage")))
     if Role.DPO in roles and not half_authenticated:
         items.append(("Zugriffsprotokoll", reverse("register:access_log")))
+    if roles & {Role.STATISTICS, Role.ZKS, Role.DPO, Role.ADMIN} and not half_authenticated:
+        items.append(("Statistik", reverse("stats:dashboard")))
+    if Role.DPO in roles and not half_authenticated:
+        items.append(("Datenschutz", reverse("stats:dpo")))
     if Role.ADMIN in roles and not half_authenticated:
         items += [("Rollen", reverse("accounts:grants")),
                   ("Geräte", reverse("accounts:devices")),
