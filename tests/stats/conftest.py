@@ -27,10 +27,16 @@ def units(org):
 @pytest.fixture
 def staff(units, make_user):
     """One reporter in 32/1 (under Amt 32), one in 51/4 (under Amt 51)."""
-    return {
+    staff = {
         "ordnung": make_user("ordnung", unit=units["abt"], room=units["rooms"][0]),
         "jugend": make_user("jugend", unit=units["asd"], room=units["rooms"][1]),
     }
+    # Distinctive names: the privacy test searches every response for them.
+    with transaction.atomic():
+        for user, last in zip(staff.values(), ("Wolkenstein", "Pfefferkorn"), strict=True):
+            user.employee.last_name = last
+            user.employee.save()
+    return staff
 
 
 @pytest.fixture

@@ -119,16 +119,18 @@ def test_admin_sees_what_to_look_after(client, people, demo, org):
                                                                html.index("Hauptnavigation"))]
     links = re.findall(r'href="([^"]+)"[^>]*>([^<]+)</a>', nav)
     assert links == [("/", "Start"), ("/meldungen/neu/", "Melden"),
-                     ("/meldungen/", "Meine Meldungen"), ("/konto/verwaltung/rollen/", "Rollen"),
+                     ("/meldungen/", "Meine Meldungen"), ("/statistik/", "Statistik"),
+                     ("/konto/verwaltung/rollen/", "Rollen"),
                      ("/konto/verwaltung/geraete/", "Geräte"), ("/django-admin/", "Stammdaten")]
 
 
 def test_navigation_of_other_roles_has_start_and_reports(client, people, demo):
     reporting = ["/", "/meldungen/neu/", "/meldungen/"]
-    expected = {"melder": reporting, "dsb": [*reporting, "/register/zugriffsprotokoll/"],
+    expected = {"melder": reporting, "dsb": [*reporting, "/register/zugriffsprotokoll/",
+                                             "/statistik/", "/statistik/datenschutz/"],
                 "abfrage": [*reporting, "/register/auskunft/"],
                 "zks": [*reporting, "/meldungen/arbeitsliste/", "/meldungen/ueberfaellig/",
-                        "/register/verwaltung/"]}
+                        "/register/verwaltung/", "/statistik/"]}
     for username, links in expected.items():
         html = page_of(client, people[username])
         nav = html[html.index('aria-label="Hauptnavigation"'):html.index(
@@ -177,7 +179,6 @@ def test_querier_without_near_expiry_has_no_warning(client, org, make_user, demo
 
 # Personnel and ZKS have their work queue card since the reports workflow exists.
 @pytest.mark.parametrize("username, title", [
-    ("statistik", "Statistik"),
     ("sicherheit", "Sicherheitsdienst"),
 ])
 def test_upcoming_roles_get_an_explanation(client, people, demo, username, title):

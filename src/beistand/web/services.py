@@ -138,6 +138,8 @@ def start_page_for(user, request=None) -> StartPage:
         cards.append(_misuse_card(user, now))
         cards.append(_audit_card(attention))
         cards.append(_grants_card(now, roles))
+    if Role.STATISTICS in roles:
+        cards.append(_statistics_card())
     for role, card in _UPCOMING.items():
         if role in roles:
             cards.append(Card(key=role.value, title=card[0], text=list(card[1:])))
@@ -549,14 +551,23 @@ def _queue_card(user, roles, now, attention: list[Attention]) -> Card:
         facts=facts, links=_links(*links))
 
 
+def _statistics_card() -> Card:
+    from beistand.stats import services as stats
+
+    figures = stats.tables.key_figures(stats.parse_filters({}))
+    return Card(
+        key="statistics", title="Statistik",
+        text=["Anonymisierte Auswertungen der Vorfälle nach Zeitraum, Gefährdungsstufe, "
+              "Organisationseinheit, Standort und Delikt – ohne Namen und Schilderungen. "
+              "Kleine Zahlen werden zurückgehalten."],
+        facts=[("Vorfälle der letzten drei Kalenderjahre", str(figures["incidents"])),
+               ("davon Gefährdungsstufe 2 oder 3", str(figures["level_2_plus"]))],
+        links=_links(("Statistik öffnen", reverse("stats:dashboard")),
+                     ("Jahresbericht", reverse("stats:dashboard") + "#h-annual")))
+
+
 # Roles whose workflows come with later issues: say factually what they will do here.
 _UPCOMING = {
-    Role.STATISTICS: (
-        "Statistik",
-        "Sie sehen künftig ausschließlich anonymisierte Auswertungen der Vorfälle, z. B. nach "
-        "Gefährdungsstufe, Organisationseinheit und Zeitraum.",
-        "Die Auswertungen folgen in einer späteren Ausbaustufe.",
-    ),
     Role.SECURITY: (
         "Sicherheitsdienst",
         "Sie empfangen künftig stille Alarme mit Ort, Entfernung und Rückrufnummer und sehen "
