@@ -419,7 +419,7 @@ def advance(alarm_id: int, now=None) -> str:
     """Run whatever is due for one alarm: the end of its countdown or the next tier."""
     now = now or timezone.now()
     with transaction.atomic(), audit.acting_as(audit.Actor(user=None, label="Alarm-Server")):
-        alarm = (Alarm.objects.select_for_update().select_related("template", "sender__unit")
+        alarm = (Alarm.objects.select_for_update(of=("self",)).select_related("template", "sender__unit")
                  .filter(pk=alarm_id).first())
         if alarm is None or alarm.next_deadline is None or alarm.next_deadline > now:
             return "not-due"
@@ -451,7 +451,7 @@ def advance(alarm_id: int, now=None) -> str:
 # --- Receivers' actions -----------------------------------------------------------------------
 
 def _open_alarm(alarm_id) -> Alarm:
-    alarm = (Alarm.objects.select_for_update().select_related("template", "sender__unit", "room")
+    alarm = (Alarm.objects.select_for_update(of=("self",)).select_related("template", "sender__unit", "room")
              .filter(pk=alarm_id).first())
     if alarm is None:
         raise NotFound("Diesen Alarm gibt es nicht.")
@@ -551,7 +551,7 @@ def update_position(user, lat, lon, accuracy_m=None, alarm_id: int | None = None
         inbox = store.inbox_for_user(user)
         Inbox.objects.filter(pk=inbox.pk).update(lat=lat, lon=lon, accuracy_m=acc,
                                                  position_at=now)
-        open_sent = Alarm.objects.select_for_update().filter(
+        open_sent = Alarm.objects.select_for_update(of=("self",)).filter(
             sender_user=user, state__in=[Alarm.State.TRIGGERED, Alarm.State.ACKNOWLEDGED,
                                          Alarm.State.COUNTDOWN])
         if alarm_id is not None:
