@@ -25,13 +25,25 @@ log = logging.getLogger("beistand_desktop.cli")
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="beistand-desktop",
                                 description="beistand – Stiller Alarm am Arbeitsplatz-PC")
-    p.add_argument("--server", help="Server-Adresse, z. B. https://beistand.stadt.example")
-    p.add_argument("--token", help="Geräte- (bsd_…) oder Benutzer-Token (bst_…)")
-    p.add_argument("--home", help="Verzeichnis für Einstellungen, Zustand und Protokolle")
+    # the common options work before and after the command
+    common = argparse.ArgumentParser(add_help=False)
+    for parser, default in ((p, None), (common, argparse.SUPPRESS)):
+        parser.add_argument("--server", default=default,
+                            help="Server-Adresse, z. B. https://beistand.stadt.example")
+        parser.add_argument("--token", default=default,
+                            help="Geräte- (bsd_…) oder Benutzer-Token (bst_…)")
+        parser.add_argument("--home", default=default,
+                            help="Verzeichnis für Einstellungen, Zustand und Protokolle")
+        parser.add_argument("-v", "--verbose", action="store_true",
+                            default=default if default else False)
     p.add_argument("--selftest", action="store_true",
                    help="Selbsttest ausführen und beenden (Exit-Code 0 = bestanden)")
-    p.add_argument("-v", "--verbose", action="store_true")
     sub = p.add_subparsers(dest="command")
+    original_add = sub.add_parser
+
+    def add_parser(name, **kwargs):
+        return original_add(name, parents=[common], **kwargs)
+    sub.add_parser = add_parser
     sub.add_parser("tray", help="Symbol im Infobereich (Standard)")
     pair = sub.add_parser("pair", help="Mit Kopplungs-Link oder Token koppeln")
     pair.add_argument("link", help="beistand://pair?server=…&token=… oder ein Token")

@@ -85,14 +85,21 @@ class Outbox:
         return sorted(items, key=lambda i: i.created_at)
 
     def get(self, client_id: str) -> PendingAlarm | None:
-        for sent in (False, True):
-            path = self._path(client_id, sent)
+        for path in (self._path(client_id), self._path(client_id, sent=True),
+                     self.directory / "failed" / f"{client_id}.json"):
             if path.exists():
                 return PendingAlarm(**json.loads(path.read_text(encoding="utf-8")))
         return None
 
     def mark_sent(self, item: PendingAlarm) -> None:
         self._write(self._path(item.client_id, sent=True), item)
+        self._path(item.client_id).unlink(missing_ok=True)
+
+    def mark_failed(self, item: PendingAlarm) -> None:
+        """Refused by the server for good: kept in ``failed/`` for the log, not retried."""
+        failed = self.directory / "failed"
+        failed.mkdir(exist_ok=True)
+        self._write(failed / f"{item.client_id}.json", item)
         self._path(item.client_id).unlink(missing_ok=True)
 
     def remove(self, client_id: str) -> None:

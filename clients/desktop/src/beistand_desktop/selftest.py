@@ -9,6 +9,7 @@ to the sender's own clients; the test waits for it to arrive as an ``alarm`` eve
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -109,12 +110,18 @@ async def run_selftest(server: str, token: str, *, hotkey: str = "", button_devi
         send = None
         for _ in range(int(timeout * 10)):
             send = outbox.get(item.client_id)
-            if send is not None and send.sent_at:
-                break
+            if send is not None and (send.sent_at or not outbox.pending()):
+                break  # confirmed, or refused for good
             await asyncio.sleep(0.1)
         if send is None or not send.sent_at:
             detail = send.last_error if send else "nicht gesendet"
             result.checks.append(Check("Probealarm senden", False, detail or "keine Antwort"))
+            return result
+        if send.response.get("deduplicated") or send.response.get("template") not in (
+                None, "probealarm"):
+            result.checks.append(Check("Probealarm senden", False,
+                                       f"Server gab den laufenden Alarm {send.alarm_id} zurück "
+                                       "(erst Entwarnung geben, dann erneut testen)"))
             return result
         result.checks.append(Check("Probealarm senden", True,
                                    f"vom Server bestätigt (Alarm {send.alarm_id}, "
@@ -124,6 +131,9 @@ async def run_selftest(server: str, token: str, *, hotkey: str = "", button_devi
             result.checks.append(Check("Probealarm empfangen", True,
                                        f"zurück über WebSocket (Alarm {frame.get('alarm_id')}, "
                                        f"{(time.monotonic() - sent_at) * 1000:.0f} ms)"))
+            with contextlib.suppress(Exception):  # a user token may close its Probealarm
+                await client._command_or_http({"type": "resolve", "alarm_id": send.alarm_id},
+                                              f"/api/v1/alarms/{send.alarm_id}/resolve", {})
         except TimeoutError:
             result.checks.append(Check("Probealarm empfangen", False,
                                        f"nicht innerhalb von {timeout:.0f} s zurückgekommen"))

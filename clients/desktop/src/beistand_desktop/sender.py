@@ -58,8 +58,10 @@ class AlarmSender:
     # -- one attempt ------------------------------------------------------------------------
     def _request(self, item: PendingAlarm) -> tuple[str, str, dict]:
         if protocol.is_device_token(self.token):
+            # The trigger URL knows only the sources "button" and "phone"; which local way
+            # (tray, hotkey, icon) raised it stays in the client's log.
             url = protocol.trigger_url(self.server, self.token, template=item.template,
-                                       source=item.source, client_id=item.client_id)
+                                       source="button", client_id=item.client_id)
             return "POST", url, {}
         body = {"template": item.template, "client_id": item.client_id, "source": item.source}
         if item.countdown_s is not None:
@@ -91,12 +93,7 @@ class AlarmSender:
         detail = data.get("detail") if isinstance(data, dict) else ""
         item.last_error = f"HTTP {response.status_code}: {detail or response.reason_phrase}"
         if response.status_code in PERMANENT:
-            failed = self.outbox.directory / "failed"
-            failed.mkdir(exist_ok=True)
-            self.outbox.update(item)
-            src = self.outbox.directory / f"{item.client_id}.json"
-            if src.exists():
-                src.replace(failed / src.name)
+            self.outbox.mark_failed(item)
             return SendResult(SendState.FAILED, item, response.status_code, item.last_error)
         self.outbox.update(item)
         return SendResult(SendState.QUEUED, item, response.status_code, item.last_error)

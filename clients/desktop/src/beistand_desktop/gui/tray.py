@@ -159,11 +159,27 @@ class TrayController(QObject):
         if alarm.get("state") in ("resolved", "cancelled"):
             return
         if alarm.get("role") == "sender":
-            self.sent_alarms[alarm_id] = alarm
-            self._refresh()
+            if not (alarm.get("template") or {}).get("test"):
+                self.sent_alarms[alarm_id] = alarm
+                self._refresh()
             return
         if alarm_id in self.windows:
             return
+        backlog = int(self.client.connection.hello.get("last_event_id") or 0)
+        if alarm.get("event_id", 0) <= backlog:
+            # stored before this connection: its all-clear may follow in the same catch-up,
+            # so open the window only if the alarm is still open a moment later
+            QTimer.singleShot(1500, lambda: self._open_if_still_open(alarm))
+            return
+        self._open_window(alarm)
+
+    def _open_if_still_open(self, alarm: dict) -> None:
+        current = self.client.alarms.get(alarm["alarm_id"], {})
+        if not current.get("closed") and alarm["alarm_id"] not in self.windows:
+            self._open_window(alarm)
+
+    def _open_window(self, alarm: dict) -> None:
+        alarm_id = alarm["alarm_id"]
         sound = AlarmSound(write_alarm_wav(self.paths.sound_file, self.config.volume),
                            command=self.sound_command)
         window = ReceiveWindow(alarm, sound)
