@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """Render page 1 of each generated PDF to docs/documents/<name>.png (about 100 dpi): the case
-documents (complaint, accident, summary) and the register letters (art14, art15).
+documents (complaint, accident, summary), the register letters (art14, art15), the annual report
+of the statistics and the DPO's record of processing activities.
 
 Builds a demo-like case in a throw-away SQLite database (a temporary BEISTAND_DATA_DIR): the demo
 body "Stadt Musterstadt", a threat reported by `melder`, released by `vorgesetzte`, complaint
@@ -106,6 +107,16 @@ def _render(pdf_dir: Path | None) -> int:
     _render_pages([("art14", lambda: rights.letter_pdf(users["zks"], art14.pk)),
                    ("art15", lambda: rights.access_report_pdf(users["zks"], person.pk))],
                   pdf_dir)
+
+    # The statistics: the annual report of last year (demo incidents) and the Art. 30 record.
+    from beistand.stats import dpo_records
+    from beistand.stats import services as stats
+
+    year = timezone.localdate().year - 1
+    _render_pages([
+        ("annual-report", lambda: stats.annual_report_pdf(users["statistik"], year)),
+        ("processing-record", lambda: dpo_records.render_document(
+            users["dsb"], "verzeichnis", "pdf")[:2])], pdf_dir)
     return 0
 
 

@@ -283,9 +283,9 @@ def to_pdf(doc: Document) -> bytes:
 
     from beistand.reports.documents import layout as L
 
-    head = replace(common.letterhead(common.body(), doc.title, f"Stand "
-                                     f"{timezone.localdate():%d.%m.%Y}", timezone.now()),
-                   marking="Intern – Datenschutzdokumentation")
+    short = {"verzeichnis": "Verarbeitungsverzeichnis", "dsfa": "DSFA-Entwurf"}[doc.key]
+    head = replace(common.letterhead(common.body(), short, f"{timezone.localdate():%d.%m.%Y}",
+                                     timezone.now()), marking="Intern")
     story = [*L.title(doc.title, doc.subtitle)]
     for section in doc.sections:
         story += L.heading(section.heading)

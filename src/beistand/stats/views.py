@@ -11,7 +11,13 @@ from django.utils.http import content_disposition_header, urlencode
 
 from beistand.core.errors import DomainError, InvalidInput
 from beistand.stats import exports, services
-from beistand.stats.filters import LOCATIONS, PERPETRATOR, Filters, parse_filters
+from beistand.stats.filters import (
+    LOCATIONS,
+    PERPETRATOR,
+    Filters,
+    default_period,
+    parse_filters,
+)
 from beistand.stats.forms import FilterForm
 from beistand.web import errors
 
@@ -48,7 +54,13 @@ def _filters_text(f: Filters, period: str) -> list[tuple[str, str]]:
 
 
 def _parse(request):
-    form = FilterForm(request.GET)
+    data = request.GET.copy()
+    start, end = default_period()
+    for name, value in (("period", "quarter"), ("unit_depth", "2"),
+                        ("from", start.isoformat()), ("to", end.isoformat())):
+        if not data.get(name):
+            data[name] = value
+    form = FilterForm(data)
     try:
         filters = parse_filters(form.params())
     except InvalidInput as exc:
