@@ -5,6 +5,7 @@ it is back, and the sender is told it was delayed.
 """
 
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -158,6 +159,28 @@ def test_button_daemon_with_a_serial_button_raises_the_alarm(server, tokens, tra
         daemon.wait(10)
         os.close(master)
         os.close(slave)
+
+
+def test_desktop_icon_raises_the_alarm(server, tokens, trays, tmp_path):
+    from beistand_desktop.shortcuts import install_linux
+
+    melder, kollege = trays
+    [entry, _menu] = install_linux(tmp_path / "Desktop", tmp_path / "applications")
+    exec_line = next(line for line in entry.read_text().splitlines()
+                     if line.startswith("Exec="))
+    assert exec_line.endswith("trigger --source desktop_icon")
+    before = set(kollege.windows)
+    # what the desktop opens: the Exec line, with this test's server and token
+    result = subprocess.run(
+        [*shlex.split(exec_line[len("Exec="):]), "--home", str(tmp_path / "icon"),
+         "--server", server.url, "--token", tokens["melder"]],
+        capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == "Alarm wurde ausgelöst."
+    assert pump_until(lambda: set(kollege.windows) - before, 20)
+    [alarm_id] = set(kollege.windows) - before
+    assert_window_shows_sender(kollege, alarm_id, melder.client.connection.hello["name"])
+    resolve(melder, alarm_id, kollege)
 
 
 def test_press_while_server_is_down_goes_out_on_reconnect_and_is_marked_delayed(server, trays):
