@@ -23,6 +23,9 @@ from django.utils import timezone
 
 logger = logging.getLogger("beistand.alarms")
 
+# How often live connections are checked for revoked tokens (4401 within a minute).
+TOKEN_CHECK_SECONDS = 60
+
 
 def _run_db(fn, *args):
     try:
@@ -173,7 +176,7 @@ class Engine:
                     conn.unacked_since = now
                     conn.sent_seq = conn.acked_seq
                     self.hub.catch_up(conn)
-            if now - last_token_check > 60:
+            if now - last_token_check > TOKEN_CHECK_SECONDS:
                 last_token_check = now
                 revoked = await self.db(_revoked, [(c.token_kind, c.token_ref) for c in conns])
                 for conn in conns:

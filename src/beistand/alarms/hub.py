@@ -92,7 +92,9 @@ class Connection:
 
     def receipt(self, seq: int) -> None:
         if seq > self.acked_seq:
-            self.acked_seq = min(seq, self.sent_seq) if self.sent_seq else seq
+            # Never beyond what was sent here or stored at connect: a receipt for events that
+            # do not exist yet would swallow them when they come.
+            self.acked_seq = min(seq, self.sent_seq or self.want_seq)
             self.hub.note_receipt(self.inbox_id, self.acked_seq)
         self.unacked_since = None if self.acked_seq >= self.sent_seq else time.monotonic()
 
