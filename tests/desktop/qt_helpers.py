@@ -30,3 +30,12 @@ PLAYER = ["python3", "-c", "import sys, wave; wave.open(sys.argv[1]).readframes(
 def sound_command(paths):
     """A 'player' that really opens and decodes the client's WAV (no sound card here)."""
     return [*PLAYER, str(paths.sound_file)]
+
+
+def delete_now(widget):
+    """Deletes a top-level widget while the QApplication lives (Qt crashes if Python's garbage
+    collector does it at interpreter exit)."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    widget.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)

@@ -13,7 +13,7 @@ from beistand_desktop.outbox import Outbox
 from beistand_desktop.paths import default_paths
 
 from .protocol_server import ProtocolServer
-from .qt_helpers import pump_until, qapp, sound_command
+from .qt_helpers import delete_now, pump_until, qapp, sound_command
 
 ALARM = {
     "type": "alarm", "alarm_id": 42, "role": "receiver",
@@ -70,6 +70,7 @@ def test_receive_window_shows_everything_a_helper_needs(app):
                         {"responders": [{"name": "Max Beispiel", "response": "coming"}]})
     assert window.responders_list.item(0).text() == "Max Beispiel – kommt"
     window.close()
+    delete_now(window)
 
 
 def test_tray_receives_shows_and_closes_on_all_clear(tray_setup):
@@ -130,6 +131,7 @@ def test_countdown_can_be_cancelled(app):
     dialog.fire.connect(lambda: fired.append(1))
     dialog.show()
     assert pump_until(lambda: fired == [1], timeout=3)
+    delete_now(dialog)
 
 
 def test_settings_dialog_validates_and_takes_a_pairing_link(app):
@@ -147,6 +149,7 @@ def test_settings_dialog_validates_and_takes_a_pairing_link(app):
     assert (config.server, config.hotkey, config.countdown_s, config.confirmation) == \
         ("https://b.example", "Ctrl+Alt+J", 5, "tooltip")
     assert dialog.token == "bsd_abcdef123456"
+    delete_now(dialog)
 
 
 def test_icons_differ_per_state(app):

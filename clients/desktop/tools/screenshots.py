@@ -77,6 +77,8 @@ def main() -> None:
 
     def shoot():
         window.grab().save(str(target / "desktop-receive-window.png"))
+        window.close()
+        window.deleteLater()
         app.quit()
     QTimer.singleShot(500, shoot)
     app.exec()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon
 
@@ -324,11 +324,25 @@ class TrayController(QObject):
         self.show_notice("\n".join(lines), urgent=not ok, seconds=15)
 
     def close(self) -> None:
+        """Stops sounds and timers and deletes the Qt objects while the application lives
+        (deleting them later, at interpreter exit, crashes Qt)."""
+        self.supervision.stop()
         for window in self.windows.values():
             window.stop_sound()
             window.close()
+            window.deleteLater()
+        self.windows.clear()
+        if self._notice is not None:
+            self._notice.close()
+            self._notice.deleteLater()
+            self._notice = None
+        if self.countdown is not None:
+            self.countdown.reject()
+            self.countdown.deleteLater()
         self.tray.hide()
-        self.supervision.stop()
+        self.tray.deleteLater()
+        self.menu.deleteLater()
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
 
 
 def alarm_summary(alarm: dict) -> str:
