@@ -191,6 +191,7 @@ def trigger_by_device(device, *, template="beistand", source="button", client_id
     """Device trigger URL. The first press always goes out; repeats within the interval return
     the running alarm; more than the hourly limit is refused while the alarm stays."""
     now = now or timezone.now()
+    refused = False
     with transaction.atomic():
         recent = DeviceTrigger.objects.filter(device=device, at__gte=now - timedelta(hours=1))
         calls = recent.count()
@@ -200,13 +201,14 @@ def trigger_by_device(device, *, template="beistand", source="button", client_id
         if calls >= settings.ALARM_DEVICE_MAX_PER_HOUR and running is not None:
             DeviceTrigger.objects.create(device=device, at=now, alarm=running,
                                          outcome="refused")
-            raise Locked("Zu viele Auslösungen von diesem Gerät; der laufende Alarm bleibt "
-                         "aktiv.")
-        if running is not None and last.at >= now - timedelta(
+            refused = True  # raised after commit: the refused call is logged and counted
+        elif running is not None and last.at >= now - timedelta(
                 seconds=settings.ALARM_DEVICE_MIN_INTERVAL_SECONDS):
             DeviceTrigger.objects.create(device=device, at=now, alarm=running,
                                          outcome="repeat")
             return Triggered(running, created=False, deduplicated=True)
+    if refused:
+        raise Locked("Zu viele Auslösungen von diesem Gerät; der laufende Alarm bleibt aktiv.")
     result = trigger(device=device, template=template, source=source, client_id=client_id,
                      position=position, countdown_s=0)
     with transaction.atomic():
