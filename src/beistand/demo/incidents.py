@@ -85,7 +85,9 @@ def _plans(today: date) -> list[Plan]:
     levels = dict(Offence.objects.values_list("code", "level"))
     by_unit = {}
     for unit_code in UNIT_WEIGHTS:
-        staff = list(Employee.objects.filter(unit__code=unit_code, active=True)
+        # Staff without a demo account: the demo accounts' own lists stay as documented.
+        staff = list(Employee.objects.filter(unit__code=unit_code, active=True,
+                                             user__isnull=True)
                      .select_related("room").order_by("personnel_number"))
         if staff:
             by_unit[unit_code] = staff
@@ -167,8 +169,8 @@ def _set_times(rows: list[tuple[int, datetime, datetime]]) -> None:
 def load_incidents(actor_user_ids: dict[str, int], today: date | None = None) -> int:
     """Create the missing demo incidents (inside the caller's transaction); return how many.
 
-    ``actor_user_ids``: user ids of the demo accounts that act in the workflow (``melder``'s
-    account creates, ``vorgesetzte`` releases, ``personal`` files, ``zks`` publishes/closes).
+    ``actor_user_ids``: user ids of the demo accounts that act in the workflow (``zks`` enters
+    and publishes/closes, ``vorgesetzte`` releases, ``personal`` files the complaint).
     """
     # Loaded once: the plan depends on the date, so a later run must not add a second set.
     if Report.objects.filter(description__in=DESCRIPTIONS.values()).exists():
@@ -178,7 +180,8 @@ def load_incidents(actor_user_ids: dict[str, int], today: date | None = None) ->
     if not plans:
         return 0
     todo = plans
-    creator = actor_user_ids["melder"]
+    # Entered by the ZKS as past cases (their reporters have no account in the demo).
+    creator = actor_user_ids["zks"]
     actor_for = {"submit": creator, "resubmit": creator, "return": actor_user_ids["vorgesetzte"],
                  "release": actor_user_ids["vorgesetzte"],
                  "file_complaint": actor_user_ids["personal"],
