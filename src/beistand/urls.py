@@ -10,6 +10,7 @@ urlpatterns = [
     path("meldungen/", include("beistand.reports.urls")),
     path("register/", include("beistand.register.urls")),
     path("statistik/", include("beistand.stats.urls")),
+    path("alarm/", include("beistand.alarms.urls")),
     path("django-admin/", admin_site.urls),
     path("", include("beistand.web.urls")),
 ]

@@ -483,10 +483,11 @@ def _nav(response) -> list[str]:
 
 
 @pytest.mark.parametrize("who, expected", [
-    ("melder", ["Start", "Melden", "Meine Meldungen"]),
-    ("chefin", ["Start", "Melden", "Meine Meldungen", "Arbeitsliste"]),
-    ("personal", ["Start", "Melden", "Meine Meldungen", "Arbeitsliste"]),
-    ("zks", ["Start", "Melden", "Meine Meldungen", "Arbeitsliste", "Überfällig", "Register"]),
+    ("melder", ["Start", "Stiller Alarm", "Melden", "Meine Meldungen"]),
+    ("chefin", ["Start", "Stiller Alarm", "Melden", "Meine Meldungen", "Arbeitsliste"]),
+    ("personal", ["Start", "Stiller Alarm", "Melden", "Meine Meldungen", "Arbeitsliste"]),
+    ("zks", ["Start", "Stiller Alarm", "Melden", "Meine Meldungen", "Arbeitsliste",
+             "Überfällig", "Register", "Statistik"]),
 ])
 def test_navigation_per_role(client, cast, who, expected):
     login(client, cast[who])

@@ -118,14 +118,15 @@ def test_admin_sees_what_to_look_after(client, people, demo, org):
     nav = html[html.index('aria-label="Hauptnavigation"'):html.index("</nav>",
                                                                html.index("Hauptnavigation"))]
     links = re.findall(r'href="([^"]+)"[^>]*>([^<]+)</a>', nav)
-    assert links == [("/", "Start"), ("/meldungen/neu/", "Melden"),
-                     ("/meldungen/", "Meine Meldungen"), ("/statistik/", "Statistik"),
+    assert links == [("/", "Start"), ("/alarm/", "Stiller Alarm"),
+                     ("/meldungen/neu/", "Melden"), ("/meldungen/", "Meine Meldungen"),
+                     ("/statistik/", "Statistik"),
                      ("/konto/verwaltung/rollen/", "Rollen"),
                      ("/konto/verwaltung/geraete/", "Geräte"), ("/django-admin/", "Stammdaten")]
 
 
 def test_navigation_of_other_roles_has_start_and_reports(client, people, demo):
-    reporting = ["/", "/meldungen/neu/", "/meldungen/"]
+    reporting = ["/", "/alarm/", "/meldungen/neu/", "/meldungen/"]
     expected = {"melder": reporting, "dsb": [*reporting, "/register/zugriffsprotokoll/",
                                              "/statistik/", "/statistik/datenschutz/"],
                 "abfrage": [*reporting, "/register/auskunft/"],
@@ -177,14 +178,11 @@ def test_querier_without_near_expiry_has_no_warning(client, org, make_user, demo
     assert "läuft bald ab" not in text and "endet am" not in text
 
 
-# Personnel and ZKS have their work queue card since the reports workflow exists.
-@pytest.mark.parametrize("username, title", [
-    ("sicherheit", "Sicherheitsdienst"),
-])
-def test_upcoming_roles_get_an_explanation(client, people, demo, username, title):
-    text = text_of(page_of(client, people[username]))
-    assert title in text
-    assert "späteren Ausbaustufe" in text
+# The security service has the alarm log since the silent alarm exists.
+def test_security_gets_the_alarm_log_card(client, people, demo):
+    text = text_of(page_of(client, people["sicherheit"]))
+    assert "Alarmprotokoll" in text and "Stiller Alarm" in text
+    assert "späteren Ausbaustufe" not in text
 
 
 def test_dpo_sees_grant_counts_without_admin_links(client, people, demo):

@@ -50,13 +50,21 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "accounts.view_rolegrant", "accounts.view_devicetoken",
         "reports.add_offence", "reports.change_offence", "reports.view_offence",
         "reports.add_helpoffer", "reports.change_helpoffer", "reports.view_helpoffer",
+        "alarms.add_alarmplan", "alarms.change_alarmplan", "alarms.delete_alarmplan",
+        "alarms.view_alarmplan",
+        "alarms.add_alarmtier", "alarms.change_alarmtier", "alarms.delete_alarmtier",
+        "alarms.view_alarmtier",
+        "alarms.add_alarmtemplate", "alarms.change_alarmtemplate",
+        "alarms.delete_alarmtemplate", "alarms.view_alarmtemplate",
     ],
     Role.DPO: ["audit.view_auditevent", "accounts.view_rolegrant"],
     Role.PERSONNEL: ["organisation.view_employee", "organisation.view_orgunit"],
     Role.ZKS: ["organisation.view_orgunit"],
     Role.QUERIER: [],
     Role.STATISTICS: [],
-    Role.SECURITY: ["organisation.view_room", "organisation.view_site"],
+    Role.SECURITY: ["organisation.view_room", "organisation.view_site",
+                    "alarms.view_alarmplan", "alarms.view_alarmtier",
+                    "alarms.view_alarmtemplate"],
 }
 
 

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET
 
 from beistand.accounts import services as accounts
 from beistand.accounts.roles import Role
+from beistand.alarms import report_hook
 from beistand.core.errors import AccessDenied, Conflict, DomainError, InvalidInput, NotFound
 from beistand.organisation import services as org
 from beistand.reports import attachments as attachment_service
@@ -117,7 +118,8 @@ def _suppress_errors(report_forms):
             form._errors = ErrorDict()
 
 
-def _render_form(request, report_forms, *, report=None, status=200, show_errors=True):
+def _render_form(request, report_forms, *, report=None, status=200, show_errors=True,
+                 action_url=None):
     if not show_errors:
         _suppress_errors(report_forms)
     summary = report_forms.error_summary() if show_errors and report_forms.bound else []
@@ -125,7 +127,7 @@ def _render_form(request, report_forms, *, report=None, status=200, show_errors=
     return render(request, "reports/form.html", {
         "forms": report_forms, "main": report_forms.main, "report": report,
         "summary": summary, "draft_key": user_key,
-        "action_url": request.path,
+        "action_url": action_url or request.path,
     }, status=status)
 
 
@@ -204,20 +206,33 @@ def _new(request):
     reporter, error = _reporter_or_error(request)
     if error:
         return error
+    # "Vorfall melden" after a silent alarm: /meldungen/neu/?alarm=<id> starts prefilled.
+    try:
+        alarm_id = report_hook.parse_alarm_id(request.GET.get("alarm"))
+    except DomainError as exc:
+        return errors.domain_error(request, exc)
+    action_url = f"{request.path}?alarm={alarm_id}" if alarm_id else None
     if request.method == "GET":
-        return _render_form(request, forms.ReportForms(reporter=reporter))
+        initial = None
+        if alarm_id:
+            try:
+                initial = report_hook.initial_for(request.user, alarm_id)
+            except DomainError as exc:
+                return errors.domain_error(request, exc)
+        return _render_form(request, forms.ReportForms(reporter=reporter, initial=initial),
+                            action_url=action_url)
     if request.method != "POST":
         return errors.method_not_allowed(request, ["GET", "POST"])
     add = request.POST.get("add")
     report_forms = forms.ReportForms(request.POST, reporter=reporter, add=add)
     if add:
-        return _render_form(request, report_forms, show_errors=False)
+        return _render_form(request, report_forms, show_errors=False, action_url=action_url)
     submit = request.POST.get("intent") != "draft"
     valid = report_forms.is_valid()
     if not _check_uploads(request, report_forms) or not valid:
         if request.headers.get(DRAFT_HEADER):
             return _json_errors(report_forms)
-        return _render_form(request, report_forms, status=400)
+        return _render_form(request, report_forms, status=400, action_url=action_url)
     try:
         report = services.create_report(request.user, report_forms.to_input(reporter),
                                         submit=submit)
@@ -225,9 +240,11 @@ def _new(request):
         report_forms.apply_service_error(exc.field, exc.detail)
         if request.headers.get(DRAFT_HEADER):
             return _json_errors(report_forms)
-        return _render_form(request, report_forms, status=400)
+        return _render_form(request, report_forms, status=400, action_url=action_url)
     except DomainError as exc:
         return errors.domain_error(request, exc)
+    if alarm_id:
+        report_hook.link_report(request.user, alarm_id, report)
     return _after_save(request, report, submit, _save_attachments(request, report))
 
 

@@ -23,7 +23,7 @@ def shell(request):
     }
     if user is None or not user.is_authenticated:
         return context
-    items = [("Start", reverse("web:start"))]
+    items = [("Start", reverse("web:start")), ("Stiller Alarm", reverse("alarms:page"))]
     # Until a required second factor is entered, the privileged pages would only redirect to the
     # 2FA step: do not offer them.
     from beistand.accounts.services import requires_second_factor

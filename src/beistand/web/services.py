@@ -122,6 +122,7 @@ def start_page_for(user, request=None) -> StartPage:
     # Role work first (what needs attention), then the user's own data, which every role has.
     cards: list[Card] = []
 
+    cards.append(_alarm_card(user, employee, attention))
     if employee is not None:
         cards.append(_report_card(user, employee, attention))
     if roles & {Role.SUPERVISOR, Role.PERSONNEL, Role.ZKS}:
@@ -140,6 +141,8 @@ def start_page_for(user, request=None) -> StartPage:
         cards.append(_grants_card(now, roles))
     if Role.STATISTICS in roles:
         cards.append(_statistics_card())
+    if roles & {Role.SECURITY, Role.ZKS, Role.ADMIN}:
+        cards.append(_alarm_log_card(now))
     for role, card in _UPCOMING.items():
         if role in roles:
             cards.append(Card(key=role.value, title=card[0], text=list(card[1:])))
@@ -566,12 +569,56 @@ def _statistics_card() -> Card:
                      ("Jahresbericht", reverse("stats:dashboard") + "#h-annual")))
 
 
+# --- Silent alarm: the alarm page for everyone, the alarm log for security, ZKS, admin --------
+
+def _alarm_card(user, employee: Employee | None, attention: list[Attention]) -> Card:
+    from beistand.alarms import services as alarms
+
+    page_url = reverse("alarms:page")
+    open_alarms = alarms.active_for(user)
+    for alarm in open_alarms:
+        if alarm.sender_user_id != user.pk:
+            sender = alarm.sender.full_name if alarm.sender_id else "unbekannt"
+            attention.append(Attention(
+                "danger", f"Offener Alarm „{alarm.template.name}“ von {sender}.",
+                _first_link(("Zum stillen Alarm", page_url))))
+    text = ["Holt unauffällig Hilfe an Ihren Arbeitsplatz: zuerst Kolleginnen und Kollegen in "
+            "der Nähe, dann weitere Stufen bis zum Sicherheitsdienst. Auf der Seite empfangen "
+            "Sie auch Alarme anderer."]
+    if employee is None or not employee.room_id:
+        text.append("Ihnen ist kein Raum zugeordnet: Helfende finden Sie dann nur über Ihren "
+                    "Standort (Browser) oder Ihre Angaben im Alarm.")
+    return Card(
+        key="alarm", title="Stiller Alarm",
+        tone="danger" if open_alarms else "",
+        status=_n(len(open_alarms), "offener Alarm", "offene Alarme") if open_alarms else "",
+        text=text,
+        links=_links(("Stillen Alarm öffnen", page_url),
+                     ("Wer bekommt meinen Alarm jetzt?", reverse("alarms:coverage"))))
+
+
+def _alarm_log_card(now) -> Card:
+    from beistand.alarms import reporting
+    from beistand.alarms.models import Alarm
+
+    recent = (Alarm.objects.filter(triggered_at__gte=now - timedelta(days=30))
+              .select_related("template"))
+    figures = reporting.compute_statistics(recent)
+    open_now = Alarm.objects.filter(state__in=[Alarm.State.COUNTDOWN, Alarm.State.TRIGGERED,
+                                               Alarm.State.ACKNOWLEDGED]).count()
+    return Card(
+        key="alarm_log", title="Alarmprotokoll",
+        tone="warning" if figures["unanswered"] else "",
+        status=_n(figures["unanswered"], "Alarm ohne Zusage", "Alarme ohne Zusage")
+        if figures["unanswered"] else "",
+        text=["Jeder stille Alarm mit Zustellung, Antworten, Eskalationen und Entwarnung; "
+              "Statistik und CSV-Export."],
+        facts=[("Alarme in den letzten 30 Tagen", str(figures["real"])),
+               ("davon ohne Zusage „Ich komme“", str(figures["unanswered"])),
+               ("Probealarme", str(figures["test"])),
+               ("Jetzt offen", str(open_now))],
+        links=_links(("Alarmprotokoll öffnen", reverse("alarms:log"))))
+
+
 # Roles whose workflows come with later issues: say factually what they will do here.
-_UPCOMING = {
-    Role.SECURITY: (
-        "Sicherheitsdienst",
-        "Sie empfangen künftig stille Alarme mit Ort, Entfernung und Rückrufnummer und sehen "
-        "die Alarmpläne der Standorte.",
-        "Der stille Alarm folgt in einer späteren Ausbaustufe.",
-    ),
-}
+_UPCOMING: dict = {}
