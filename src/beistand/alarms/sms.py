@@ -15,6 +15,7 @@ Inbound: ``ALARM`` or ``HILFE`` from a registered mobile number, optionally foll
 ``lat,lon`` and a short location text, becomes a normal alarm.
 """
 
+import codecs
 import hashlib
 import hmac
 import json
@@ -55,8 +56,9 @@ def alarm_text(alarm) -> str:
 def queue_alarm_sms(alarm, targets, now) -> list[SmsMessage]:
     """``targets``: (inbox id or None, phone number). In the alarm's transaction."""
     text = alarm_text(alarm)
-    rows = [SmsMessage(direction=SmsMessage.Direction.OUT, phone=phone[:40], text=text,
-                       alarm=alarm, state=SmsMessage.State.QUEUED, created_at=now,
+    # Gateways expect international numbers ("+49…"); staff records often hold "0171 …".
+    rows = [SmsMessage(direction=SmsMessage.Direction.OUT, phone=normalise_number(phone)[:40],
+                       text=text, alarm=alarm, state=SmsMessage.State.QUEUED, created_at=now,
                        updated_at=now, next_attempt_at=now)
             for _, phone in targets if phone]
     return SmsMessage.objects.bulk_create(rows)
@@ -128,8 +130,10 @@ class GammuSpoolProvider:
         stamp = timezone.localtime().strftime("%Y%m%d_%H%M%S")
         name = f"OUTC{stamp}_00_{number}_sms{sms.pk}.txt"
         tmp = outbox / f".{name}.tmp"
-        # gammu-smsd reads whole files only; write aside, then rename into place.
-        tmp.write_text(sms.text, encoding="utf-8")
+        # gammu-smsd reads whole files only; write aside (hidden: gammu skips dot files), then
+        # rename into place. Text with a byte order mark is read as Unicode whatever gammu's
+        # locale; without one, umlauts depend on it.
+        tmp.write_bytes(codecs.BOM_UTF16_BE + sms.text.encode("utf-16-be"))
         os.replace(tmp, outbox / name)
         return name
 
@@ -233,7 +237,7 @@ def receive(sender: str, text: str, gateway_id: str) -> dict:
     position = {"lat": lat, "lon": lon} if lat is not None else None
     result = services.trigger(user=employee.user, template="beistand", source="sms",
                               position=position, location_text=where,
-                              client_id=f"sms:{gateway_id}"[:64] if gateway_id else "")
+                              client_id=_client_id(gateway_id))
     try:
         with transaction.atomic():
             SmsMessage.objects.create(direction=SmsMessage.Direction.IN, phone=sender[:40],
@@ -242,6 +246,13 @@ def receive(sender: str, text: str, gateway_id: str) -> dict:
     except IntegrityError:
         pass
     return {"accepted": True, "alarm_id": result.alarm.pk}
+
+
+def _client_id(gateway_id: str) -> str:
+    """The alarm's idempotency key for a gateway message id (any characters, any length)."""
+    if not gateway_id:
+        return ""
+    return "sms:" + hashlib.sha256(gateway_id.encode()).hexdigest()[:40]
 
 
 def delivery_report(gateway_id: str, status: str, error: str = "") -> bool:
