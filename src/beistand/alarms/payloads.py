@@ -16,7 +16,9 @@ def template_info(template) -> dict:
 def sender_info(alarm: Alarm) -> dict:
     emp = alarm.sender
     if emp is None:
-        label = alarm.device.name if alarm.device_id else "unbekannt"
+        label = alarm.device.name if alarm.device_id else (
+            "Funktionstest (beistand alarm test)" if alarm.source == Alarm.Source.TEST
+            else "unbekannt")
         return {"first_name": "", "last_name": "", "name": label, "phone": None,
                 "mobile": None, "unit": None}
     return {"first_name": emp.first_name, "last_name": emp.last_name, "name": emp.full_name,

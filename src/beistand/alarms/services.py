@@ -117,8 +117,9 @@ def default_countdown(source: str) -> int:
 
 def trigger(*, user=None, device=None, template: str = "beistand", source: str = "web",
             position: dict | None = None, client_id: str = "", countdown_s: int | None = None,
-            location_text: str = "", audience: str | None = None) -> Triggered:
-    """Raise an alarm for a person (token/session) or a device. Returns after commit."""
+            location_text: str = "", audience: str | None = None, room=None) -> Triggered:
+    """Raise an alarm for a person (token/session) or a device. Returns after commit.
+    ``room`` (else the device's or the person's room): a test alarm for a room."""
     if source not in SOURCES:
         raise InvalidInput(f"Unbekannte Quelle „{source}“.", field="source")
     client_id = (client_id or "").strip()
@@ -137,7 +138,7 @@ def trigger(*, user=None, device=None, template: str = "beistand", source: str =
     if user is None and device is not None and device.user_id:
         user = device.user
     employee = _employee(user)
-    room = (device.room if device is not None and device.room_id else None) or \
+    room = room or (device.room if device is not None and device.room_id else None) or \
         (employee.room if employee is not None else None)
     existing = _existing(user, device, client_id)
     if existing is not None:
