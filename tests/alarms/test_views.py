@@ -339,3 +339,21 @@ def test_report_from_alarm_is_linked(staff, demo):
     login(staff["sender"]).post(f"/meldungen/neu/?alarm={alarm.pk}", data)
     alarm.refresh_from_db()
     assert alarm.report_id == Report.objects.order_by("pk").first().pk
+
+
+# --- Device pairing (admin devices page) ------------------------------------------------------
+
+def test_new_device_token_shows_pairing_qr_and_trigger_url(staff, demo, org, settings):
+    settings.BASE_URL = "https://beistand.example.de/"
+    response = login(staff["admin"]).post("/konto/verwaltung/geraete/", {
+        "name": "Tischtelefon 1.03", "kind": "desk_phone", "room": org["rooms"][2].pk})
+    assert response.status_code == 201
+    html = response.content.decode()
+    token = html.split('id="issued-token" type="text" readonly value="')[1].split('"')[0]
+    assert token.startswith("bsd_")
+    assert f'value="https://beistand.example.de/api/v1/trigger/{token}"' in html
+    assert ("beistand://pair?server=https%3A%2F%2Fbeistand.example.de&amp;token="
+            f"{token}") in html
+    assert '<svg role="img" aria-label="QR-Code zum Koppeln des Geräts mit beistand"' in html
+    # The trigger URL works for the desk phone.
+    assert Client().post(f"/api/v1/trigger/{token}?source=phone").status_code == 201
