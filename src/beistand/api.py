@@ -15,6 +15,7 @@ from beistand.accounts.api import router as accounts_router
 from beistand.alarms.api import device_router as alarm_device_router
 from beistand.alarms.api import router as alarms_router
 from beistand.alarms.api import sms_router as alarm_sms_router
+from beistand.alarms.webpush import router as alarm_push_router
 from beistand.core.api import user_auth
 from beistand.core.errors import DomainError
 from beistand.core.problems import field_errors_from_pydantic, problem
@@ -120,3 +121,4 @@ api.add_router("/stats", stats_router)
 api.add_router("/", alarms_router)
 api.add_router("/", alarm_device_router)
 api.add_router("/", alarm_sms_router)
+api.add_router("/", alarm_push_router)

@@ -326,6 +326,11 @@ SMS_MAX_ATTEMPTS = env_int("BEISTAND_SMS_MAX_ATTEMPTS", 5)
 SMS_INBOUND_SECRET = env_str("BEISTAND_SMS_INBOUND_SECRET", "")
 # The number phones send alarm SMS to (shown to the phone app for its offline fallback).
 SMS_GATEWAY_NUMBER = env_str("BEISTAND_SMS_GATEWAY_NUMBER", "")
+# Web Push (VAPID) to installed phone web apps, in addition to WebSocket and SMS. Without keys
+# no push is sent. "beistand alarm vapid-keys" makes a key pair.
+VAPID_PRIVATE_KEY = env_str("BEISTAND_VAPID_PRIVATE_KEY", "")
+VAPID_PUBLIC_KEY = env_str("BEISTAND_VAPID_PUBLIC_KEY", "")
+VAPID_SUBJECT = env_str("BEISTAND_VAPID_SUBJECT", "mailto:admin@localhost")
 
 # --- Internationalisation ---------------------------------------------------------------------
 LANGUAGE_CODE = "de"

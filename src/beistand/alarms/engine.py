@@ -55,7 +55,7 @@ class Engine:
         for name, coro in (("register", self._register()), ("escalation", self._escalation()),
                            ("bookkeeping", self._bookkeeping()), ("heartbeat", self._heartbeat()),
                            ("sweep", self._sweep()), ("sms", self._sms()),
-                           ("listen", self._listen())):
+                           ("push", self._push()), ("listen", self._listen())):
             task = loop.create_task(coro, name=f"alarm-{name}")
             self.tasks.append(task)
 
@@ -215,6 +215,15 @@ class Engine:
                 await self.db(sms.send_one, sms_id)
 
         await self._forever("sms", 0.5, step)
+
+    async def _push(self):
+        from beistand.alarms import webpush
+
+        async def step():
+            for push_id in await self.db(webpush.due_ids):
+                await self.db(webpush.send_one, push_id)
+
+        await self._forever("push", 0.5, step)
 
     # --- listening to other processes ---------------------------------------------------------
 

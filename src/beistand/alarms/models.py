@@ -391,3 +391,6 @@ class SmsMessage(models.Model):
 
     def __str__(self):
         return f"SMS {self.direction} {self.phone}"
+
+# Web Push lives in its own module; imported here so that Django finds its models.
+from beistand.alarms.webpush import PushMessage, PushSubscription  # noqa: E402, F401

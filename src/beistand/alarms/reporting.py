@@ -27,7 +27,7 @@ TIMELINE_LABELS = {
     "triggered": "Ausgelöst", "countdown_end": "Vorlauf abgelaufen", "delivered": "Zugestellt",
     "response": "Antwort", "escalated": "Eskaliert", "skipped": "Stufe übersprungen",
     "exhausted": "Alarmplan ausgeschöpft", "message": "Nachricht", "resolved": "Entwarnung",
-    "cancelled": "Abgebrochen", "sms": "SMS",
+    "cancelled": "Abgebrochen", "sms": "SMS", "notified": "Benachrichtigt",
 }
 RESPONSE_LABELS = {"coming": "kommt", "cannot": "kann nicht", "": "keine Antwort"}
 

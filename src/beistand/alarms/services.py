@@ -287,7 +287,7 @@ def _next_tiers(alarm, now, after: int) -> int:
 
 def _notify(alarm, members, *, tier_no: int, tier, now) -> tuple[int, int]:
     """Store the alarm for every new receiver of a tier; SMS/e-mail fallbacks. -> (new, online)."""
-    from beistand.alarms import sms
+    from beistand.alarms import sms, webpush
 
     user_ids = set(members.user_ids)
     user_ids.discard(alarm.sender_user_id)
@@ -324,6 +324,8 @@ def _notify(alarm, members, *, tier_no: int, tier, now) -> tuple[int, int]:
         sms.queue_alarm_sms(alarm, sms_to, now)
         AlarmRecipient.objects.filter(alarm=alarm, inbox_id__in=[i for i, _ in sms_to]).update(
             sms_sent=True)
+    webpush.queue_alarm_push(alarm, [ref for kind, ref in targets.values() if kind == "user"],
+                             now)
     if tier is not None and tier.kind == AlarmTier.Kind.EXTERNAL and tier.external_phone:
         sms.queue_alarm_sms(alarm, [(None, tier.external_phone)], now)
     if tier is not None and (tier.email or tier.kind == AlarmTier.Kind.EXTERNAL):
