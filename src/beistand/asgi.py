@@ -14,6 +14,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "beistand.settings")
 # Django must be set up before anything that imports models (the WebSocket routes) is loaded.
 django_asgi_app = get_asgi_application()
 
+from beistand.alarms import fastpath  # noqa: E402
 from beistand.alarms.hub import HUB  # noqa: E402
 from beistand.alarms.socket import alarm_socket  # noqa: E402
 from beistand.core.routing import websocket_urlpatterns  # noqa: E402
@@ -35,6 +36,8 @@ async def _websocket(scope, receive, send):
 
 async def _http(scope, receive, send):
     HUB.ensure_started()
+    if fastpath.handles(scope):
+        return await fastpath.handle(scope, receive, send)
     return await django_asgi_app(scope, receive, send)
 
 

@@ -195,7 +195,8 @@ def resolve(request, alarm_id: int, payload: ResolveIn | None = None):
 
 class DeviceTriggerQuery(Schema):
     template: str = Field(default="beistand", max_length=30)
-    source: Literal["button", "phone"] = "button"
+    source: Literal["button", "phone", "desktop", "tray", "hotkey", "desktop_icon",
+                    "handsfree"] = "button"
     client_id: str = Field(default="", max_length=64)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)

@@ -70,6 +70,20 @@ class Engine:
             logger.exception("Abmelden des Serverprozesses fehlgeschlagen")
         self.executor.shutdown(wait=False)
 
+    def dispatch(self, alarm_id: int):
+        asyncio.get_running_loop().create_task(self._dispatch(alarm_id))
+
+    async def _dispatch(self, alarm_id: int):
+        from beistand.alarms import services
+
+        try:
+            outcome = await self.db(services.advance, alarm_id)
+            logger.debug("Alarm %s: %s", alarm_id, outcome)
+        except Exception:
+            # The deadline stays due: the escalation loop retries within half a second.
+            logger.exception("Zustellung von Alarm %s fehlgeschlagen; neuer Versuch", alarm_id)
+        self.wake.set()
+
     def wake_at(self, when):
         delay = max(0.0, (when - timezone.now()).total_seconds())
         asyncio.get_running_loop().call_later(delay + 0.005, self.wake.set)

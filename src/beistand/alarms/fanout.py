@@ -30,15 +30,14 @@ def backend() -> str:
     return choice
 
 
-def message(stored) -> str:
+def message(stored, low: int, high: int) -> str:
     from beistand.alarms.hub import PROCESS_ID
 
-    pks = [s.pk for s in stored]
     inboxes = sorted({s.inbox_id for s in stored})
     # Receivers are listed when few (most alarms), so other processes skip foreign batches
     # without a query; an Amok batch only names its range.
     listed = ",".join(map(str, inboxes)) if len(inboxes) <= 200 else ""
-    return f"{PROCESS_ID}:{min(pks)}:{max(pks)}:{listed}"
+    return f"{PROCESS_ID}:{low}:{high}:{listed}"
 
 
 def parse(text: str):
@@ -48,19 +47,19 @@ def parse(text: str):
     return process, int(first), int(last), inboxes
 
 
-def publish_in_transaction(stored) -> None:
+def publish_in_transaction(stored, low: int, high: int) -> None:
     if stored and backend() == "postgres":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, message(stored)])
+            cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, message(stored, low, high)])
 
 
-def publish_after_commit(stored) -> None:
+def publish_after_commit(stored, low: int, high: int) -> None:
     from beistand.alarms import hub
 
     hub.HUB.push_threadsafe(stored)
     if backend() == "redis":
         try:
-            _redis().publish(CHANNEL, message(stored))
+            _redis().publish(CHANNEL, message(stored, low, high))
         except Exception:  # the sweep still delivers; a Redis outage must not fail a trigger
             logger.exception("Alarm-Fan-out über Redis fehlgeschlagen; Abgleich übernimmt")
 

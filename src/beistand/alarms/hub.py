@@ -222,6 +222,18 @@ class Hub:
         receipts, self.receipts = self.receipts, {}
         return receipts
 
+    @property
+    def running(self) -> bool:
+        """True in a server process whose engine runs (it then delivers new alarms)."""
+        return self.loop is not None and self.engine is not None and not self.loop.is_closed()
+
+    def dispatch_soon(self, alarm_id: int) -> None:
+        """A stored alarm waits for delivery: the engine does it now (or, if this process
+        dies first, any engine finds its due deadline)."""
+        loop = self.loop
+        if loop is not None and not loop.is_closed() and self.engine is not None:
+            loop.call_soon_threadsafe(self.engine.dispatch, alarm_id)
+
     def wake_at(self, when) -> None:
         """An escalation deadline was stored; make the engine look at it on time."""
         loop = self.loop

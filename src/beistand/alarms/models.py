@@ -195,6 +195,8 @@ class Alarm(models.Model):
                                on_delete=models.PROTECT, related_name="+", verbose_name="Gerät")
     source = models.CharField("Quelle", max_length=15, choices=Source.choices)
     client_id = models.CharField(max_length=64, blank=True)
+    # Overrides the template's audience for this alarm ("plan" for a Probealarm to the plan).
+    audience = models.CharField(max_length=10, blank=True)
     state = models.CharField("Status", max_length=15, choices=State.choices)
     room = models.ForeignKey("organisation.Room", null=True, blank=True,
                              on_delete=models.PROTECT, related_name="+", verbose_name="Raum")
@@ -391,6 +393,7 @@ class SmsMessage(models.Model):
 
     def __str__(self):
         return f"SMS {self.direction} {self.phone}"
+
 
 # Web Push lives in its own module; imported here so that Django finds its models.
 from beistand.alarms.webpush import PushMessage, PushSubscription  # noqa: E402, F401

@@ -144,16 +144,24 @@ def trigger(*, user=None, device=None, template: str = "beistand", source: str =
     if existing is not None:
         return Triggered(existing, created=False)
     now = timezone.now()
+    from beistand.alarms.hub import HUB
+
+    # In a server process the engine delivers right after commit, so the sender's
+    # confirmation waits only for the alarm itself to be stored. Elsewhere (commands, the
+    # worker) delivery happens in this transaction.
+    deferred = HUB.running and not countdown_s
     try:
         with transaction.atomic(), audit.acting_as(_actor(user, device)):
             alarm = Alarm.objects.create(
                 template=tpl, sender=employee, sender_user=user, device=device, source=source,
                 client_id=client_id, room=room, lat=lat, lon=lon, accuracy_m=acc,
+                audience=audience or "",
                 location_text=(location_text or "").strip()[:200], triggered_at=now,
                 state=Alarm.State.COUNTDOWN if countdown_s else Alarm.State.TRIGGERED,
                 countdown_until=now + timedelta(seconds=countdown_s) if countdown_s else None,
-                next_deadline=now + timedelta(seconds=countdown_s) if countdown_s else None)
-            alarm._audience = audience
+                # A due deadline at tier 0 means "deliver now": if this process dies before
+                # delivering, any server's engine does it on its next look.
+                next_deadline=now + timedelta(seconds=countdown_s) if countdown_s else now)
             AlarmTimeline.objects.create(alarm=alarm, at=now, kind="triggered",
                                          text=f"{tpl.name} ausgelöst über "
                                               f"{alarm.get_source_display()}",
@@ -161,8 +169,10 @@ def trigger(*, user=None, device=None, template: str = "beistand", source: str =
             notified = 0
             if countdown_s:
                 _send_to_sender(alarm, tier=0)
+            elif deferred:
+                _send_to_sender(alarm, tier=1)
             else:
-                notified = _dispatch(alarm, now, audience=audience)
+                notified = _dispatch(alarm, now)
             alarm.persisted_at = timezone.now()
             Alarm.objects.filter(pk=alarm.pk).update(persisted_at=alarm.persisted_at)
     except IntegrityError:
@@ -171,9 +181,9 @@ def trigger(*, user=None, device=None, template: str = "beistand", source: str =
         if existing is None:
             raise
         return Triggered(existing, created=False)
-    if alarm.next_deadline is not None:
-        from beistand.alarms.hub import HUB
-
+    if deferred:
+        HUB.dispatch_soon(alarm.pk)
+    elif alarm.next_deadline is not None:
         HUB.wake_at(alarm.next_deadline)
     return Triggered(alarm, created=True, receivers_notified=notified)
 
@@ -196,7 +206,9 @@ def trigger_by_device(device, *, template="beistand", source="button", client_id
     with transaction.atomic():
         recent = DeviceTrigger.objects.filter(device=device, at__gte=now - timedelta(hours=1))
         calls = recent.count()
-        last = (recent.filter(alarm__isnull=False, outcome="alarm")
+        # Repeats are presses of the same kind: a Probealarm never hides behind a real alarm.
+        last = (recent.filter(alarm__isnull=False, outcome="alarm",
+                              alarm__template__code=(template or "").strip().lower())
                 .select_related("alarm").order_by("-at").first())
         running = last.alarm if last is not None and last.alarm.is_open else None
         if calls >= settings.ALARM_DEVICE_MAX_PER_HOUR and running is not None:
@@ -229,11 +241,12 @@ def _send_to_sender(alarm, tier: int):
                                                            distance_m=0), alarm.pk)])
 
 
-def _dispatch(alarm, now, audience=None) -> int:
+def _dispatch(alarm, now, sender_told=False) -> int:
     """First delivery (after the countdown, if any). Returns receivers notified."""
     tpl = alarm.template
-    audience = audience or tpl.audience
-    _send_to_sender(alarm, tier=1)
+    audience = alarm.audience or tpl.audience
+    if not sender_told:
+        _send_to_sender(alarm, tier=1)
     if audience == AlarmTemplate.Audience.SELF:
         alarm.next_deadline = None
         alarm.save(update_fields=["next_deadline"])
@@ -304,21 +317,25 @@ def _notify(alarm, members, *, tier_no: int, tier, now) -> tuple[int, int]:
     online = plans.online_inboxes(targets)
     info = _receiver_info(targets)
     origin = payloads.alarm_point(alarm)
-    common = payloads.alarm_common(alarm)
+    # The event is the same for every receiver but for the distance: serialise it once.
+    head = store.serialise(payloads.alarm_event(alarm, role="receiver", tier=tier_no,
+                                                distance_m=None))[:-len(', "distance_m": null}')]
     recipients, events, sms_to = [], [], []
     for inbox_id in targets:
         label, point, mobile = info.get(inbox_id, ("Empfänger", locations.Point(), ""))
-        recipients.append(AlarmRecipient(alarm=alarm, inbox_id=inbox_id, label=label[:200],
-                                         tier=tier_no, online=inbox_id in online,
-                                         notified_at=now))
-        events.append((inbox_id, "alarm", payloads.alarm_event(
-            alarm, role="receiver", tier=tier_no, distance_m=locations.distance_m(origin, point),
-            common=common), alarm.pk))
+        is_online = inbox_id in online
+        recipients.append((alarm.pk, inbox_id, label[:200], tier_no, is_online, now, "", False))
+        distance = locations.distance_m(origin, point)
+        events.append((inbox_id, "alarm",
+                       f'{head}, "distance_m": {"null" if distance is None else distance}}}',
+                       alarm.pk))
         wants_sms = tier is not None and (tier.sms_always or
-                                          (tier.sms_when_offline and inbox_id not in online))
+                                          (tier.sms_when_offline and not is_online))
         if wants_sms and mobile:
             sms_to.append((inbox_id, mobile))
-    AlarmRecipient.objects.bulk_create(recipients, batch_size=500)
+    store.insert_rows("alarms_alarmrecipient",
+                      ("alarm_id", "inbox_id", "label", "tier", "online", "notified_at",
+                       "response", "sms_sent"), recipients)
     store.append(events)
     if sms_to:
         sms.queue_alarm_sms(alarm, sms_to, now)
@@ -349,28 +366,32 @@ def _receiver_info(targets) -> dict:
     device_ids = {ref for kind, ref in targets.values() if kind == "device"}
     max_age = timezone.now() - timedelta(minutes=settings.ALARM_POSITION_MAX_AGE_MINUTES)
     positions = {i: (lat, lon) for i, lat, lon, at in Inbox.objects.filter(
-        pk__in=targets).values_list("id", "lat", "lon", "position_at")
-        if lat is not None and at is not None and at >= max_age}
-    emps = {e.user_id: e for e in Employee.objects.filter(user_id__in=user_ids).select_related(
-        "room__floor__building__site")}
-    devices = {d.pk: d for d in DeviceToken.objects.filter(pk__in=device_ids).select_related(
-        "room__floor__building__site")}
+        pk__in=targets, position_at__gte=max_age).values_list("id", "lat", "lon",
+                                                              "position_at")
+        if lat is not None}
+    place = ("room__x", "room__y", "room__floor__level", "room__floor__building_id",
+             "room__floor__building__latitude", "room__floor__building__longitude",
+             "room__floor__building__site__latitude", "room__floor__building__site__longitude")
+
+    def point(x, y, level, building, b_lat, b_lon, s_lat, s_lon):
+        lat, lon = (b_lat, b_lon) if b_lat is not None else (s_lat, s_lon)
+        return locations.Point(lat=None if lat is None else float(lat),
+                               lon=None if lon is None else float(lon),
+                               building_id=building, level=level, x=x, y=y)
+
+    people = {row[0]: (f"{row[1]} {row[2]}", row[3], point(*row[4:])) for row in
+              Employee.objects.filter(user_id__in=user_ids).values_list(
+                  "user_id", "first_name", "last_name", "mobile_phone", *place)}
+    devices = {row[0]: (f"Gerät {row[1]}", "", point(*row[2:])) for row in
+               DeviceToken.objects.filter(pk__in=device_ids).values_list("id", "name", *place)}
     info = {}
     for inbox_id, (kind, ref) in targets.items():
-        if kind == "user":
-            emp = emps.get(ref)
-            label = emp.full_name if emp else f"Benutzer {ref}"
-            point = locations.room_point(emp.room if emp else None)
-            mobile = emp.mobile_phone if emp else ""
-        else:
-            dev = devices.get(ref)
-            label = f"Gerät {dev.name}" if dev else f"Gerät {ref}"
-            point = locations.room_point(dev.room if dev else None)
-            mobile = ""
+        label, mobile, where = (people if kind == "user" else devices).get(
+            ref, (f"Empfänger {ref}", "", locations.Point()))
         if inbox_id in positions:
             lat, lon = positions[inbox_id]
-            point = locations.Point(lat=lat, lon=lon)
-        info[inbox_id] = (label, point, mobile)
+            where = locations.Point(lat=lat, lon=lon)
+        info[inbox_id] = (label, where, mobile)
     return info
 
 
@@ -424,22 +445,29 @@ def advance(alarm_id: int, now=None) -> str:
     """Run whatever is due for one alarm: the end of its countdown or the next tier."""
     now = now or timezone.now()
     with transaction.atomic(), audit.acting_as(audit.Actor(user=None, label="Alarm-Server")):
-        alarm = (Alarm.objects.select_for_update(of=("self",)).select_related("template", "sender__unit")
+        alarm = (Alarm.objects.select_for_update(of=("self",))
+                 .select_related("template", "sender__unit", "sender_user",
+                                 "room__floor__building__site")
                  .filter(pk=alarm_id).first())
         if alarm is None or alarm.next_deadline is None or alarm.next_deadline > now:
             return "not-due"
+        alarm.next_deadline = None  # whatever happens below sets the next one
         if alarm.state == Alarm.State.COUNTDOWN:
             alarm.state = Alarm.State.TRIGGERED
             alarm.countdown_until = None
             alarm.save(update_fields=["state", "countdown_until"])
             AlarmTimeline.objects.create(alarm=alarm, kind="countdown_end",
                                          text="Vorlauf abgelaufen – Alarm geht raus")
-            _dispatch(alarm, now, audience=None)
+            _dispatch(alarm, now)
             return "dispatched"
         if not alarm.is_open:
             alarm.next_deadline = None
             alarm.save(update_fields=["next_deadline"])
             return "closed"
+        if alarm.current_tier == 0:
+            # Stored by trigger(), delivery handed to the engine (the sender was told).
+            _dispatch(alarm, now, sender_told=True)
+            return "dispatched"
         tier = alarm.plan.tiers.filter(order=alarm.current_tier).first() if alarm.plan_id else None
         coming = AlarmRecipient.objects.filter(alarm=alarm, response="coming").count()
         if tier is not None and coming >= tier.acks_needed:
@@ -456,7 +484,8 @@ def advance(alarm_id: int, now=None) -> str:
 # --- Receivers' actions -----------------------------------------------------------------------
 
 def _open_alarm(alarm_id) -> Alarm:
-    alarm = (Alarm.objects.select_for_update(of=("self",)).select_related("template", "sender__unit", "room")
+    alarm = (Alarm.objects.select_for_update(of=("self",))
+             .select_related("template", "sender__unit", "room__floor__building__site")
              .filter(pk=alarm_id).first())
     if alarm is None:
         raise NotFound("Diesen Alarm gibt es nicht.")

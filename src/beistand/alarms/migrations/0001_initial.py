@@ -60,6 +60,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('source', models.CharField(choices=[('desktop', 'Desktop-Client'), ('tray', 'Taskleisten-Symbol'), ('hotkey', 'Tastenkombination'), ('desktop_icon', 'Desktop-Symbol'), ('button', 'Alarmtaster'), ('phone', 'Tischtelefon'), ('app', 'Handy-App'), ('handsfree', 'Freisprech-Taster'), ('sms', 'SMS'), ('web', 'Web'), ('test', 'Testbefehl')], max_length=15, verbose_name='Quelle')),
                 ('client_id', models.CharField(blank=True, max_length=64)),
+                ('audience', models.CharField(blank=True, max_length=10)),
                 ('state', models.CharField(choices=[('countdown', 'Vorlauf (noch abbrechbar)'), ('triggered', 'ausgelöst'), ('acknowledged', 'Hilfe kommt'), ('resolved', 'Entwarnung'), ('cancelled', 'abgebrochen')], max_length=15, verbose_name='Status')),
                 ('lat', models.FloatField(blank=True, null=True)),
                 ('lon', models.FloatField(blank=True, null=True)),
