@@ -357,3 +357,38 @@ def test_new_device_token_shows_pairing_qr_and_trigger_url(staff, demo, org, set
     assert '<svg role="img" aria-label="QR-Code zum Koppeln des Geräts mit beistand"' in html
     # The trigger URL works for the desk phone.
     assert Client().post(f"/api/v1/trigger/{token}?source=phone").status_code == 201
+
+
+# --- Admin: plans, tiers, templates --------------------------------------------------------------
+
+def test_admin_pages_and_plan_scope_validation(staff, demo, org):
+    from beistand.alarms.admin import AlarmPlanForm
+
+    client = login(staff["admin"])
+    for path in ("/django-admin/alarms/alarmplan/", "/django-admin/alarms/alarmplan/add/",
+                 "/django-admin/alarms/alarmtemplate/",
+                 f"/django-admin/alarms/alarmplan/{AlarmPlan.objects.get().pk}/change/"):
+        assert client.get(path).status_code == 200, path
+    assert login(staff["security"]).get("/django-admin/alarms/alarmplan/").status_code in (
+        302, 403)
+
+    def errors(**data):
+        form = AlarmPlanForm(data={"name": "Plan", **data})
+        return {} if form.is_valid() else form.errors
+
+    room, unit, site = org["rooms"][0], org["abt"], org["site"]
+    assert errors(scope="room", room=room.pk) == {}
+    assert "room" in errors(scope="room")
+    assert "site" in errors(scope="unit", unit=unit.pk, site=site.pk)
+    assert errors(scope="site", site=site.pk) == {}
+    assert "scope" in errors(scope="default")  # there is one already
+    assert "Standard-Alarmplan" in errors(scope="default")["scope"][0]
+
+
+def test_role_groups_carry_the_alarm_permissions(staff):
+    assert staff["admin"].has_perm("alarms.change_alarmplan")
+    assert staff["admin"].has_perm("alarms.add_alarmtier")
+    assert staff["admin"].has_perm("alarms.delete_alarmtemplate")
+    assert staff["security"].has_perm("alarms.view_alarmplan")
+    assert not staff["security"].has_perm("alarms.change_alarmplan")
+    assert not staff["sender"].has_perm("alarms.view_alarmplan")
