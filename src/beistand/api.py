@@ -19,6 +19,7 @@ from beistand.alarms.webpush import router as alarm_push_router
 from beistand.core.api import user_auth
 from beistand.core.errors import DomainError
 from beistand.core.problems import field_errors_from_pydantic, problem
+from beistand.mobile.api import router as mobile_router
 from beistand.organisation.api import router as organisation_router
 from beistand.register.api import router as register_router
 from beistand.register.api_rights import router as rights_router
@@ -122,3 +123,4 @@ api.add_router("/", alarms_router)
 api.add_router("/", alarm_device_router)
 api.add_router("/", alarm_sms_router)
 api.add_router("/", alarm_push_router)
+api.add_router("/", mobile_router)

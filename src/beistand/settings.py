@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "beistand.stats",
     "beistand.notify",
     "beistand.alarms",
+    "beistand.mobile",
     "beistand.demo",
     "django_tasks_db",
 ]
@@ -331,6 +332,19 @@ SMS_GATEWAY_NUMBER = env_str("BEISTAND_SMS_GATEWAY_NUMBER", "")
 VAPID_PRIVATE_KEY = env_str("BEISTAND_VAPID_PRIVATE_KEY", "")
 VAPID_PUBLIC_KEY = env_str("BEISTAND_VAPID_PUBLIC_KEY", "")
 VAPID_SUBJECT = env_str("BEISTAND_VAPID_SUBJECT", "mailto:admin@localhost")
+
+# --- Phone web app (/app/) and lone-worker timer ------------------------------------------------
+# How the app's alarm button triggers: "hold" (press and hold for APP_HOLD_MS) or "slide".
+APP_TRIGGER_MODE = env_str("BEISTAND_APP_TRIGGER_MODE", "hold")
+APP_HOLD_MS = env_int("BEISTAND_APP_HOLD_MS", 1500)
+# Without an answer from the server within this many seconds the app offers the alarm SMS.
+APP_SMS_FALLBACK_SECONDS = env_int("BEISTAND_APP_SMS_FALLBACK_SECONDS", 5)
+# Visits (Zeitalarm): ask "Alles in Ordnung?" this many minutes before the expected end (at most
+# half-way through), pre-alarm at the end, the real alarm this many minutes later.
+VISIT_CHECKIN_MINUTES = env_int("BEISTAND_VISIT_CHECKIN_MINUTES", 5)
+VISIT_PREALARM_MINUTES = env_int("BEISTAND_VISIT_PREALARM_MINUTES", 2)
+VISIT_MAX_MINUTES = env_int("BEISTAND_VISIT_MAX_MINUTES", 480)
+VISIT_ALARM_TEMPLATE = env_str("BEISTAND_VISIT_ALARM_TEMPLATE", "bedrohung")
 
 # --- Internationalisation ---------------------------------------------------------------------
 LANGUAGE_CODE = "de"

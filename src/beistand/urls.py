@@ -11,6 +11,7 @@ urlpatterns = [
     path("register/", include("beistand.register.urls")),
     path("statistik/", include("beistand.stats.urls")),
     path("alarm/", include("beistand.alarms.urls")),
+    path("app/", include("beistand.mobile.urls")),
     path("django-admin/", admin_site.urls),
     path("", include("beistand.web.urls")),
 ]

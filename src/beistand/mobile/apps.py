@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class MobileConfig(AppConfig):
+    name = "beistand.mobile"
+    label = "mobile"
+    verbose_name = "Handy-App"
+
+    def ready(self):
+        from beistand.audit.signals import audited
+        from beistand.mobile.models import Visit
+
+        # Starting, answering and ending a visit are audited; the position the phone reports
+        # every minute is not (it is kept on the row only as "last known position").
+        audited(Visit, exclude=("last_lat", "last_lon", "last_accuracy_m", "position_at"))
