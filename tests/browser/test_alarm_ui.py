@@ -245,3 +245,24 @@ def test_log_timeline_and_coverage_pages(open_as, people, plan):  # noqa: F811
     shot(security_phone, "alarm-timeline-phone.png")
     for bp in (receiver, sender, security):
         bp.assert_no_console_errors()
+
+
+def test_receiver_answers_over_the_socket_after_the_session_expired(open_as, people,  # noqa: F811
+                                                                    plan):
+    from django.contrib.sessions.models import Session
+
+    from beistand.alarms import services
+
+    receiver = open_as(people["neighbour"], viewport=PHONE)
+    receiver.goto("/alarm/")
+    connected(receiver)
+    with transaction.atomic():
+        Session.objects.all().delete()  # the page's session ran out while it stayed open
+    alarm = services.trigger(user=people["sender"], template="medizin", client_id="s1").alarm
+    panel = receiver.page.get_by_role("alertdialog")
+    panel.wait_for(timeout=10_000)
+    assert "Medizinischer Notfall" in panel.inner_text()
+    panel.get_by_role("button", name="Ich komme").click()
+    panel.get_by_text("Ihre Antwort: Ich komme").wait_for(timeout=10_000)
+    assert alarm.recipients.get().response == "coming"
+    receiver.assert_no_console_errors()

@@ -323,7 +323,7 @@
         resolve.appendChild(el("span", {"class": "kern-label"}, "Entwarnung geben"));
         resolve.addEventListener("click", function () {
           resolve.disabled = true;
-          post("/alarms/" + id + "/resolve", {}).catch(function (err) {
+          command({type: "resolve", alarm_id: id}, "/alarms/" + id + "/resolve", {}).catch(function (err) {
             resolve.disabled = false;
             box.appendChild(el("p", {"class": "bs-alarm__error"}, "Entwarnung fehlgeschlagen: " + err.message));
           });
@@ -435,6 +435,27 @@
     if (ws && ws.readyState === WebSocket.OPEN) { ws.send(JSON.stringify(frame)); }
   }
 
+  // Receiver actions go over the open WebSocket (it stays authenticated even when the page's
+  // session has gone idle); without a connection over HTTP.
+  var pending = {}, requestNo = 0;
+  function command(frame, httpPath, httpBody) {
+    if (!ws || ws.readyState !== WebSocket.OPEN) { return post(httpPath, httpBody); }
+    return new Promise(function (resolve, reject) {
+      var id = "web-" + (++requestNo);
+      var timer = setTimeout(function () {
+        delete pending[id];
+        reject(new Error("keine Antwort vom Server – bitte erneut versuchen"));
+      }, 10000);
+      pending[id] = function (ok, detail) {
+        clearTimeout(timer);
+        delete pending[id];
+        if (ok) { resolve(); } else { reject(new Error(detail || "abgelehnt")); }
+      };
+      frame.request_id = id;
+      send(frame);
+    });
+  }
+
   function onFrame(frame) {
     if (frame.type === "hello") {
       attempt = 0;
@@ -450,6 +471,10 @@
       return;
     }
     if (frame.type === "ping") { send({type: "pong"}); return; }
+    if ((frame.type === "result" || frame.type === "error") && pending[frame.request_id]) {
+      pending[frame.request_id](frame.type === "result" && frame.ok !== false, frame.detail);
+      return;
+    }
     if (typeof frame.event_id !== "number") { return; }  // result, error, pong: nothing to do
     if (frame.event_id <= last) {
       send({type: "receipt", event_id: last});  // a duplicate after a resend or resume
@@ -524,7 +549,8 @@
       render(a, false);
       return;
     }
-    post("/alarms/" + id + "/respond", {response: response}).then(function () {
+    command({type: "respond", alarm_id: id, response: response},
+            "/alarms/" + id + "/respond", {response: response}).then(function () {
       a.mine = response;
       save();
       render(a, false);
@@ -537,7 +563,8 @@
   function sendMessage(id, input, status) {
     var text = input.value.trim();
     if (!text) { input.focus(); return; }
-    post("/alarms/" + id + "/messages", {text: text}).then(function () {
+    command({type: "message", alarm_id: id, text: text},
+            "/alarms/" + id + "/messages", {text: text}).then(function () {
       input.value = "";
     }).catch(function (err) {
       status.textContent = "Nachricht nicht gesendet: " + err.message;
@@ -617,6 +644,13 @@
           {enableHighAccuracy: true, timeout: 15000, maximumAge: 60000});
         }
       }).catch(function (err) {
+        if (err.status === 401 || err.status === 403) {
+          done();
+          result.className = "bs-alarm__result bs-alarm__result--error";
+          result.textContent = "Alarm NICHT ausgelöst: Ihre Anmeldung ist abgelaufen. Holen Sie "
+            + "Hilfe per Telefon und laden Sie die Seite neu, um sich anzumelden.";
+          return;
+        }
         if (err.status && err.status < 500) {
           done();
           result.className = "bs-alarm__result bs-alarm__result--error";
