@@ -14,4 +14,5 @@ class AlarmsConfig(AppConfig):
             audited(model)
         # Alarm rows carry the sender and position: every write is audited, but not the
         # delivery bookkeeping timestamps the engine moves (they are in the alarm's timeline).
-        audited(m.Alarm, exclude=("first_delivered_at", "next_deadline", "current_tier"))
+        audited(m.Alarm, exclude=("first_delivered_at", "next_deadline", "current_tier", "plan",
+                                  "persisted_at"))

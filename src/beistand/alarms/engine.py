@@ -390,4 +390,14 @@ def _revoked(refs) -> set:
         usable = set(DeviceToken.objects.filter(pk__in=devices, revoked_at__isnull=True)
                      .values_list("pk", flat=True))
         gone |= {("device", ref) for ref in devices - usable}
+    sessions = {ref for kind, ref in refs if kind == "session"}
+    if sessions:
+        # A browser's socket lives as long as its session: logged out or expired ends it.
+        from importlib import import_module
+
+        from django.conf import settings as conf
+
+        store = import_module(conf.SESSION_ENGINE).SessionStore
+        gone |= {("session", key) for key in sessions if not store().exists(key)
+                 or not store(key).get("_auth_user_id")}
     return gone

@@ -38,6 +38,7 @@ logger = logging.getLogger("beistand.alarms")
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 MAX_COUNTDOWN = 30
 SOURCES = set(Alarm.Source.values)
+MOBILE_SOURCES = {"app", "handsfree", "sms"}
 
 
 @dataclass
@@ -74,6 +75,18 @@ def _actor(user, device=None):
     if device is not None:
         return audit.Actor(user=None, label=f"Gerät {device.name}"[:200])
     return audit.Actor(user=None, label="Alarm-Server")
+
+
+# Delivery bookkeeping on the alarm row, left out of its audit record (the alarm's timeline
+# has it): written without the audit signal's read-before-write on the hot path.
+BOOKKEEPING = frozenset({"plan", "current_tier", "next_deadline", "first_delivered_at"})
+
+
+def _bookkeep(alarm, *fields):
+    assert BOOKKEEPING.issuperset(fields), fields
+    Alarm.objects.filter(pk=alarm.pk).update(**{
+        (f"{name}_id" if name == "plan" else name): getattr(
+            alarm, f"{name}_id" if name == "plan" else name) for name in fields})
 
 
 def get_template(code: str) -> AlarmTemplate:
@@ -138,8 +151,13 @@ def trigger(*, user=None, device=None, template: str = "beistand", source: str =
     if user is None and device is not None and device.user_id:
         user = device.user
     employee = _employee(user)
-    room = room or (device.room if device is not None and device.room_id else None) or \
-        (employee.room if employee is not None else None)
+    desk = employee.room if employee is not None else None
+    if lat is not None and employee is not None and employee.field_service and \
+            source in MOBILE_SOURCES:
+        # A field worker's phone with a position: help goes to where they are, not to the
+        # neighbours of their empty office.
+        desk = None
+    room = room or (device.room if device is not None and device.room_id else None) or desk
     existing = _existing(user, device, client_id)
     if existing is not None:
         return Triggered(existing, created=False)
@@ -249,19 +267,19 @@ def _dispatch(alarm, now, sender_told=False) -> int:
         _send_to_sender(alarm, tier=1)
     if audience == AlarmTemplate.Audience.SELF:
         alarm.next_deadline = None
-        alarm.save(update_fields=["next_deadline"])
+        _bookkeep(alarm, "next_deadline")
         return 0
     if audience in (AlarmTemplate.Audience.BUILDING, AlarmTemplate.Audience.SITE):
         members = plans.area_members(alarm.room, audience)
         notified, _ = _notify(alarm, members, tier_no=1, tier=None, now=now)
         alarm.current_tier = 1
         alarm.next_deadline = None
-        alarm.save(update_fields=["current_tier", "next_deadline"])
+        _bookkeep(alarm, "current_tier", "next_deadline")
         return notified
     employee = alarm.sender
     plan = plans.resolve_plan(alarm.room, employee.unit if employee else None)
     alarm.plan = plan
-    alarm.save(update_fields=["plan"])
+    _bookkeep(alarm, "plan")
     return _next_tiers(alarm, now, after=0)
 
 
@@ -288,10 +306,10 @@ def _next_tiers(alarm, now, after: int) -> int:
             alarm.next_deadline = now + timedelta(seconds=tier.timeout_s)
         else:
             alarm.next_deadline = None
-        alarm.save(update_fields=["current_tier", "next_deadline"])
+        _bookkeep(alarm, "current_tier", "next_deadline")
         return notified
     alarm.next_deadline = None
-    alarm.save(update_fields=["current_tier", "next_deadline"])
+    _bookkeep(alarm, "current_tier", "next_deadline")
     if tiers:
         AlarmTimeline.objects.create(alarm=alarm, kind="exhausted",
                                      text="Alle Stufen des Alarmplans sind ausgeschöpft.")
@@ -462,7 +480,7 @@ def advance(alarm_id: int, now=None) -> str:
             return "dispatched"
         if not alarm.is_open:
             alarm.next_deadline = None
-            alarm.save(update_fields=["next_deadline"])
+            _bookkeep(alarm, "next_deadline")
             return "closed"
         if alarm.current_tier == 0:
             # Stored by trigger(), delivery handed to the engine (the sender was told).
@@ -472,7 +490,7 @@ def advance(alarm_id: int, now=None) -> str:
         coming = AlarmRecipient.objects.filter(alarm=alarm, response="coming").count()
         if tier is not None and coming >= tier.acks_needed:
             alarm.next_deadline = None
-            alarm.save(update_fields=["next_deadline"])
+            _bookkeep(alarm, "next_deadline")
             return "satisfied"
         AlarmTimeline.objects.create(
             alarm=alarm, at=now, kind="escalated",
@@ -685,7 +703,7 @@ def record_receipts(acks: dict[int, int]) -> int:
                 pk__in=per_alarm):
             if alarm.first_delivered_at is None:
                 alarm.first_delivered_at = now
-                alarm.save(update_fields=["first_delivered_at"])
+                _bookkeep(alarm, "first_delivered_at")
             if alarm.sender_user_id and alarm.is_open:
                 total = AlarmRecipient.objects.filter(alarm=alarm,
                                                       delivered_at__isnull=False).count()
