@@ -88,3 +88,9 @@ ACCOUNTS = [
 ]
 QUERIER_DAYS = 365
 DEMO_PASSWORD = "demo"  # the documented password of the demo accounts
+
+# The silent alarm's plan for the Stadthaus (where melder and the kollegen sit): neighbours,
+# then the security service, then the floor, then the building; (tier, kind, timeout seconds).
+ALARM_PLAN_SITE = "Stadthaus"
+ALARM_PLAN_TIERS = [(1, "neighbours", 20), (2, "security", 30), (3, "floor", 20),
+                    (4, "building", 20)]

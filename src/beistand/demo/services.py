@@ -186,6 +186,22 @@ def _load_incidents(summary: DemoSummary):
     summary.incidents = load_incidents(users)
 
 
+def _load_alarm_plan(summary: DemoSummary):
+    """The Stadthaus alarm plan: neighbours within 15 m, then the security service, then the
+    floor, then the building (the default plan elsewhere)."""
+    from beistand.alarms.models import AlarmPlan, AlarmTier
+    from beistand.alarms.seed import ensure_defaults
+
+    ensure_defaults()
+    site = Site.objects.get(name=data.ALARM_PLAN_SITE)
+    plan = _ensure(summary, AlarmPlan, {"scope": AlarmPlan.Scope.SITE, "site": site},
+                   {"name": f"Alarmplan {site.name}"})
+    for order, kind, timeout in data.ALARM_PLAN_TIERS:
+        _ensure(summary, AlarmTier, {"plan": plan, "order": order},
+                {"kind": kind, "timeout_s": timeout, "radius_m": 15, "acks_needed": 1,
+                 "sms_when_offline": True})
+
+
 def load_demo() -> DemoSummary:
     """Load (or complete) the demo body; return what was created, updated or left unchanged."""
     summary = DemoSummary()
@@ -196,6 +212,7 @@ def load_demo() -> DemoSummary:
         _load_units_and_employees(summary)
         _load_accounts(summary)
         _load_incidents(summary)
+        _load_alarm_plan(summary)
     summary.totals = {"units": OrgUnit.objects.count(), "sites": Site.objects.count(),
                       "rooms": Room.objects.count(), "employees": Employee.objects.count(),
                       "accounts": len(data.ACCOUNTS)}
