@@ -112,6 +112,7 @@ function disconnected() {
 // --- Position ------------------------------------------------------------------------------------
 
 let watchId = null, lastSentPos = {};
+const posTimers = {};
 
 function startWatch() {
   if (watchId !== null || !navigator.geolocation) { return; }
@@ -131,7 +132,12 @@ function onPosition() {
   const now = Date.now();
   // The sender's position goes to the helpers while the alarm runs (at most every 5 s).
   openOwn().forEach((a) => {
-    if (now - (lastSentPos[a.id] || 0) < 5000) { return; }
+    const wait = 5000 - (now - (lastSentPos[a.id] || 0));
+    if (wait > 0) {
+      // Throttled: the newest position goes out when the window ends.
+      if (!posTimers[a.id]) { posTimers[a.id] = setTimeout(() => { posTimers[a.id] = 0; onPosition(); }, wait); }
+      return;
+    }
     lastSentPos[a.id] = now;
     api("/alarms/" + a.id + "/position", {method: "POST", body: posBody()}).catch(() => {});
   });
