@@ -126,3 +126,12 @@ def test_position_goes_to_the_running_alarm(people, fast_plan, t0):
     visit.refresh_from_db()
     assert (visit.last_lat, visit.last_lon) == (50.95, 6.97)
     assert (visit.alarm.lat, visit.alarm.lon) == (50.95, 6.97)
+
+
+def test_the_worker_runs_the_visit_timers(people, fast_plan, t0):
+    from beistand.notify.worker import BeistandWorker
+
+    visit = services.start(people["sender"], address="Am Markt 3", minutes=10, now=t0)
+    BeistandWorker().housekeeping(now=t0 + timedelta(minutes=13))
+    visit.refresh_from_db()
+    assert visit.state == Visit.State.ALARMED and visit.alarm is not None

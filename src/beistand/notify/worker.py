@@ -66,6 +66,9 @@ class BeistandWorker:
         deferred = remind_deferred(now=now)
         if deferred:
             logger.info("Betroffenenrechte: %s Wiedervorlage(n) an die ZKS", len(deferred))
+        from beistand.mobile.visits import run_due as visit_timers  # lone-worker timers
+
+        visit_timers(now=now)
         self.daily_retention(now=now)
 
     def daily_retention(self, now=None) -> None:
