@@ -397,3 +397,17 @@ class SmsMessage(models.Model):
 
 # Web Push lives in its own module; imported here so that Django finds its models.
 from beistand.alarms.webpush import PushMessage, PushSubscription  # noqa: E402, F401
+
+
+class TestReminder(models.Model):
+    """When a unit's head was last reminded to run a Probealarm (one reminder per period)."""
+
+    unit = models.OneToOneField("organisation.OrgUnit", on_delete=models.CASCADE,
+                                related_name="+")
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        default_permissions = ()
+
+    def __str__(self):
+        return f"{self.unit_id} {self.sent_at:%Y-%m-%d}"
