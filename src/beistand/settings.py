@@ -312,6 +312,9 @@ ALARM_COUNTDOWNS = env_list("BEISTAND_ALARM_COUNTDOWNS", [])
 # alarm), and at most M calls per hour (then 429; the running alarm stays).
 ALARM_DEVICE_MIN_INTERVAL_SECONDS = env_int("BEISTAND_ALARM_DEVICE_MIN_INTERVAL_SECONDS", 10)
 ALARM_DEVICE_MAX_PER_HOUR = env_int("BEISTAND_ALARM_DEVICE_MAX_PER_HOUR", 30)
+# A unit's head is reminded to run a Probealarm when the unit had none for this many days
+# (0: no reminders); the worker checks daily.
+ALARM_TEST_REMINDER_DAYS = env_int("BEISTAND_ALARM_TEST_REMINDER_DAYS", 90)
 # A receiver's GPS position counts for distances for this many minutes.
 ALARM_POSITION_MAX_AGE_MINUTES = env_int("BEISTAND_ALARM_POSITION_MAX_AGE_MINUTES", 15)
 # SMS gateway for alarm fallbacks: "none", "http" (generic JSON provider) or "gammu" (a
