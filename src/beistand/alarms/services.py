@@ -664,6 +664,11 @@ def cancel(user, alarm_id: int) -> Alarm:
 
 # --- Delivery bookkeeping (called by the engine) ----------------------------------------------
 
+def _chunks(items, size=500):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
 def record_receipts(acks: dict[int, int]) -> int:
     """Receipts per inbox (highest event id). Marks first deliveries of alarms. -> deliveries."""
     if not acks:
@@ -671,32 +676,42 @@ def record_receipts(acks: dict[int, int]) -> int:
     now = timezone.now()
     delivered = 0
     with transaction.atomic(), audit.acting_as(audit.Actor(user=None, label="Alarm-Server")):
-        previous = dict(Inbox.objects.filter(pk__in=acks).values_list("id", "acked_seq"))
+        previous = {}
+        for chunk in _chunks(list(acks)):
+            previous.update(Inbox.objects.filter(pk__in=chunk).values_list("id", "acked_seq"))
         moved = {i: s for i, s in acks.items() if i in previous and s > previous[i]}
         if not moved:
             return 0
         for inbox_id, seq in moved.items():
             Inbox.objects.filter(pk=inbox_id, acked_seq__lt=seq).update(acked_seq=seq)
-        cond = Q()
-        for inbox_id, seq in moved.items():
-            cond |= Q(inbox_id=inbox_id, seq__gt=previous[inbox_id], seq__lte=seq)
-        pairs = set(InboxEvent.objects.filter(cond, kind="alarm")
-                    .values_list("alarm_id", "inbox_id"))
+        # Alarm events newly receipted: (alarm, inbox) pairs, found per chunk of inboxes (an
+        # Amok alarm brings thousands of receipts at once).
+        pairs = set()
+        for chunk in _chunks(list(moved)):
+            low = min(previous[i] for i in chunk)
+            for alarm_id, inbox_id, seq in InboxEvent.objects.filter(
+                    inbox_id__in=chunk, kind="alarm", seq__gt=low).values_list(
+                    "alarm_id", "inbox_id", "seq"):
+                if previous[inbox_id] < seq <= moved[inbox_id]:
+                    pairs.add((alarm_id, inbox_id))
         if not pairs:
             return 0
         alarm_ids = {a for a, _ in pairs}
-        rows = AlarmRecipient.objects.filter(alarm_id__in=alarm_ids, delivered_at__isnull=True,
-                                             inbox_id__in={i for _, i in pairs})
-        timeline, per_alarm = [], {}
-        for row in rows:
-            if (row.alarm_id, row.inbox_id) not in pairs:
+        rows = []
+        for chunk in _chunks(list({i for _, i in pairs})):
+            rows.extend(AlarmRecipient.objects.filter(
+                alarm_id__in=alarm_ids, delivered_at__isnull=True, inbox_id__in=chunk)
+                .values_list("pk", "alarm_id", "inbox_id", "label"))
+        timeline, per_alarm, done = [], {}, []
+        for pk, alarm_id, inbox_id, label in rows:
+            if (alarm_id, inbox_id) not in pairs:
                 continue
-            row.delivered_at = now
-            timeline.append(AlarmTimeline(alarm_id=row.alarm_id, at=now, kind="delivered",
-                                          text=f"zugestellt an {row.label}"))
-            per_alarm[row.alarm_id] = per_alarm.get(row.alarm_id, 0) + 1
-        AlarmRecipient.objects.bulk_update(
-            [r for r in rows if r.delivered_at == now], ["delivered_at"], batch_size=500)
+            done.append(pk)
+            timeline.append(AlarmTimeline(alarm_id=alarm_id, at=now, kind="delivered",
+                                          text=f"zugestellt an {label}"))
+            per_alarm[alarm_id] = per_alarm.get(alarm_id, 0) + 1
+        for chunk in _chunks(done):
+            AlarmRecipient.objects.filter(pk__in=chunk).update(delivered_at=now)
         AlarmTimeline.objects.bulk_create(timeline, batch_size=500)
         delivered = len(timeline)
         for alarm in Alarm.objects.select_related("template", "sender_user").filter(
