@@ -316,6 +316,8 @@ function confirmed(entry, data) {
   stream.alarms[data.id] = a;
   saveStream();
   renderOwn();
+  const own = $("own-" + data.id);
+  if (own) { own.scrollIntoView({block: "nearest"}); }
   startWatch();
   if (myPos) { lastSentPos[data.id] = 0; onPosition(); }
 }
@@ -375,6 +377,7 @@ async function flush() {
   scheduleFlush();
 }
 
+window.addEventListener("offline", () => setConn("offline", "Kein Netz – Alarm nur per SMS"));
 window.addEventListener("online", () => { flush(); if (socket) { socket.kick(); } if (visits) { visits.refresh(); } });
 
 // --- Hands-free key ------------------------------------------------------------------------------
