@@ -9,6 +9,8 @@ coordinates. Unknown when either side has no coordinates.
 import math
 from dataclasses import dataclass
 
+from beistand.organisation.services import floor_label
+
 EARTH_RADIUS_M = 6_371_000
 # Walking distance a floor change adds (one flight of stairs, roughly).
 METRES_PER_FLOOR = 8.0
@@ -73,16 +75,6 @@ def room_point(room) -> Point:
     lat = _float(building.latitude if building.latitude is not None else site.latitude)
     lon = _float(building.longitude if building.longitude is not None else site.longitude)
     return Point(lat=lat, lon=lon, building_id=building.pk, level=floor.level, x=room.x, y=room.y)
-
-
-def floor_label(floor) -> str:
-    if floor.name:
-        return floor.name
-    if floor.level == 0:
-        return "Erdgeschoss"
-    if floor.level < 0:
-        return f"{-floor.level}. Untergeschoss"
-    return f"{floor.level}. Etage"
 
 
 def describe(room, lat=None, lon=None, accuracy_m=None, text="") -> dict:

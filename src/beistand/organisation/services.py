@@ -116,3 +116,15 @@ def read_employee(actor, employee_id: int, purpose: str = "") -> Employee:
         audit.record_read(employee, actor=actor, purpose=purpose,
                           fields=["name", "contact", "unit", "room"])
     return employee
+
+
+def floor_label(floor) -> str:
+    """How a floor is named to people: its own name, else "Erdgeschoss", "1. Obergeschoss",
+    "1. Untergeschoss"."""
+    if floor.name:
+        return floor.name
+    if floor.level == 0:
+        return "Erdgeschoss"
+    if floor.level < 0:
+        return f"{-floor.level}. Untergeschoss"
+    return f"{floor.level}. Obergeschoss"

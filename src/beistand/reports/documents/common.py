@@ -1,7 +1,7 @@
 """Case data as the documents phrase it: the body, places, people, offences, perpetrators."""
 
 from beistand.organisation import services as org
-from beistand.organisation.models import Body, Employee, Floor, OrgUnit
+from beistand.organisation.models import Body, Employee, OrgUnit
 from beistand.reports.documents.layout import NBSP, Letterhead, fmt_date
 from beistand.reports.models import Perpetrator, Report
 
@@ -35,16 +35,6 @@ def unit_label(unit: OrgUnit | None) -> str:
     return f"{unit.code} {unit.name}" if unit else ""
 
 
-def floor_label(floor: Floor) -> str:
-    if floor.name:
-        return floor.name
-    if floor.level == 0:
-        return "Erdgeschoss"
-    if floor.level < 0:
-        return f"{-floor.level}. Untergeschoss"
-    return f"{floor.level}. Obergeschoss"
-
-
 def place(report: Report) -> list[str]:
     """Where it happened, as lines: the room with its site address, or the field address."""
     if report.location_kind == Report.LocationKind.FIELD:
@@ -58,7 +48,7 @@ def place(report: Report) -> list[str]:
     building = room.floor.building
     site = building.site
     room_name = f"Raum {room.number}" + (f" ({room.name})" if room.name else "")
-    return [f"{site.name}, {building.name}, {floor_label(room.floor)}, {room_name}",
+    return [f"{site.name}, {building.name}, {org.floor_label(room.floor)}, {room_name}",
             f"{site.street}, {site.postal_code} {site.city}"]
 
 
