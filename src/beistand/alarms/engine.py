@@ -23,6 +23,9 @@ from django.utils import timezone
 
 logger = logging.getLogger("beistand.alarms")
 
+# Lone-worker visits are checked this often (their steps are minutes apart).
+VISIT_CHECK_SECONDS = 5
+
 # How often live connections are checked for revoked tokens (4401 within a minute).
 TOKEN_CHECK_SECONDS = 60
 
@@ -55,6 +58,7 @@ class Engine:
         for name, coro in (("register", self._register()), ("escalation", self._escalation()),
                            ("bookkeeping", self._bookkeeping()), ("heartbeat", self._heartbeat()),
                            ("sweep", self._sweep()), ("sms", self._sms()),
+                           ("visits", self._visits()),
                            ("push", self._push()), ("listen", self._listen())):
             task = loop.create_task(coro, name=f"alarm-{name}")
             self.tasks.append(task)
@@ -167,17 +171,23 @@ class Engine:
 
     async def _heartbeat(self):
         interval = settings.ALARM_HEARTBEAT_SECONDS
-        last_ping = 0.0
+        last_tick = int(time.monotonic()) - 1
         last_token_check = time.monotonic()
 
         async def step():
-            nonlocal last_ping, last_token_check
+            nonlocal last_token_check, last_tick
             now = time.monotonic()
             conns = list(self.hub.connections())
-            if now - last_ping >= interval:
-                last_ping = now
-                ping = json.dumps({"type": "ping", "t": timezone.now().isoformat()})
-                for conn in conns:
+            # Each connection is pinged every `interval` seconds, a slice of them each second:
+            # ten thousand pings at once would hold up alarms queued behind them.
+            # A late step catches up every second it skipped, so no slot goes unpinged.
+            second = int(now)
+            due = {t % interval for t in range(max(last_tick + 1, second - interval + 1),
+                                               second + 1)}
+            last_tick = second
+            ping = json.dumps({"type": "ping", "t": timezone.now().isoformat()})
+            for conn in conns:
+                if conn.ping_slot % interval in due:
                     conn.send_text(ping)
             for conn in conns:
                 if now - conn.last_rx > 3 * interval:
@@ -216,6 +226,16 @@ class Engine:
                         self.hub.catch_up(conn)
 
         await self._forever("sweep", settings.ALARM_SWEEP_SECONDS, step)
+
+    # --- lone-worker visit timers (Zeitalarm) ---------------------------------------------------
+
+    async def _visits(self):
+        from beistand.mobile import visits
+
+        async def step():
+            await self.db(visits.run_due)
+
+        await self._forever("visits", VISIT_CHECK_SECONDS, step)
 
     # --- SMS ----------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ in order. So a connection never skips an event, whatever the fan-out did.
 """
 
 import asyncio
+import itertools
 import logging
 import os
 import secrets
@@ -15,15 +16,18 @@ import threading
 import time
 from collections import deque
 
+from django.conf import settings
+
 logger = logging.getLogger("beistand.alarms")
 
+_slots = itertools.count()
 PROCESS_ID = f"{socket.gethostname()[:20]}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
 class Connection:
     __slots__ = ("acked_seq", "catching_up", "closed", "device_id", "hub", "inbox_id", "label",
-                 "last_rx", "outbox", "resume_timer", "resumed", "send", "sending", "sent_seq",
-                 "token_kind", "token_ref", "unacked_since", "user_id", "want_seq")
+                 "last_rx", "outbox", "ping_slot", "resume_timer", "resumed", "send", "sending",
+                 "sent_seq", "token_kind", "token_ref", "unacked_since", "user_id", "want_seq")
 
     def __init__(self, hub, send, inbox_id, *, user_id=None, device_id=None, label="",
                  acked_seq=0, token_kind="", token_ref=None):
@@ -46,6 +50,7 @@ class Connection:
         self.unacked_since = None
         self.last_rx = time.monotonic()
         self.resume_timer = None
+        self.ping_slot = next(_slots) % settings.ALARM_HEARTBEAT_SECONDS
 
     # --- sending ---------------------------------------------------------------------------
 

@@ -85,6 +85,12 @@ class BeistandWorker:
         self._retention_day = today
         if result.persons_deleted or result.lookups_deleted:
             logger.info(result.summary())
+        from beistand.alarms import housekeeping as alarm_upkeep
+
+        upkeep = alarm_upkeep.run(now=now)
+        if upkeep.events_deleted or upkeep.reminded_units:
+            logger.info("Stiller Alarm: %s alte Ereignisse gelöscht, Probealarm-Erinnerung an "
+                        "%s", upkeep.events_deleted, ", ".join(upkeep.reminded_units) or "–")
 
     def run_once(self, now=None) -> None:
         """Everything currently due, then return (``beistand worker --once``, cron, tests)."""

@@ -1,0 +1,43 @@
+"""Heartbeats: every connection is pinged at least once per heartbeat interval (pings are
+spread over the interval, not sent to everyone at once)."""
+
+import asyncio
+import json
+import time
+
+import pytest
+
+from tests.alarms.conftest import Receiver
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def fast_heartbeat(settings):
+    settings.ALARM_HEARTBEAT_SECONDS = 2
+
+
+def test_every_connection_is_pinged_each_interval(fast_heartbeat, server, people, token):
+    tokens = [token(people[n]) for n in ("sender", "neighbour", "far", "security")]
+
+    async def listen(tok):
+        pings = []
+        async with Receiver(server.ws, tok) as client:
+            end = time.monotonic() + 6.5
+            while time.monotonic() < end:
+                try:
+                    frame = json.loads(await asyncio.wait_for(client.ws.recv(), 0.5))
+                except TimeoutError:
+                    continue
+                if frame.get("type") == "ping":
+                    pings.append(time.monotonic())
+                    await client.send({"type": "pong"})
+        return pings
+
+    async def scenario():
+        return await asyncio.gather(*(listen(t) for t in tokens))
+
+    for pings in asyncio.run(scenario()):
+        assert len(pings) >= 2, pings
+        gaps = [b - a for a, b in zip(pings, pings[1:], strict=False)]
+        assert max(gaps) <= 2 * 2 + 0.5, gaps  # a client declares itself offline after 2x
