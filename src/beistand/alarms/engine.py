@@ -9,6 +9,7 @@ silently stop alarms from widening.
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import socket
@@ -23,6 +24,7 @@ from django.utils import timezone
 
 logger = logging.getLogger("beistand.alarms")
 
+GC_THRESHOLD = 50_000
 # Lone-worker visits are checked this often (their steps are minutes apart).
 VISIT_CHECK_SECONDS = 5
 
@@ -43,6 +45,10 @@ class Engine:
     def __init__(self, hub):
         self.hub = hub
         self.executor = ThreadPoolExecutor(max_workers=3, thread_name_prefix="alarm-db")
+        # Triggers and their first delivery never queue behind bookkeeping (receipts of a
+        # whole building, presence, catch-ups): they have threads of their own.
+        self.urgent_executor = ThreadPoolExecutor(max_workers=2,
+                                                  thread_name_prefix="alarm-urgent")
         self.tasks: list[asyncio.Task] = []
         self.wake = asyncio.Event()
         self.last_sweep = timezone.now()
@@ -52,9 +58,18 @@ class Engine:
         return await asyncio.get_running_loop().run_in_executor(self.executor, _run_db, fn,
                                                                 *args)
 
+    async def urgent_db(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self.urgent_executor, _run_db,
+                                                                fn, *args)
+
     def start(self):
         loop = asyncio.get_running_loop()
         self.started = True
+        # Thousands of long-lived connection objects make every full garbage collection walk
+        # them all (tens of milliseconds, in the middle of an alarm): keep what exists at start
+        # out of collections, and collect the young generation less often.
+        gc.freeze()
+        gc.set_threshold(GC_THRESHOLD, 20, 50)
         for name, coro in (("register", self._register()), ("escalation", self._escalation()),
                            ("bookkeeping", self._bookkeeping()), ("heartbeat", self._heartbeat()),
                            ("sweep", self._sweep()), ("sms", self._sms()),
@@ -73,6 +88,7 @@ class Engine:
         except Exception:
             logger.exception("Abmelden des Serverprozesses fehlgeschlagen")
         self.executor.shutdown(wait=False)
+        self.urgent_executor.shutdown(wait=False)
 
     def dispatch(self, alarm_id: int):
         asyncio.get_running_loop().create_task(self._dispatch(alarm_id))
@@ -81,7 +97,7 @@ class Engine:
         from beistand.alarms import services
 
         try:
-            outcome = await self.db(services.advance, alarm_id)
+            outcome = await self.urgent_db(services.advance, alarm_id)
             logger.debug("Alarm %s: %s", alarm_id, outcome)
         except Exception:
             # The deadline stays due: the escalation loop retries within half a second.
@@ -152,7 +168,7 @@ class Engine:
         while True:
             try:
                 for alarm_id in await self.db(services.due_alarm_ids):
-                    outcome = await self.db(services.advance, alarm_id)
+                    outcome = await self.urgent_db(services.advance, alarm_id)
                     logger.info("Alarm %s: %s", alarm_id, outcome)
                 upcoming = await self.db(services.next_deadline)
             except asyncio.CancelledError:

@@ -149,7 +149,7 @@ async def handle(scope, receive, send):
                 "malformed-json"), PROBLEM)
     client = scope.get("client") or ("", 0)
     try:
-        status, answer = await HUB.engine.db(_run_trigger, token, device_token, data,
+        status, answer = await HUB.engine.urgent_db(_run_trigger, token, device_token, data,
                                              client[0] or "")
     except _Problem as exc:
         headers = [(b"www-authenticate", b"Bearer")] if exc.status == 401 else []

@@ -53,11 +53,13 @@ def alarm_event(alarm: Alarm, *, role: str, tier: int, distance_m: int | None,
             "distance_m": distance_m}
 
 
-def alarm_common(alarm: Alarm) -> dict:
+def alarm_common(alarm: Alarm, known_responders: list | None = None) -> dict:
+    """``known_responders``: ``[]`` for an alarm nobody can have answered yet (no query)."""
     return {"template": template_info(alarm.template), "state": alarm.state,
             "triggered_at": iso(alarm.triggered_at), "sender": sender_info(alarm),
             "location": location_of(alarm), "instructions": alarm.template.instructions,
-            "responders": responders(alarm)}
+            "responders": (responders(alarm) if known_responders is None
+                           else known_responders)}
 
 
 def update_event(alarm: Alarm, kind: str, **extra) -> dict:

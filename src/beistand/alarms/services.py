@@ -32,6 +32,7 @@ from beistand.alarms.models import (
 )
 from beistand.audit import services as audit
 from beistand.core.errors import AccessDenied, Conflict, InvalidInput, Locked, NotFound
+from beistand.organisation.models import Employee
 
 logger = logging.getLogger("beistand.alarms")
 
@@ -150,7 +151,9 @@ def trigger(*, user=None, device=None, template: str = "beistand", source: str =
         raise InvalidInput("audience ist „plan“ oder „self“.", field="audience")
     if user is None and device is not None and device.user_id:
         user = device.user
-    employee = _employee(user)
+    # One query for the sender and everything the alarm shows about them.
+    employee = (Employee.objects.select_related("unit", "room__floor__building__site")
+                .filter(user=user).first() if user is not None else None)
     desk = employee.room if employee is not None else None
     if lat is not None and employee is not None and employee.field_service and \
             source in MOBILE_SOURCES:
@@ -158,9 +161,12 @@ def trigger(*, user=None, device=None, template: str = "beistand", source: str =
         # neighbours of their empty office.
         desk = None
     room = room or (device.room if device is not None and device.room_id else None) or desk
-    existing = _existing(user, device, client_id)
-    if existing is not None:
-        return Triggered(existing, created=False)
+    if user is None:
+        # Device-only alarms have no sender for the unique constraint: look first. For a
+        # person the constraint decides (a retry fails the insert and returns the first).
+        existing = _existing(user, device, client_id)
+        if existing is not None:
+            return Triggered(existing, created=False)
     now = timezone.now()
     from beistand.alarms.hub import HUB
 
@@ -179,7 +185,8 @@ def trigger(*, user=None, device=None, template: str = "beistand", source: str =
                 countdown_until=now + timedelta(seconds=countdown_s) if countdown_s else None,
                 # A due deadline at tier 0 means "deliver now": if this process dies before
                 # delivering, any server's engine does it on its next look.
-                next_deadline=now + timedelta(seconds=countdown_s) if countdown_s else now)
+                next_deadline=now + timedelta(seconds=countdown_s) if countdown_s else now,
+                persisted_at=now)
             AlarmTimeline.objects.create(alarm=alarm, at=now, kind="triggered",
                                          text=f"{tpl.name} ausgelöst über "
                                               f"{alarm.get_source_display()}",
@@ -191,8 +198,6 @@ def trigger(*, user=None, device=None, template: str = "beistand", source: str =
                 _send_to_sender(alarm, tier=1)
             else:
                 notified = _dispatch(alarm, now)
-            alarm.persisted_at = timezone.now()
-            Alarm.objects.filter(pk=alarm.pk).update(persisted_at=alarm.persisted_at)
     except IntegrityError:
         # A concurrent retry with the same client_id won the race: return its alarm.
         existing = _existing(user, device, client_id)
@@ -255,8 +260,11 @@ def _send_to_sender(alarm, tier: int):
     if alarm.sender_user_id is None:
         return
     inbox = store.inbox_for_user(alarm.sender_user)
+    fresh = tier <= 1 and alarm.state != Alarm.State.ACKNOWLEDGED
+    common = payloads.alarm_common(alarm, known_responders=[] if fresh else None)
     store.append([(inbox.pk, "alarm", payloads.alarm_event(alarm, role="sender", tier=tier,
-                                                           distance_m=0), alarm.pk)])
+                                                           distance_m=0, common=common),
+                   alarm.pk)])
 
 
 def _dispatch(alarm, now, sender_told=False) -> int:
@@ -664,6 +672,10 @@ def cancel(user, alarm_id: int) -> Alarm:
 
 # --- Delivery bookkeeping (called by the engine) ----------------------------------------------
 
+# Up to this many deliveries in one receipt batch are named one by one in the timeline.
+TIMELINE_NAMES = 20
+
+
 def _chunks(items, size=500):
     for start in range(0, len(items), size):
         yield items[start:start + size]
@@ -682,8 +694,12 @@ def record_receipts(acks: dict[int, int]) -> int:
         moved = {i: s for i, s in acks.items() if i in previous and s > previous[i]}
         if not moved:
             return 0
-        for inbox_id, seq in moved.items():
-            Inbox.objects.filter(pk=inbox_id, acked_seq__lt=seq).update(acked_seq=seq)
+        from django.db import connection
+
+        with connection.cursor() as cursor:  # one statement, many rows: an Amok's receipts
+            cursor.executemany(
+                "UPDATE alarms_inbox SET acked_seq = %s WHERE id = %s AND acked_seq < %s",
+                [(seq, inbox_id, seq) for inbox_id, seq in moved.items()])
         # Alarm events newly receipted: (alarm, inbox) pairs, found per chunk of inboxes (an
         # Amok alarm brings thousands of receipts at once).
         pairs = set()
@@ -702,18 +718,27 @@ def record_receipts(acks: dict[int, int]) -> int:
             rows.extend(AlarmRecipient.objects.filter(
                 alarm_id__in=alarm_ids, delivered_at__isnull=True, inbox_id__in=chunk)
                 .values_list("pk", "alarm_id", "inbox_id", "label"))
-        timeline, per_alarm, done = [], {}, []
+        per_alarm: dict[int, list[str]] = {}
+        done = []
         for pk, alarm_id, inbox_id, label in rows:
-            if (alarm_id, inbox_id) not in pairs:
-                continue
-            done.append(pk)
-            timeline.append(AlarmTimeline(alarm_id=alarm_id, at=now, kind="delivered",
-                                          text=f"zugestellt an {label}"))
-            per_alarm[alarm_id] = per_alarm.get(alarm_id, 0) + 1
+            if (alarm_id, inbox_id) in pairs:
+                done.append(pk)
+                per_alarm.setdefault(alarm_id, []).append(label)
         for chunk in _chunks(done):
             AlarmRecipient.objects.filter(pk__in=chunk).update(delivered_at=now)
+        # Each receiver's delivery time is on its recipient row; the timeline names them, or
+        # sums them up when a whole building receipts at once.
+        timeline = []
+        for alarm_id, labels in per_alarm.items():
+            if len(labels) <= TIMELINE_NAMES:
+                timeline += [AlarmTimeline(alarm_id=alarm_id, at=now, kind="delivered",
+                                           text=f"zugestellt an {label}") for label in labels]
+            else:
+                timeline.append(AlarmTimeline(
+                    alarm_id=alarm_id, at=now, kind="delivered",
+                    text=f"zugestellt an {len(labels)} Empfänger"))
         AlarmTimeline.objects.bulk_create(timeline, batch_size=500)
-        delivered = len(timeline)
+        delivered = len(done)
         for alarm in Alarm.objects.select_related("template", "sender_user").filter(
                 pk__in=per_alarm):
             if alarm.first_delivered_at is None:
