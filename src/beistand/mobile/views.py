@@ -22,7 +22,7 @@ APP_SCOPE = "/app/"
 # Files of the app shell the service worker keeps for an offline start.
 SHELL_STATIC = [
     "vendor/kern/fonts/fira-sans.css", "vendor/kern/kern.min.css", "mobile/app.css",
-    "mobile/app.js", "mobile/alarm-socket.js", "mobile/geo.js", "mobile/visit.js",
+    "mobile/app.js", "alarms/alarm-socket.js", "mobile/geo.js", "mobile/visit.js",
     "mobile/sms.js", "mobile/store.js",
     "mobile/icons/icon-192.png", "mobile/icons/apple-touch-icon.png",
 ]

@@ -4,16 +4,16 @@
  * press, repeated unchanged on retries (the server returns the same alarm). "Alarm wurde
  * ausgelöst" only after the server confirmed it stored the alarm.
  *
- * Receive: WebSocket /ws/v1/alarms (session cookie, same origin), following
- * docs/alarm-protocol.md: hello -> resume with the highest processed event_id (kept, with the
- * alarms it describes, in sessionStorage), a receipt per event, events not above that id are
- * dropped as duplicates, pong to ping, silence for 2 x heartbeat = disconnected (shown), then
- * reconnect with backoff (1, 2, 4 ... 30 s, jitter). Close code 4401: the session ended.
- * Actions (respond, message, all-clear) go over HTTP; their effects come back as events.
+ * Receive: WebSocket /ws/v1/alarms (session cookie, same origin) through the shared protocol
+ * client AlarmSocket (alarm-socket.js, docs/alarm-protocol.md: hello -> resume, receipts,
+ * duplicates dropped, pong, watchdog, backoff, close code 4401 = the session ended). This page
+ * keeps the highest processed event_id, with the alarms it describes, in sessionStorage.
+ * Actions (respond, message, all-clear) go over the open socket, without one over HTTP; their
+ * effects come back as events.
  */
-(function () {
-  "use strict";
+import { AlarmSocket } from "./alarm-socket.js";
 
+(function () {
   var app = document.getElementById("alarm-app");
   if (!app) { return; }
   var form = document.getElementById("alarm-form");
@@ -422,120 +422,65 @@
     return {alarm: a, fresh: false};
   }
 
-  // --- WebSocket -----------------------------------------------------------------------------------
-
-  var ws = null, attempt = 0, lastRx = 0, retryTimer = null, stopped = false;
+  // --- WebSocket (alarm-socket.js: hello/resume, receipts, dedup, ping, watchdog, backoff) -------
 
   function setConn(state, text) {
     conn.setAttribute("data-state", state);
     connText.textContent = text;
   }
 
-  function send(frame) {
-    if (ws && ws.readyState === WebSocket.OPEN) { ws.send(JSON.stringify(frame)); }
-  }
+  var socket = new AlarmSocket({
+    url: WS_PATH,  // same origin: the session cookie authenticates
+    heartbeat: heartbeat,
+    lastEventId: function () { return last; },
+    onServerReset: function (serverLast) {
+      last = serverLast;  // the server's store was reset: never hide new events
+    },
+    onHello: function (hello) {
+      myName = hello.name || myName;
+      replayUntil = Object.keys(alarms).length === 0 && last < hello.last_event_id ? hello.last_event_id : 0;
+      if (!replayUntil) { renderAll(); }
+    },
+    onEvent: function (frame) {
+      var change = apply(frame);
+      last = frame.event_id;
+      save();
+      if (replayUntil) {
+        if (last >= replayUntil) { replayUntil = 0; renderAll(); }
+        return;
+      }
+      if (change) { render(change.alarm, change.fresh); }
+    },
+    onStatus: function (state, detail, info) {
+      if (state === "connecting") {
+        setConn("connecting", "Empfang wird verbunden …");
+      } else if (state === "online") {
+        setConn("online", "Empfang aktiv – Alarme von Kolleginnen und Kollegen erscheinen hier.");
+      } else if (info && info.reason === "silent") {
+        setConn("offline", "Verbindung getrennt – keine Antwort vom Server.");
+      } else {
+        setConn("offline", "Verbindung getrennt – Sie empfangen gerade keine Alarme.");
+      }
+    },
+    onReconnect: function (delayMs) {
+      setConn("offline", "Verbindung getrennt – Sie empfangen gerade keine Alarme. Neuer Versuch in " + Math.round(delayMs / 1000) + " s …");
+    },
+    onAuthFailed: function () {
+      setConn("offline", "Verbindung getrennt: Ihre Anmeldung ist abgelaufen. Bitte laden Sie die Seite neu und melden Sie sich an – sonst empfangen Sie keine Alarme.");
+    }
+  });
 
   // Receiver actions go over the open WebSocket (it stays authenticated even when the page's
   // session has gone idle); without a connection over HTTP.
-  var pending = {}, requestNo = 0;
   function command(frame, httpPath, httpBody) {
-    if (!ws || ws.readyState !== WebSocket.OPEN) { return post(httpPath, httpBody); }
-    return new Promise(function (resolve, reject) {
-      var id = "web-" + (++requestNo);
-      var timer = setTimeout(function () {
-        delete pending[id];
-        reject(new Error("keine Antwort vom Server – bitte erneut versuchen"));
-      }, 10000);
-      pending[id] = function (ok, detail) {
-        clearTimeout(timer);
-        delete pending[id];
-        if (ok) { resolve(); } else { reject(new Error(detail || "abgelehnt")); }
-      };
-      frame.request_id = id;
-      send(frame);
+    if (!socket.connected) { return post(httpPath, httpBody); }
+    return socket.request(frame, 10000).catch(function (err) {
+      if (err.code === "timeout") { throw new Error("keine Antwort vom Server – bitte erneut versuchen"); }
+      throw err;
     });
   }
 
-  function onFrame(frame) {
-    if (frame.type === "hello") {
-      attempt = 0;
-      heartbeat = frame.heartbeat_s || heartbeat;
-      myName = frame.name || myName;
-      if (typeof frame.last_event_id === "number" && frame.last_event_id < last) {
-        last = frame.last_event_id;  // the server's store was reset: never hide new events
-      }
-      replayUntil = Object.keys(alarms).length === 0 && last < frame.last_event_id ? frame.last_event_id : 0;
-      send({type: "resume", last_event_id: last});
-      setConn("online", "Empfang aktiv – Alarme von Kolleginnen und Kollegen erscheinen hier.");
-      if (!replayUntil) { renderAll(); }
-      return;
-    }
-    if (frame.type === "ping") { send({type: "pong"}); return; }
-    if ((frame.type === "result" || frame.type === "error") && pending[frame.request_id]) {
-      pending[frame.request_id](frame.type === "result" && frame.ok !== false, frame.detail);
-      return;
-    }
-    if (typeof frame.event_id !== "number") { return; }  // result, error, pong: nothing to do
-    if (frame.event_id <= last) {
-      send({type: "receipt", event_id: last});  // a duplicate after a resend or resume
-      return;
-    }
-    var change = apply(frame);
-    last = frame.event_id;
-    save();
-    send({type: "receipt", event_id: last});
-    if (replayUntil) {
-      if (last >= replayUntil) { replayUntil = 0; renderAll(); }
-      return;
-    }
-    if (change) { render(change.alarm, change.fresh); }
-  }
-
-  function connect() {
-    if (stopped) { return; }
-    clearTimeout(retryTimer);
-    setConn("connecting", "Empfang wird verbunden …");
-    var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + WS_PATH;
-    try {
-      ws = new WebSocket(url);
-    } catch (e) {
-      scheduleReconnect();
-      return;
-    }
-    lastRx = Date.now();
-    ws.onmessage = function (event) {
-      lastRx = Date.now();
-      var frame;
-      try { frame = JSON.parse(event.data); } catch (e) { return; }
-      if (frame && typeof frame === "object") { onFrame(frame); }
-    };
-    ws.onclose = function (event) {
-      ws = null;
-      if (event.code === 4401) {
-        stopped = true;
-        setConn("offline", "Verbindung getrennt: Ihre Anmeldung ist abgelaufen. Bitte laden Sie die Seite neu und melden Sie sich an – sonst empfangen Sie keine Alarme.");
-        return;
-      }
-      scheduleReconnect();
-    };
-  }
-
-  function scheduleReconnect() {
-    var base = Math.min(30, Math.pow(2, attempt));
-    attempt += 1;
-    var delay = base * (0.8 + Math.random() * 0.4);
-    setConn("offline", "Verbindung getrennt – Sie empfangen gerade keine Alarme. Neuer Versuch in " + Math.round(delay) + " s …");
-    retryTimer = setTimeout(connect, delay * 1000);
-  }
-
-  // Nothing (no event, no ping) for 2 x heartbeat: disconnected.
-  setInterval(function () {
-    if (ws && ws.readyState === WebSocket.OPEN && Date.now() - lastRx > 2 * heartbeat * 1000) {
-      setConn("offline", "Verbindung getrennt – keine Antwort vom Server.");
-      try { ws.close(); } catch (e) { /* already closing */ }
-    }
-  }, 1000);
-  window.addEventListener("online", function () { if (!ws && !stopped) { attempt = 0; connect(); } });
+  window.addEventListener("online", function () { socket.kick(); });
 
   // --- Actions of a receiver ---------------------------------------------------------------------
 
@@ -672,5 +617,5 @@
   }
 
   renderAll();
-  connect();
+  socket.start();
 })();

@@ -3,10 +3,10 @@
  * the lone-worker timer (visit.js), Web Push subscription.
  *
  * Everything personal comes from the API with the device token (Authorization: Bearer) and from
- * the alarm WebSocket (alarm-socket.js, ?token=); the page itself is a public shell, so the
- * service worker can start it offline.
+ * the alarm WebSocket (AlarmSocket, shared with the alarm web page: /static/alarms/alarm-socket.js,
+ * ?token=); the page itself is a public shell, so the service worker can start it offline.
  */
-import { AlarmSocket } from "./alarm-socket.js";
+import { AlarmSocket } from "../alarms/alarm-socket.js";
 import { describe, mapHref } from "./geo.js";
 import { isIOS, smsHref, smsText } from "./sms.js";
 import * as store from "./store.js";
