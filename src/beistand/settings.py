@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "beistand.alarms",
     "beistand.mobile",
     "beistand.demo",
+    "beistand.backup",
     "django_tasks_db",
 ]
 
@@ -348,6 +349,14 @@ VISIT_CHECKIN_MINUTES = env_int("BEISTAND_VISIT_CHECKIN_MINUTES", 5)
 VISIT_PREALARM_MINUTES = env_int("BEISTAND_VISIT_PREALARM_MINUTES", 2)
 VISIT_MAX_MINUTES = env_int("BEISTAND_VISIT_MAX_MINUTES", 480)
 VISIT_ALARM_TEMPLATE = env_str("BEISTAND_VISIT_ALARM_TEMPLATE", "bedrohung")
+
+# --- Backups (beistand backup / beistand restore) -----------------------------------------------
+# Passphrase the backup archives are encrypted with (AES-256-GCM, key derived per file with
+# scrypt). Without it, neither backup nor restore runs. Keep it apart from the backups.
+BACKUP_KEY = env_str("BEISTAND_BACKUP_KEY", "")
+# Append-only journal of register deletions, replayed after a restore of an older backup.
+DELETION_JOURNAL = Path(env_str("BEISTAND_DELETION_JOURNAL",
+                                str(DATA_DIR / "deletions.log"))).resolve()
 
 # --- Internationalisation ---------------------------------------------------------------------
 LANGUAGE_CODE = "de"

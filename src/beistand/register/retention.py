@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from beistand.audit import services as audit
+from beistand.backup import journal
 from beistand.register.models import (
     Lookup,
     RegisterAddress,
@@ -116,6 +117,8 @@ def _record_purge(pid: int, reason: str, counts: dict, tokens: list[str], actor=
     audit.record("register.person.purge", object_type="register.registerperson",
                  object_id=pid, object_repr=f"Person #{pid}", actor=actor,
                  purpose=redact(reason, tokens), after=counts)
+    # Outside the database too, so a restore of an older backup can delete it again.
+    journal.person_purged(pid, redact(reason, tokens))
 
 
 def purge_person(person: RegisterPerson, reason: str, *, actor=None) -> dict:
@@ -226,6 +229,7 @@ def run_retention(today: date | None = None, stdout=None, dry_run: bool = False
                          purpose=f"Aufbewahrungsfrist {settings.REGISTER_ACCESS_LOG_DAYS} Tage",
                          after={"deleted": len(batch), "before": cutoff.isoformat(),
                                 "first_id": batch[0], "last_id": batch[-1]})
+            journal.lookups_pruned(cutoff, batch)
         result.lookups_deleted += len(batch)
         say(f"Abfrageprotokoll: {result.lookups_deleted}/{result.lookups_due} gelöscht")
     say(result.summary())

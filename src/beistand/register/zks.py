@@ -66,11 +66,18 @@ def merge_persons(user, keep_id, merge_id, reason) -> RegisterPerson:
     still find it); the duplicate keeps only an anonymous tombstone with ``merged_into``.
     """
     accounts.require_role(user, Role.ZKS)
+    with _acting(user):
+        return merge_duplicate(keep_id, merge_id, reason)
+
+
+def merge_duplicate(keep_id, merge_id, reason) -> RegisterPerson:
+    """The merge itself, as the current actor and without the role check: for
+    ``merge_persons`` and for repeating a merge after a restore (``beistand.backup``)."""
     reason = _reason(reason)
     if str(keep_id) == str(merge_id):
         raise InvalidInput("Eine Person kann nicht mit sich selbst zusammengeführt werden.",
                            field="merge_id")
-    with _acting(user), transaction.atomic():
+    with transaction.atomic():
         # Lock in id order so that two concurrent merges cannot deadlock.
         ids = sorted([("keep_id", keep_id), ("merge_id", merge_id)], key=lambda x: str(x[1]))
         locked = {name: _person(pid, field=name) for name, pid in ids}
