@@ -41,8 +41,10 @@ def _chromium_path() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    # Module scope: Playwright's sync API keeps an event loop running in this thread while it
+    # is open, and tests after the browser tests (desktop client, alarms) use asyncio.run().
     from playwright.sync_api import sync_playwright
 
     executable = _chromium_path()
