@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "beistand.alarms",
     "beistand.mobile",
     "beistand.demo",
+    "beistand.ops",
     "beistand.backup",
     "django_tasks_db",
 ]
@@ -358,6 +359,28 @@ BACKUP_KEY = env_str("BEISTAND_BACKUP_KEY", "")
 DELETION_JOURNAL = Path(env_str("BEISTAND_DELETION_JOURNAL",
                                 str(DATA_DIR / "deletions.log"))).resolve()
 
+# --- Operations: health, metrics, supervision, logs ---------------------------------------------
+# /metrics answers a request carrying "Authorization: Bearer <token>"; without a token set,
+# only requests from the loopback address (a Prometheus on the same machine).
+METRICS_TOKEN = env_str("BEISTAND_METRICS_TOKEN", "")
+# /health/ready fails when no worker wrote its heartbeat for this many seconds.
+WORKER_HEARTBEAT_MAX_AGE_SECONDS = env_int("BEISTAND_WORKER_HEARTBEAT_MAX_AGE_SECONDS", 180)
+# The SMS gateway check of /health/ready asks this URL (http provider; default the gateway URL).
+SMS_HTTP_STATUS_URL = env_str("BEISTAND_SMS_HTTP_STATUS_URL", "")
+# Alarm supervision (in the worker): units whose first alarm tier has nobody online during
+# these hours and weekdays (1 = Monday), and an SMS gateway failing this many times in a row,
+# raise a technical alert to the administrators (e-mail) and the on-call phone (SMS).
+SUPERVISION_HOURS = env_str("BEISTAND_SUPERVISION_HOURS", "07:00-18:00")
+SUPERVISION_WEEKDAYS = env_list("BEISTAND_SUPERVISION_WEEKDAYS", ["1", "2", "3", "4", "5"])
+SUPERVISION_SMS_FAILURES = env_int("BEISTAND_SUPERVISION_SMS_FAILURES", 3)
+ONCALL_PHONE = env_str("BEISTAND_ONCALL_PHONE", "")
+# The daily synthetic Probealarm (local time HH:MM; empty: off) against this server URL.
+PROBE_TIME = env_str("BEISTAND_PROBE_TIME", "06:30")
+PROBE_URL = env_str("BEISTAND_PROBE_URL", "")
+PROBE_TIMEOUT_SECONDS = env_int("BEISTAND_PROBE_TIMEOUT_SECONDS", 20)
+# Log lines as text (default) or one JSON object per line ("json", for log collectors).
+LOG_FORMAT = env_str("BEISTAND_LOG_FORMAT", "text")
+
 # --- Internationalisation ---------------------------------------------------------------------
 LANGUAGE_CODE = "de"
 LANGUAGES = [("de", "Deutsch")]
@@ -405,7 +428,9 @@ SECURE_CSP = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": {"()": "beistand.ops.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler",
+                             **({"formatter": "json"} if LOG_FORMAT == "json" else {})}},
     "root": {"handlers": ["console"], "level": env_str("BEISTAND_LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }

@@ -13,6 +13,7 @@ urlpatterns = [
     path("alarm/", include("beistand.alarms.urls")),
     path("app/", include("beistand.mobile.urls")),
     path("django-admin/", admin_site.urls),
+    path("", include("beistand.ops.urls")),  # /health/live, /health/ready, /metrics
     path("", include("beistand.web.urls")),
 ]
 if settings.OIDC_ENABLED:

@@ -21,18 +21,22 @@ def headed(people, make_user, org):
 def test_untested_unit_head_is_reminded_once_per_period(headed, settings):
     settings.ALARM_TEST_REMINDER_DAYS = 30
     now = timezone.now()
-    assert housekeeping.run(now).reminded_units == ["32/1"]
+    assert housekeeping.run(now).reminded_units == []  # the period starts when first seen
+    assert housekeeping.run(now + timedelta(days=29)).reminded_units == []
+    assert housekeeping.run(now + timedelta(days=31)).reminded_units == ["32/1"]
     mail = OutgoingMail.objects.get()
     assert mail.to == ["chefin@teststadt.example"]
     assert "Probealarm" in mail.subject and "32/1" in mail.body
-    assert housekeeping.run(now + timedelta(days=1)).reminded_units == []
-    assert housekeeping.run(now + timedelta(days=31)).reminded_units == ["32/1"]
+    assert housekeeping.run(now + timedelta(days=32)).reminded_units == []
+    assert housekeeping.run(now + timedelta(days=62)).reminded_units == ["32/1"]
 
 
 def test_a_probealarm_of_the_unit_means_no_reminder(headed, people, settings):
     settings.ALARM_TEST_REMINDER_DAYS = 30
+    start = timezone.now()
+    housekeeping.run(start - timedelta(days=40))  # first seen long ago
     services.trigger(user=people["sender"], template="probealarm", source="desktop")
-    assert housekeeping.run().reminded_units == []
+    assert housekeeping.run(start).reminded_units == []
     assert not OutgoingMail.objects.exists()
 
 

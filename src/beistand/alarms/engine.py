@@ -53,6 +53,8 @@ class Engine:
         self.wake = asyncio.Event()
         self.last_sweep = timezone.now()
         self.started = False
+        # True while the LISTEN (postgres) or SUBSCRIBE (redis) connection is up (/health/ready).
+        self.fanout_connected = False
 
     async def db(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.executor, _run_db, fn,
@@ -321,8 +323,12 @@ class Engine:
             from beistand.alarms import fanout
 
             await conn.execute(f"LISTEN {fanout.CHANNEL}")
-            async for note in conn.notifies():
-                await self._on_message(note.payload)
+            self.fanout_connected = True
+            try:
+                async for note in conn.notifies():
+                    await self._on_message(note.payload)
+            finally:
+                self.fanout_connected = False
 
     async def _listen_redis(self):
         import redis.asyncio as aioredis
@@ -333,11 +339,13 @@ class Engine:
         try:
             pubsub = client.pubsub()
             await pubsub.subscribe(fanout.CHANNEL)
+            self.fanout_connected = True
             async for item in pubsub.listen():
                 if item.get("type") == "message":
                     data = item["data"]
                     await self._on_message(data.decode() if isinstance(data, bytes) else data)
         finally:
+            self.fanout_connected = False
             await client.aclose()
 
 

@@ -44,7 +44,8 @@ def run(now=None) -> Upkeep:
 
 
 def remind_untested_units(now) -> list[str]:
-    """Mail the head of every unit with staff at a workstation and no Probealarm in the period."""
+    """Mail the head of every unit with staff at a workstation and no Probealarm in the period
+    (counted from the last reminder, or from when the unit was first seen)."""
     from beistand.notify.services import enqueue_mail
 
     period = timedelta(days=settings.ALARM_TEST_REMINDER_DAYS)
@@ -58,7 +59,12 @@ def remind_untested_units(now) -> list[str]:
         if tested:
             continue
         last = TestReminder.objects.filter(unit=unit).first()
-        if last is not None and last.sent_at >= since:
+        if last is None:
+            # First seen: the period starts now (no reminders on the day of installation).
+            with transaction.atomic():
+                TestReminder.objects.create(unit=unit, sent_at=now)
+            continue
+        if last.sent_at >= since:
             continue
         head = unit.head
         if not head.email:

@@ -400,7 +400,8 @@ from beistand.alarms.webpush import PushMessage, PushSubscription  # noqa: E402,
 
 
 class TestReminder(models.Model):
-    """When a unit's head was last reminded to run a Probealarm (one reminder per period)."""
+    """When a unit's head was last reminded to run a Probealarm (or the unit first seen): one
+    reminder per period."""
 
     unit = models.OneToOneField("organisation.OrgUnit", on_delete=models.CASCADE,
                                 related_name="+")

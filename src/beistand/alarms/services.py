@@ -32,6 +32,7 @@ from beistand.alarms.models import (
 )
 from beistand.audit import services as audit
 from beistand.core.errors import AccessDenied, Conflict, InvalidInput, Locked, NotFound
+from beistand.ops import metrics as ops_metrics
 from beistand.organisation.models import Employee
 
 logger = logging.getLogger("beistand.alarms")
@@ -726,6 +727,7 @@ def record_receipts(acks: dict[int, int]) -> int:
                 per_alarm.setdefault(alarm_id, []).append(label)
         for chunk in _chunks(done):
             AlarmRecipient.objects.filter(pk__in=chunk).update(delivered_at=now)
+        ops_metrics.observe_deliveries(done, now)  # /metrics: delivery latency
         # Each receiver's delivery time is on its recipient row; the timeline names them, or
         # sums them up when a whole building receipts at once.
         timeline = []

@@ -70,6 +70,9 @@ class BeistandWorker:
 
         visit_timers(now=now)
         self.daily_retention(now=now)
+        from beistand.ops.worker import tick  # heartbeat (/health/ready), alarm supervision
+
+        tick(self.worker_id, now=now)
 
     def daily_retention(self, now=None) -> None:
         """The register's retention run, once per (local) day; idempotent, so a restart that
