@@ -7,7 +7,7 @@ from ninja import Router, Schema, Status
 
 from beistand.accounts import services
 from beistand.accounts.models import DeviceToken, RoleGrant
-from beistand.core.api import StrictSchema, device_auth
+from beistand.core.api import StrictSchema, authorised, device_auth, role_check
 from beistand.core.errors import InvalidInput, NotFound
 from beistand.organisation.models import Room
 
@@ -113,7 +113,8 @@ def list_grants(request, active: bool = True):
     return list(services.list_grants(request.auth, include_inactive=not active))
 
 
-@router.post("/roles/grants", response={201: GrantOut}, tags=["Rollen"])
+@router.post("/roles/grants", response={201: GrantOut}, tags=["Rollen"],
+             auth=authorised(role_check(services.Role.ADMIN)))
 def create_grant(request, payload: GrantIn):
     services.require_role(request.auth, services.Role.ADMIN)
     user = User.objects.filter(username=payload.username).first()
@@ -124,7 +125,8 @@ def create_grant(request, payload: GrantIn):
     return Status(201, grant)
 
 
-@router.post("/roles/grants/{grant_id}/revoke", response=GrantOut, tags=["Rollen"])
+@router.post("/roles/grants/{grant_id}/revoke", response=GrantOut, tags=["Rollen"],
+             auth=authorised(role_check(services.Role.ADMIN)))
 def revoke_grant(request, grant_id: int, payload: RevokeIn):
     return services.revoke_role(request.auth, grant_id, payload.reason)
 
@@ -161,7 +163,8 @@ def list_devices(request):
     return list(services.list_device_tokens(request.auth))
 
 
-@router.post("/devices", response={201: DeviceIssued}, tags=["Geräte"])
+@router.post("/devices", response={201: DeviceIssued}, tags=["Geräte"],
+             auth=authorised(role_check(services.Role.ADMIN)))
 def create_device(request, payload: DeviceIn):
     services.require_role(request.auth, services.Role.ADMIN)
     room = None

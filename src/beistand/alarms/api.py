@@ -5,11 +5,12 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from ninja import Query, Router, Schema, Status
+from ninja.security import APIKeyHeader
 from pydantic import Field
 
 from beistand.accounts.services import device_for_token
 from beistand.alarms import coverage, payloads, services, sms
-from beistand.core.api import Id, Str, StrictSchema
+from beistand.core.api import Id, Str, StrictSchema, authorised
 from beistand.core.errors import InvalidInput, NotFound
 
 router = Router(tags=["Stiller Alarm"])
@@ -164,19 +165,32 @@ def cancel(request, alarm_id: int):
     return _trigger_out(services.Triggered(alarm, created=False))
 
 
-@router.post("/alarms/{int:alarm_id}/respond")
+def _on_alarm(user, alarm_id, **_path):
+    """Before the body is read: only those on the alarm may answer or write to it."""
+    alarm = services.Alarm.objects.filter(pk=alarm_id).first()
+    if alarm is None:
+        raise NotFound("Diesen Alarm gibt es nicht.")
+    services._participant(alarm, user)
+
+
+def _own_alarm(user, alarm_id, **_path):
+    if not services.Alarm.objects.filter(pk=alarm_id, sender_user=user).exists():
+        raise NotFound("Kein offener Alarm von Ihnen mit dieser Nummer.")
+
+
+@router.post("/alarms/{int:alarm_id}/respond", auth=authorised(_on_alarm))
 def respond(request, alarm_id: int, payload: RespondIn):
     recipient = services.respond(request.auth, alarm_id, payload.response)
     return {"alarm_id": alarm_id, "response": recipient.response}
 
 
-@router.post("/alarms/{int:alarm_id}/messages", response={201: dict})
+@router.post("/alarms/{int:alarm_id}/messages", response={201: dict}, auth=authorised(_on_alarm))
 def message(request, alarm_id: int, payload: MessageIn):
     msg = services.post_message(request.auth, alarm_id, payload.text)
     return Status(201, {"id": msg.pk, "alarm_id": alarm_id, "text": msg.text, "at": msg.at})
 
 
-@router.post("/alarms/{int:alarm_id}/position")
+@router.post("/alarms/{int:alarm_id}/position", auth=authorised(_own_alarm))
 def position(request, alarm_id: int, payload: PositionIn):
     moved = services.update_position(request.auth, payload.lat, payload.lon, payload.accuracy_m,
                                      alarm_id=alarm_id)
@@ -246,20 +260,28 @@ class SmsStatus(StrictSchema):
     error: Str = Field(default="", max_length=300)
 
 
-def _signed(request):
-    sms.check_signature(request.body, request.headers.get("X-Beistand-Signature", ""))
+class SmsSignature(APIKeyHeader):
+    """``X-Beistand-Signature: sha256=<HMAC of the body>``, checked before the body is parsed:
+    an unsigned request gets 401, never a 400 about its content."""
+
+    param_name = "X-Beistand-Signature"
+
+    def authenticate(self, request, key):
+        sms.check_signature(request.body, key or "")
+        return True
 
 
-@sms_router.post("/sms/inbound", auth=None, response={200: dict, 202: dict})
+sms_auth = SmsSignature()
+
+
+@sms_router.post("/sms/inbound", auth=sms_auth, response={200: dict, 202: dict})
 def sms_inbound(request, payload: InboundSms):
     """Eingehende SMS vom Gateway (HMAC-signiert): „ALARM [lat,lon] [Ort]“ wird ein Alarm."""
-    _signed(request)
     result = sms.receive(payload.sender, payload.text, payload.id)
     return Status(200 if result.get("accepted") else 202, result)
 
 
-@sms_router.post("/sms/status", auth=None)
+@sms_router.post("/sms/status", auth=sms_auth)
 def sms_status(request, payload: SmsStatus):
     """Zustellberichte des HTTP-Gateways."""
-    _signed(request)
     return {"updated": sms.delivery_report(payload.id, payload.status, payload.error)}

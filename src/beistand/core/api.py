@@ -30,10 +30,29 @@ Str = Annotated[str, AfterValidator(_no_nul)]
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
+def _path_args(request) -> dict:
+    match = getattr(request, "resolver_match", None)
+    return dict(match.kwargs) if match is not None else {}
+
+
 class BearerUserAuth(HttpBearer):
-    """``Authorization: Bearer bst_…`` — a person's API token."""
+    """``Authorization: Bearer bst_…`` — a person's API token.
+
+    ``check(user, **path_args)`` (see ``authorised``) runs right after authentication, before
+    ninja parses the body: a caller who may not act gets 403/404, never a 400 about the body.
+    """
 
     openapi_scheme = "bearer"
+
+    def __init__(self, check=None):
+        super().__init__()
+        self.check = check
+
+    def __call__(self, request):
+        user = super().__call__(request)
+        if user is not None and self.check is not None:
+            self.check(user, **_path_args(request))
+        return user
 
     def authenticate(self, request, token):
         from beistand.accounts.services import user_for_api_token
@@ -66,6 +85,16 @@ class SessionUserAuth(APIKeyCookie):
 
     param_name = "sessionid"
 
+    def __init__(self, check=None):
+        super().__init__()
+        self.check = check
+
+    def __call__(self, request):
+        user = super().__call__(request)
+        if user is not None and self.check is not None:
+            self.check(user, **_path_args(request))
+        return user
+
     def _get_key(self, request):
         # Without a session cookie there is nothing to forge: skip the CSRF check, so a client
         # without credentials gets 401 (re-authenticate) instead of a CSRF 403.
@@ -81,4 +110,25 @@ class SessionUserAuth(APIKeyCookie):
 
 
 user_auth = [BearerUserAuth(), SessionUserAuth()]
+
+
+def authorised(check):
+    """``user_auth`` plus an authorisation check that runs before the request body is parsed.
+
+    ``check(user, **path_args)`` raises (``AccessDenied``, ``NotFound``, ``PermissionDenied``)
+    when the user may not call the operation (for this object). Without it, ninja validates the
+    body first and a caller without the right would learn about the body format (400) instead
+    of being refused (403/404).
+    """
+    return [BearerUserAuth(check), SessionUserAuth(check)]
+
+
+def role_check(*roles):
+    """A ``check`` for ``authorised``: the caller holds one of ``roles``."""
+    def check(user, **_path):
+        from beistand.accounts.services import require_role
+
+        require_role(user, *roles)
+
+    return check
 device_auth = [BearerDeviceAuth()]

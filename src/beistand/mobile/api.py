@@ -7,7 +7,7 @@ from typing import Annotated
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from beistand.core.api import Id, Str, StrictSchema
+from beistand.core.api import Id, Str, StrictSchema, authorised
 from beistand.mobile import services
 
 router = Router(tags=["Handy-App"])
@@ -104,7 +104,12 @@ def visit_detail(request, visit_id: int):
     return _visit(services.get(request.auth, visit_id))
 
 
-@router.post("/visits/{int:visit_id}/checkin", response=VisitOut)
+def _own_visit(user, visit_id, **_path):
+    """Before the body is read: somebody else's visit is a 404."""
+    services.get(user, visit_id)
+
+
+@router.post("/visits/{int:visit_id}/checkin", response=VisitOut, auth=authorised(_own_visit))
 def checkin(request, visit_id: int, payload: CheckinIn):
     """„Alles in Ordnung“ – der Besuch dauert noch ``minutes`` Minuten."""
     return _visit(services.checkin(request.auth, visit_id, payload.minutes))
@@ -116,7 +121,7 @@ def end(request, visit_id: int):
     return _visit(services.end(request.auth, visit_id))
 
 
-@router.post("/visits/{int:visit_id}/position", response=VisitOut)
+@router.post("/visits/{int:visit_id}/position", response=VisitOut, auth=authorised(_own_visit))
 def position(request, visit_id: int, payload: PositionIn):
     return _visit(services.report_position(request.auth, visit_id, payload.lat, payload.lon,
                                            payload.accuracy_m))

@@ -12,7 +12,7 @@ from django.utils.http import content_disposition_header
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from beistand.core.api import Str, StrictSchema
+from beistand.core.api import Str, StrictSchema, authorised, role_check
 from beistand.register import rights
 
 router = Router(tags=["Register: Betroffenenrechte"])
@@ -95,7 +95,8 @@ def _pdf(filename: str, pdf: bytes) -> HttpResponse:
 
 
 @router.post("/persons/{int:person_id}/rights-requests", response={201: RequestOut},
-             summary="Antrag der betroffenen Person erfassen")
+             summary="Antrag der betroffenen Person erfassen",
+             auth=authorised(role_check(*rights.DECIDING_ROLES)))
 def create_request(request, person_id: int, payload: RequestIn):
     """Erfasst einen Antrag (Art. 15, 16, 17, 18, 21 DSGVO) mit Frist von einem Monat
     (Art. 12 Abs. 3). Nur ZKS."""
@@ -120,7 +121,8 @@ def get_request(request, request_id: int):
 
 
 @router.post("/rights-requests/{int:request_id}/decision", response=DecisionOut,
-             summary="Über einen Antrag entscheiden")
+             summary="Über einen Antrag entscheiden",
+             auth=authorised(role_check(*rights.DECIDING_ROLES)))
 def decide(request, request_id: int, payload: DecisionIn):
     """`granted`/`refused` mit Begründung; Art. 14: `done` (Information versandt). Bei
     stattgegebener Löschung enthält die Antwort das Schreiben (Base64), weil es danach nicht
@@ -134,7 +136,8 @@ def decide(request, request_id: int, payload: DecisionIn):
 
 
 @router.post("/rights-requests/{int:request_id}/defer", response=RequestOut,
-             summary="Information nach Art. 14 zurückstellen")
+             summary="Information nach Art. 14 zurückstellen",
+             auth=authorised(role_check(*rights.DECIDING_ROLES)))
 def defer(request, request_id: int, payload: DeferIn):
     """Zurückstellung nach DSG NRW § 11 mit Begründung und Datum der erneuten Prüfung.
     Nur ZKS."""

@@ -14,8 +14,8 @@ from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from beistand.core.api import Id, Str, StrictSchema
-from beistand.core.errors import InvalidInput
+from beistand.core.api import Id, Str, StrictSchema, authorised
+from beistand.core.errors import InvalidInput, NotFound
 from beistand.organisation import services as org
 from beistand.reports import attachments, services, workflow
 from beistand.reports import help as help_service
@@ -424,6 +424,17 @@ def list_reports(request, params: Query[ListParams]):
             "items": [_list_item(r) for r in page]}
 
 
+def _report_visible(user, report_id, **_path):
+    """Before the body is read: a report the caller may not see is a 404 (as everywhere)."""
+    if not services.visible_reports(user).filter(pk=report_id).exists():
+        raise NotFound("Diese Meldung gibt es nicht oder Sie dürfen sie nicht sehen.")
+
+
+def _help_request_visible(user, request_id, **_path):
+    if not help_service.visible_help_requests(user).filter(pk=request_id).exists():
+        raise NotFound("Diese Hilfeanfrage gibt es nicht.")
+
+
 @reports_router.post("", response={201: ReportOut}, by_alias=True)
 def create_report(request, payload: ReportIn):
     """Report an incident: as draft, or with ``"submit": true`` straight to the supervisor."""
@@ -438,7 +449,8 @@ def get_report(request, report_id: int, purpose: str = ""):
     return _read(request, report_id, purpose or "Meldung angezeigt")
 
 
-@reports_router.patch("/{int:report_id}", response=ReportOut, by_alias=True)
+@reports_router.patch("/{int:report_id}", response=ReportOut, by_alias=True,
+                      auth=authorised(_report_visible))
 def update_report(request, report_id: int, payload: ReportIn):
     """The reporter edits a draft or returned report (the whole body, as for creation)."""
     services.update_report(request.auth, report_id, _to_input(payload), submit=payload.submit)
@@ -446,7 +458,7 @@ def update_report(request, report_id: int, payload: ReportIn):
 
 
 @reports_router.post("/{int:report_id}/transitions", response=ReportOut,
-                     by_alias=True)
+                     by_alias=True, auth=authorised(_report_visible))
 def take_action(request, report_id: int, payload: TransitionIn):
     """Take a workflow step; a step not allowed now is a 409 naming ``allowed_actions``."""
     services.transition(request.auth, report_id, payload.action,
@@ -530,7 +542,8 @@ def request_help(request, payload: HelpRequestIn):
     return Status(201, _help_list(request.auth, created))
 
 
-@help_router.post("/{int:request_id}", response=HelpRequestOut)
+@help_router.post("/{int:request_id}", response=HelpRequestOut,
+                  auth=authorised(_help_request_visible))
 def update_help_request(request, request_id: int, payload: HelpUpdateIn):
     """The responsible unit records the state (and a note); the victim may withdraw."""
     hr = help_service.update_help_request(request.auth, request_id, payload.state, payload.note)

@@ -521,6 +521,10 @@ def request_help(request, report_id: int):
     if request.method != "POST":
         return errors.method_not_allowed(request, ["POST"])
     codes = request.POST.getlist("offers")
+    if not services.visible_reports(request.user).filter(pk=report_id).exists():
+        # Refused before the form is looked at: no hint about reports the user may not see.
+        return errors.domain_error(request, NotFound(
+            "Diese Meldung gibt es nicht oder Sie dürfen sie nicht sehen."))
     try:
         if not codes:
             raise InvalidInput("Bitte wählen Sie mindestens ein Hilfsangebot aus.",
@@ -558,6 +562,8 @@ def help_requests(request):
 def update_help(request, request_id: int):
     if request.method != "POST":
         return errors.method_not_allowed(request, ["POST"])
+    if not help_service.visible_help_requests(request.user).filter(pk=request_id).exists():
+        return errors.domain_error(request, NotFound("Diese Hilfeanfrage gibt es nicht."))
     try:
         help_service.update_help_request(request.user, request_id,
                                          request.POST.get("state", ""),
