@@ -477,6 +477,8 @@ function startSocket() {
   socket = new AlarmSocket({
     url: proto + "//" + location.host + root.dataset.ws, token,
     lastEventId: () => stream.last || 0,
+    // The server's event store was reset (restored backup): never hide new events as old.
+    onServerReset: (serverLast) => { stream.last = serverLast; saveStream(); },
     onEvent,
     onHello: () => { flush(); if (myPos) { lastSentPos.self = 0; onPosition(); } },
     onStatus: (state, detail) => {
