@@ -13,6 +13,7 @@ from tests.alarms.conftest import (  # noqa: F401 (fixtures)
     server,
     token,
 )
+from tests.reports.conftest import cast  # noqa: F401 (fixture)
 
 
 class _Gateway(http.server.BaseHTTPRequestHandler):

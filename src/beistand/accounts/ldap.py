@@ -37,7 +37,7 @@ class EmployeeLDAPBackend(LDAPBackend):
             if request is not None:
                 # The password was right, so saying why does not help a guesser.
                 request.beistand_login_refusal = refusal.detail
-            logger.info("LDAP login of %s refused: %s", username, refusal.detail)
+            logger.info("LDAP login refused: %s", refusal.detail)
             raise ldap_user.AuthenticationFailed(refusal.detail) from None
         if user is not None:
             return user, False

@@ -92,7 +92,9 @@ def send_one(sms_id: int) -> str:
             state=SmsMessage.State.FAILED if failed else SmsMessage.State.QUEUED,
             attempts=attempts, error=str(exc)[:300], updated_at=timezone.now(),
             next_attempt_at=timezone.now() + timedelta(seconds=min(60, 2 ** attempts)))
-        logger.warning("SMS %s an Gateway fehlgeschlagen (Versuch %s): %s", sms_id, attempts, exc)
+        # Our own errors name no one; an OSError's text holds the spool path with the number.
+        logger.warning("SMS %s an Gateway fehlgeschlagen (Versuch %s): %s", sms_id, attempts,
+                       exc if isinstance(exc, RuntimeError) else type(exc).__name__)
         return "failed" if failed else "retry"
     SmsMessage.objects.filter(pk=sms_id).update(state=SmsMessage.State.SENT,
                                                 gateway_id=(gateway_id or "")[:100],

@@ -50,8 +50,9 @@ def enqueue_mail(to: list[str], subject: str, template: str, context: dict, *, r
             body=body, html=html,
             status=OutgoingMail.State.PENDING if recipients else OutgoingMail.State.SKIPPED)
         if missing:
-            logger.warning("E-Mail %s (%s): keine E-Mail-Adresse für %s", mail.pk, reason,
-                           "; ".join(missing))
+            # Who is missing is on the outbox row (admin); log lines carry no names.
+            logger.warning("E-Mail %s (%s): %s vorgesehene Empfänger ohne E-Mail-Adresse",
+                           mail.pk, reason, len(missing))
         if recipients:
             _schedule(mail, run_after=None)
     return mail
@@ -111,16 +112,24 @@ def _failed_attempt(mail_id: int, error: str) -> str:
             mail.status = OutgoingMail.State.FAILED
             mail.next_attempt_at = None
             mail.save(update_fields=["status", "last_error", "next_attempt_at"])
-            logger.error("E-Mail %s (%s) an %s endgültig fehlgeschlagen nach %s Versuchen: %s",
-                         mail.pk, mail.reason, ", ".join(mail.to), mail.attempts, error)
+            logger.error("E-Mail %s (%s) an %s Empfänger endgültig fehlgeschlagen nach %s "
+                         "Versuchen: %s", mail.pk, mail.reason, len(mail.to), mail.attempts,
+                         _error_kind(error))
             return "failed"
         mail.save(update_fields=["last_error"])
         when = timezone.now() + backoff(mail.attempts)
         _schedule(mail, run_after=when)
     logger.warning("E-Mail %s (%s): Versuch %s fehlgeschlagen (%s); nächster Versuch %s",
                    mail_id,
-                   mail.reason, mail.attempts, error, when.isoformat(timespec="seconds"))
+                   mail.reason, mail.attempts, _error_kind(error),
+                   when.isoformat(timespec="seconds"))
     return "retry"
+
+
+def _error_kind(error: str) -> str:
+    """The exception class of an SMTP error: its text may name recipients' addresses (the
+    full text is on the outbox row, for the admin)."""
+    return error.split(":", 1)[0]
 
 
 def recover_stalled(stale_after: timedelta, now=None) -> int:
