@@ -270,7 +270,9 @@ def main():
 
     data_dir = tempfile.mkdtemp(prefix="beistand-bench-alarm-")
     env = dict(os.environ, BEISTAND_DATA_DIR=data_dir, DJANGO_SETTINGS_MODULE="beistand.settings",
-               BEISTAND_LOG_LEVEL="WARNING")
+               BEISTAND_LOG_LEVEL="WARNING",
+               # One sender raises every measured alarm: the per-person flood limit is off.
+               BEISTAND_ALARM_USER_MAX_PER_MINUTE="0")
     env.pop("REDIS_URL", None)
     db_name = None
     if args.postgres:

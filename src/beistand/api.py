@@ -47,8 +47,10 @@ def _domain_error(request, exc: DomainError):
     # A refused workflow step names what the caller may do instead, at the top level too.
     allowed = next((e["allowed_actions"] for e in exc.errors
                     if isinstance(e, dict) and "allowed_actions" in e), None)
+    retry_after = getattr(exc, "retry_after", None)
     return problem(exc.status, exc.title, exc.detail, type_slug=exc.type_slug, errors=exc.errors,
-                   extensions=None if allowed is None else {"allowed_actions": allowed})
+                   extensions=None if allowed is None else {"allowed_actions": allowed},
+                   headers={"Retry-After": str(retry_after)} if retry_after else None)
 
 
 @api.exception_handler(NinjaValidationError)

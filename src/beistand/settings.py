@@ -282,11 +282,20 @@ REGISTER_ACCESS_LOG_DAYS = env_int("BEISTAND_REGISTER_ACCESS_LOG_DAYS", 365)
 # looked up by at least this many units within 30 days; look-ups outside these hours (local).
 MISUSE_LOOKUPS_PER_DAY = env_int("BEISTAND_MISUSE_LOOKUPS_PER_DAY", 20)
 MISUSE_UNITS_PER_PERSON = env_int("BEISTAND_MISUSE_UNITS_PER_PERSON", 3)
+# Hard limits on look-ups per querier (429 beyond them; 0: no limit), counted in the access log.
+LOOKUP_LIMIT_PER_MINUTE = env_int("BEISTAND_LOOKUP_LIMIT_PER_MINUTE", 20)
+LOOKUP_LIMIT_PER_DAY = env_int("BEISTAND_LOOKUP_LIMIT_PER_DAY", 200)
 WORKING_HOURS = env_str("BEISTAND_WORKING_HOURS", "07:00-19:00")
 # Shared mailbox of the ZKS (I/3): informed of every submitted report.
 ZKS_MAILBOX = env_str("BEISTAND_ZKS_MAILBOX", "zks@localhost")
 # Attachments: images and PDF up to this size.
 ATTACHMENT_MAX_BYTES = env_int("BEISTAND_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+# Virus scanning of uploads with ClamAV (clamd's INSTREAM): "tcp://host:3310" or
+# "unix:///run/clamav/clamd.ctl"; empty: no scanning. Infected files are refused; when the
+# scanner cannot be reached uploads are refused too (fail closed) unless CLAMD_FAIL_OPEN.
+CLAMD = env_str("BEISTAND_CLAMD", "")
+CLAMD_TIMEOUT = env_int("BEISTAND_CLAMD_TIMEOUT", 30)
+CLAMD_FAIL_OPEN = env_bool("BEISTAND_CLAMD_FAIL_OPEN", False)
 # Statutory accident insurer of the body: addressee of the accident report (Unfallanzeige). Most
 # NRW municipalities are insured with the Unfallkasse NRW; other bodies set their own.
 ACCIDENT_INSURER = env_str("BEISTAND_ACCIDENT_INSURER", "Unfallkasse Nordrhein-Westfalen")
@@ -314,6 +323,10 @@ ALARM_COUNTDOWNS = env_list("BEISTAND_ALARM_COUNTDOWNS", [])
 # alarm), and at most M calls per hour (then 429; the running alarm stays).
 ALARM_DEVICE_MIN_INTERVAL_SECONDS = env_int("BEISTAND_ALARM_DEVICE_MIN_INTERVAL_SECONDS", 10)
 ALARM_DEVICE_MAX_PER_HOUR = env_int("BEISTAND_ALARM_DEVICE_MAX_PER_HOUR", 30)
+# A person's alarms: beyond this many within a minute, while one of them is still open, a new
+# trigger is refused with 429 (flood protection; 0: no limit). The first alarms always go out,
+# and after the all-clear a new alarm is never refused.
+ALARM_USER_MAX_PER_MINUTE = env_int("BEISTAND_ALARM_USER_MAX_PER_MINUTE", 5)
 # A unit's head is reminded to run a Probealarm when the unit had none for this many days
 # (0: no reminders); the worker checks daily.
 ALARM_TEST_REMINDER_DAYS = env_int("BEISTAND_ALARM_TEST_REMINDER_DAYS", 90)
@@ -410,6 +423,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 # --- Security headers -------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# HSTS: browsers use only HTTPS for this installation for this long (sent on HTTPS responses
+# only, so also behind a TLS-terminating proxy with BEISTAND_BEHIND_PROXY). 0 switches it off.
+SECURE_HSTS_SECONDS = env_int("BEISTAND_HSTS_SECONDS", 31536000 if SECURE_COOKIES else 0)
 X_FRAME_OPTIONS = "DENY"
 # A German page (problem+json under /api/) instead of Django's English CSRF failure page.
 CSRF_FAILURE_VIEW = "beistand.web.errors.csrf_failure"

@@ -31,7 +31,14 @@ from beistand.alarms.models import (
     InboxEvent,
 )
 from beistand.audit import services as audit
-from beistand.core.errors import AccessDenied, Conflict, InvalidInput, Locked, NotFound
+from beistand.core.errors import (
+    AccessDenied,
+    Conflict,
+    InvalidInput,
+    Locked,
+    NotFound,
+    TooManyRequests,
+)
 from beistand.ops import metrics as ops_metrics
 from beistand.organisation.models import Employee
 
@@ -130,6 +137,29 @@ def default_countdown(source: str) -> int:
 
 # --- Trigger ----------------------------------------------------------------------------------
 
+def _refuse_flood(user, client_id: str) -> None:
+    """Flood protection for a person's triggers (token, session, fast path, SMS).
+
+    Beyond ``ALARM_USER_MAX_PER_MINUTE`` alarms within a minute a new trigger is refused (429)
+    — but only while one of this person's alarms is still open, so the first alarms always go
+    out and a new alarm after the all-clear never waits. A retry of an alarm already stored
+    (same ``client_id``) is never refused: it returns that alarm.
+    """
+    limit = settings.ALARM_USER_MAX_PER_MINUTE
+    if not limit:
+        return
+    mine = Alarm.objects.filter(sender_user=user)
+    if mine.filter(triggered_at__gte=timezone.now() - timedelta(minutes=1)).count() < limit:
+        return
+    if client_id and mine.filter(client_id=client_id).exists():
+        return
+    if not mine.filter(state__in=(Alarm.State.COUNTDOWN, Alarm.State.TRIGGERED,
+                                  Alarm.State.ACKNOWLEDGED)).exists():
+        return
+    raise TooManyRequests(f"Zu viele Alarme in kurzer Zeit (höchstens {limit} je Minute). Ihr "
+                          "laufender Alarm bleibt aktiv; Hilfe ist informiert.", retry_after=60)
+
+
 def trigger(*, user=None, device=None, template: str = "beistand", source: str = "web",
             position: dict | None = None, client_id: str = "", countdown_s: int | None = None,
             location_text: str = "", audience: str | None = None, room=None) -> Triggered:
@@ -168,6 +198,8 @@ def trigger(*, user=None, device=None, template: str = "beistand", source: str =
         existing = _existing(user, device, client_id)
         if existing is not None:
             return Triggered(existing, created=False)
+    elif device is None:
+        _refuse_flood(user, client_id)  # a device's presses have their own limit
     now = timezone.now()
     from beistand.alarms.hub import HUB
 

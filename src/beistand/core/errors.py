@@ -48,3 +48,15 @@ class Locked(DomainError):
     status = 429
     title = "Vorübergehend gesperrt"
     type_slug = "locked-out"
+
+
+class TooManyRequests(DomainError):
+    """A rate limit (register look-ups, alarm floods); ``retry_after`` in seconds, if known."""
+
+    status = 429
+    title = "Zu viele Anfragen"
+    type_slug = "rate-limited"
+
+    def __init__(self, detail: str, *, retry_after: int | None = None, **kwargs):
+        super().__init__(detail, **kwargs)
+        self.retry_after = retry_after

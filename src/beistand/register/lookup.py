@@ -13,13 +13,14 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from beistand.accounts import services as accounts
 from beistand.accounts.roles import Role
 from beistand.audit import services as audit
-from beistand.core.errors import InvalidInput, NotFound
+from beistand.core.errors import InvalidInput, NotFound, TooManyRequests
 from beistand.organisation import services as org
 from beistand.register import matching
 from beistand.register.models import Lookup, RegisterAddress, RegisterPerson, SearchKey
@@ -33,6 +34,32 @@ _POSTAL = re.compile(r"^\d{5}$")
 
 FIELD_LABELS = {"last_name": "Name", "first_name": "Vorname", "street": "Straße",
                 "city": "Ort", "house_number": "Hausnummer"}
+
+
+# --- Rate limit -----------------------------------------------------------------------------
+
+def check_rate(user, now=None) -> None:
+    """Hard limit on look-ups per querier (per minute and per day), counted in the access log.
+
+    The misuse signals (``BEISTAND_MISUSE_*``) only show the DPO what happened; this refuses
+    the look-up (429) before anything is searched or logged. Counting the access log (not a
+    cache) makes the limit hold across server processes and restarts. Details of a candidate
+    are second clicks of a look-up already counted and are not limited.
+    """
+    now = now or timezone.now()
+    mine = Lookup.objects.filter(querier=user).exclude(kind=Lookup.Kind.DETAIL)
+    per_minute = settings.LOOKUP_LIMIT_PER_MINUTE
+    if per_minute and mine.filter(at__gte=now - timedelta(minutes=1)).count() >= per_minute:
+        raise TooManyRequests(
+            f"Zu viele Abfragen: höchstens {per_minute} je Minute. Bitte warten Sie einen "
+            "Moment und fragen Sie dann erneut.", retry_after=60)
+    per_day = settings.LOOKUP_LIMIT_PER_DAY
+    start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    if per_day and mine.filter(at__gte=start_of_day).count() >= per_day:
+        raise TooManyRequests(
+            f"Tageshöchstzahl an Abfragen erreicht ({per_day}). Weitere Abfragen sind ab "
+            "morgen wieder möglich; bei dienstlichem Bedarf wenden Sie sich an die "
+            "Datenschutzbeauftragte oder den Datenschutzbeauftragten.")
 
 
 # --- Validation -----------------------------------------------------------------------------
@@ -186,6 +213,7 @@ def lookup_person(user, purpose, last_name, first_name=None, date_of_birth=None,
                   postal_code=None, city=None, house_number=None) -> dict:
     """Look a person up by name plus first name, date of birth or address (street + PLZ)."""
     accounts.require_role(user, Role.QUERIER)
+    check_rate(user)
     purpose = _purpose(purpose)
     last_name = _text("last_name", last_name, required=True)
     first_name = _text("first_name", first_name)
@@ -220,6 +248,7 @@ def lookup_person(user, purpose, last_name, first_name=None, date_of_birth=None,
 def lookup_address(user, purpose, street, postal_code, house_number=None) -> dict:
     """Persons with a current address there (before a planned home visit)."""
     accounts.require_role(user, Role.QUERIER)
+    check_rate(user)
     purpose = _purpose(purpose)
     street = _text("street", street, required=True, min_letters=3)
     house_number = _text("house_number", house_number, min_letters=0)
