@@ -21,6 +21,7 @@ from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.db import transaction
 
 from beistand.audit import services as audit
+from beistand.core import scanning
 from beistand.core.errors import AccessDenied, Conflict, DomainError, InvalidInput, NotFound
 from beistand.reports import workflow
 from beistand.reports.models import Attachment, Report, Status
@@ -139,6 +140,7 @@ def add_attachment(user, report_id: int, upload) -> Attachment:
     if content_type is None:
         raise UnsupportedType("Erlaubt sind Fotos (JPEG, PNG, HEIC) und PDF-Dokumente.",
                               field="file")
+    scanning.scan(upload)  # ClamAV (BEISTAND_CLAMD): infected or unchecked files stop here
     digest = hashlib.sha256()
     for chunk in upload.chunks():
         digest.update(chunk)
