@@ -7,6 +7,7 @@ Runs on the database the suite runs on (SQLite, or PostgreSQL with a throw-away 
 
 import hashlib
 import os
+import subprocess
 from datetime import date, timedelta
 
 import pytest
@@ -30,7 +31,7 @@ from beistand.reports import attachments
 from beistand.reports import services as reports
 from beistand.reports.models import Attachment, Report
 from beistand.reports.services import PerpetratorInput, ReportInput
-from tests.backup.conftest import KEY
+from tests.backup.conftest import BEISTAND, KEY
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("catalogue")]
 
@@ -158,9 +159,36 @@ def test_without_the_journal_the_erased_person_would_come_back(body, target, tmp
     assert persons_in(target)[body["gone"].pk][:2] == ("active", "Quastenflosser")
 
 
+def source_env(target, tmp_path) -> dict:
+    """The environment of an operator backing up the database of this test."""
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        url = f"sqlite:///{s['NAME']}"
+    else:
+        url = target.url.rsplit("/", 1)[0] + "/" + s["NAME"]
+    (tmp_path / "quelle").mkdir(exist_ok=True)
+    return dict(target.env, DATABASE_URL=url, BEISTAND_DATA_DIR=str(tmp_path / "quelle"))
+
+
 def test_wrong_key_or_tampered_archive_changes_nothing(body, target, tmp_path):
+    """The operator's commands as subprocesses: backup (never without a key, never over an
+    existing file), check, and restores that must fail without touching anything."""
     archive = tmp_path / "sicherung.bak"
-    services.create_backup(archive)
+    source = source_env(target, tmp_path)
+
+    def run(*args, **env):
+        return subprocess.run([BEISTAND, *args], env=dict(source, **env), capture_output=True,
+                              text=True, timeout=120, check=False)
+
+    refused = run("backup", "--output", str(archive), BEISTAND_BACKUP_KEY="")
+    assert refused.returncode == 1 and "BEISTAND_BACKUP_KEY ist nicht gesetzt" in refused.stderr
+    assert not archive.exists()
+    made = run("backup", "--output", str(archive))
+    assert made.returncode == 0, made.stderr
+    assert "Sicherung" in made.stdout and archive.stat().st_mode & 0o077 == 0
+    assert run("backup", "--output", str(archive)).returncode == 1  # never overwritten
+    checked = run("restore", "--check", str(archive))
+    assert checked.returncode == 0 and "Sicherung in Ordnung" in checked.stdout
     counts = (Report.objects.count(), Attachment.objects.count(),
               RegisterPerson.objects.count(), AuditEvent.objects.count())
 
@@ -200,3 +228,4 @@ def test_backup_refuses_without_key_and_never_overwrites(backup_settings, tmp_pa
     manifest = services.check_backup(services.create_backup(tmp_path / "c.bak").path)
     assert manifest["database"]["vendor"] == connection.vendor
     assert "audit" in manifest["migrations"]
+

@@ -36,6 +36,7 @@ import django
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connections, transaction
+from django.utils import timezone
 
 from beistand.audit import services as audit
 from beistand.backup import crypto, database, journal
@@ -61,6 +62,10 @@ class TargetNotEmpty(BackupError):
 
 def _key(key: str | None) -> str:
     return crypto.check_key(settings.BACKUP_KEY if key is None else key)
+
+
+def local_time(iso: str) -> str:
+    return f"{timezone.localtime(datetime.fromisoformat(iso)):%d.%m.%Y %H:%M:%S}"
 
 
 def _version() -> str:
@@ -265,7 +270,7 @@ class RestoreResult:
     chain: object = None
 
     def summary(self) -> str:
-        lines = [f"Sicherung vom {self.manifest['created_at']} wiederhergestellt "
+        lines = [f"Sicherung vom {local_time(self.manifest['created_at'])} wiederhergestellt "
                  f"({self.manifest['database']['vendor']}) in {self.seconds:.1f} s."]
         if self.reapplied is not None:
             lines.append(self.reapplied.summary())
@@ -309,7 +314,7 @@ def restore_backup(archive: Path, key: str | None = None, *, force: bool = False
     with tempfile.TemporaryDirectory(prefix=".beistand-restore-", dir=data_dir) as tmp:
         staging = Path(tmp)
         manifest = _unpack(archive, key, staging)
-        say(f"Sicherung vom {manifest['created_at']} entschlüsselt und geprüft "
+        say(f"Sicherung vom {local_time(manifest['created_at'])} entschlüsselt und geprüft "
             f"({len(manifest['files'])} Datei(en)).")
         vendor = database.vendor()
         if manifest["database"]["vendor"] != vendor:
@@ -349,7 +354,6 @@ def restore_backup(archive: Path, key: str | None = None, *, force: bool = False
     entries, unreadable = journal.read()
     result = RestoreResult(manifest=manifest, seconds=0.0)
     result.reapplied = reapply_deletions(entries, unreadable)
-    say(result.reapplied.summary())
     _check_attachments(result)
     with transaction.atomic():
         audit.record("backup.restore", object_type="backup", object_repr=archive.name,

@@ -14,6 +14,8 @@ from beistand.backup.database import DatabaseError
 
 
 class Command(BaseCommand):
+    # A backup or restore must not depend on URL routing or templates being importable.
+    requires_system_checks = []
     help = ("Datensicherung: konsistenter Schnappschuss der Datenbank und der hochgeladenen "
             "Dateien, verschlüsselt mit BEISTAND_BACKUP_KEY.")
 

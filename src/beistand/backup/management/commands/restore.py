@@ -15,6 +15,8 @@ from beistand.backup.database import DatabaseError
 
 
 class Command(BaseCommand):
+    # A backup or restore must not depend on URL routing or templates being importable.
+    requires_system_checks = []
     help = ("Datensicherung wiederherstellen (Datenbank und Dateien) und danach jede später "
             "erfolgte Löschung erneut ausführen.")
 
@@ -32,8 +34,9 @@ class Command(BaseCommand):
             if check:
                 manifest = services.check_backup(file)
                 db = manifest["database"]
+                created = services.local_time(manifest["created_at"])
                 self.stdout.write(
-                    f"Sicherung in Ordnung: erstellt {manifest['created_at']}, beistand "
+                    f"Sicherung in Ordnung: erstellt {created}, beistand "
                     f"{manifest['beistand']}, {db['vendor']} {db['server_version']}, "
                     f"{len(manifest['files'])} Datei(en), Audit-Kette bis "
                     f"#{manifest['audit_head'].get('seq', 0)}.")
