@@ -2,7 +2,7 @@
 # Installs everything and runs the whole test suite, exactly as CI does (.ci/run calls this):
 #   1. scripts/bootstrap.sh (.venv, Python and npm packages) and Chromium for browser tests
 #   2. ruff check
-#   3. migrations complete (makemigrations --check --dry-run)
+#   3. migrations complete (makemigrations --check --dry-run), dependency audit (pip-audit)
 #   4. pytest on SQLite (the embedded default, in a temporary data directory)
 #   5. pytest again on PostgreSQL (the local server; a throw-away database)
 # Every step runs even if an earlier one failed; a summary at the end names each result.
@@ -127,6 +127,47 @@ if env -u DATABASE_URL BEISTAND_DATA_DIR="$WORK/migrations" \
 else
     failed "migrations" "a model change has no migration; run: beistand makemigrations <app>"
 fi
+
+say "Dependency audit (pip-audit, vulnerability data from PyPI)"
+# Known vulnerabilities in the installed packages fail the run. When the vulnerability service
+# cannot be reached, or knows none of the installed versions, nothing was audited: the step is
+# then reported as skipped with the reason, never as passed.
+set +e
+.venv/bin/pip-audit --progress-spinner off --vulnerability-service pypi --skip-editable \
+    --format json --output "$WORK/pip-audit.json" 2>"$WORK/pip-audit.err"
+audit_rc=$?
+set -e
+audit="$(.venv/bin/python - "$WORK/pip-audit.json" "$WORK/pip-audit.err" "$audit_rc" <<'PY'
+import json
+import sys
+
+report, errors, rc = sys.argv[1], sys.argv[2], sys.argv[3]
+try:
+    deps = json.load(open(report))["dependencies"]
+except (OSError, ValueError, KeyError):
+    lines = [line for line in open(errors).read().splitlines() if line.strip()]
+    print(f"skipped\tvulnerability service unreachable (exit code {rc}): "
+          f"{lines[-1][:200] if lines else 'no output'}")
+    sys.exit()
+vulnerable = [f"{d['name']} {d['version']}: {', '.join(v['id'] for v in d['vulns'])}"
+              for d in deps if d.get("vulns")]
+audited = [d for d in deps if not d.get("skip_reason")]
+if vulnerable:
+    print("failed\tknown vulnerabilities: " + "; ".join(vulnerable))
+elif not audited:
+    reason = next((d["skip_reason"] for d in deps if d.get("skip_reason")), "no packages")
+    print(f"skipped\tnothing could be audited ({len(deps)} packages; e.g. {reason[:120]})")
+else:
+    print(f"ok\t{len(audited)} packages audited, {len(deps) - len(audited)} not known to "
+          "the service")
+PY
+)"
+echo "$audit"
+case "${audit%%$'\t'*}" in
+    ok) ok "pip-audit" "${audit#*$'\t'}" ;;
+    failed) failed "pip-audit" "${audit#*$'\t'}" ;;
+    *) skipped "pip-audit" "${audit#*$'\t'}" ;;
+esac
 
 say "pytest on SQLite"
 run_pytest "pytest SQLite" sqlite -u DATABASE_URL -u REDIS_URL BEISTAND_DATA_DIR="$WORK/sqlite"
