@@ -1,24 +1,25 @@
 -- beistand: privileges of the application role. Run as the OWNER role after every
 -- `beistand migrate` (idempotent):
---   psql "postgres://beistand_owner@db-host/beistand" -v ON_ERROR_STOP=1 -f deploy/postgres/grants.sql
+--   psql "postgres://beistand_owner@db-host/beistand" -v ON_ERROR_STOP=1 -v app=beistand_app \
+--        -f deploy/postgres/grants.sql
 -- The application role (web processes, worker) may read and write every table, but on the audit
 -- trail only SELECT and INSERT: no UPDATE, DELETE or TRUNCATE, whatever the code does. The
 -- append-only triggers of audit/migrations/0002 additionally refuse them for every role except
 -- during audited pruning; only the owner can drop those triggers (`beistand audit verify`
 -- detects a dropped trigger).
 
-GRANT USAGE ON SCHEMA public TO beistand_app;
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO beistand_app;
-GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO beistand_app;
+GRANT USAGE ON SCHEMA public TO :"app";
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO :"app";
+GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO :"app";
 
 -- Tables a later migration creates get the same rights (re-run this script anyway: it also
 -- re-applies the audit restriction below).
 ALTER DEFAULT PRIVILEGES IN SCHEMA public
-    GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO beistand_app;
+    GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO :"app";
 ALTER DEFAULT PRIVILEGES IN SCHEMA public
-    GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO beistand_app;
+    GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO :"app";
 
 -- The audit trail: append-only for the application.
-REVOKE UPDATE, DELETE, TRUNCATE ON audit_auditevent FROM beistand_app;
+REVOKE UPDATE, DELETE, TRUNCATE ON audit_auditevent FROM :"app";
 -- The schema's migration record is the owner's business.
-REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON django_migrations FROM beistand_app;
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON django_migrations FROM :"app";

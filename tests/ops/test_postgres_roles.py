@@ -30,7 +30,7 @@ def app_role():
         cursor.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
         # The script as the owner runs it after `beistand migrate` (here: the test user, who
         # created the test database's tables).
-        cursor.execute(GRANTS.read_text().replace("beistand_app", f'"{name}"'))
+        cursor.execute(GRANTS.read_text().replace(':"app"', f'"{name}"'))
     try:
         yield name
     finally:
