@@ -139,7 +139,11 @@ def _pg_connect(alias: str = "default"):
                                 "port": s.get("PORT")}.items() if v}
     options = {k: v for k, v in (s.get("OPTIONS") or {}).items()
                if k.startswith("ssl") or k in ("connect_timeout", "options")}
-    return psycopg.connect(**kwargs, **options)
+    try:
+        return psycopg.connect(**kwargs, **options)
+    except psycopg.Error as exc:
+        raise DatabaseError(f"Keine Verbindung zur PostgreSQL-Datenbank {s.get('NAME')}: "
+                            f"{str(exc).strip().splitlines()[0]}") from None
 
 
 def pg_tool(name: str, server_major: int) -> str:

@@ -18,6 +18,7 @@ and the files, migrates, and re-applies every deletion made after the backup
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import io
 import json
@@ -145,7 +146,7 @@ def create_backup(output: Path, key: str | None = None, *, stdout=None) -> Backu
         audit.record("backup.create", object_type="backup", object_repr=output.name,
                      actor=audit.Actor(user=None, label="backup"),
                      purpose="Datensicherung (Datenbank und Dateien)",
-                     after={"file": str(output)})
+                     after={"file": str(output), "os_user": getpass.getuser()})
     created_at = datetime.now(UTC)
     partial = output.with_name(output.name + ".partial")
     with tempfile.TemporaryDirectory(prefix=".beistand-backup-", dir=output.parent) as tmp:
