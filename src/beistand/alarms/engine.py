@@ -89,8 +89,9 @@ class Engine:
             await self.db(_forget_process)
         except Exception:
             logger.exception("Abmelden des Serverprozesses fehlgeschlagen")
-        self.executor.shutdown(wait=False)
-        self.urgent_executor.shutdown(wait=False)
+        loop = asyncio.get_running_loop()
+        for executor, workers in ((self.executor, 3), (self.urgent_executor, 2)):
+            await loop.run_in_executor(None, _close_connections, executor, workers)
 
     def dispatch(self, alarm_id: int):
         asyncio.get_running_loop().create_task(self._dispatch(alarm_id))
@@ -358,6 +359,25 @@ async def _close(conn, code: int):
 
 
 # --- database steps (run on the executor) ----------------------------------------------------
+
+def _close_connections(executor: ThreadPoolExecutor, workers: int):
+    """Close the database connection of every worker thread, then the pool: each thread holds
+    its own connection, and a server restarted in the same process (tests, reloads) must not
+    leave them open (PostgreSQL refuses new clients past max_connections)."""
+    import threading
+
+    barrier = threading.Barrier(workers, timeout=5)
+
+    def close():
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait()  # one job per thread: every thread closes its own
+        connection.close()
+
+    jobs = [executor.submit(close) for _ in range(workers)]
+    for job in jobs:
+        job.result(timeout=10)
+    executor.shutdown(wait=True)
+
 
 def _register_process():
     from beistand.alarms.hub import PROCESS_ID
