@@ -173,10 +173,8 @@ def admin_rule(pattern: str) -> Rule | None:
     rest = pattern[len(ADMIN_PREFIX):]
     if rest in ADMIN_REFUSED:
         ok = 403
-    elif rest.endswith("<path:object_id>/") or rest.startswith(("reports/offence/<",
-                                                                   "reports/helpoffer/<")):
-        ok = REDIRECT  # the bare object URL redirects to its change page; catalogue entries
-        # are keyed by code, so the numeric test id is "not found" (redirect to the index)
+    elif rest.endswith("<path:object_id>/"):
+        ok = REDIRECT  # the bare object URL redirects to its change page
     else:
         ok = 200
     return Rule(roles(ADMIN), ok=ok, deny=LOGIN)

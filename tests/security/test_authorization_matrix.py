@@ -4,7 +4,10 @@ The routes come from the URL conf and the OpenAPI schema, so a new page or opera
 rule fails here ("no rule for …") until somebody decides who may call it.
 """
 
+import re
+
 import pytest
+from django.apps import apps
 
 from tests.security.conftest import ROLES
 from tests.security.expectations import LOGIN, REDIRECT, api_rule, page_rule
@@ -15,6 +18,7 @@ pytestmark = pytest.mark.django_db
 # Requests come from a client address that is not the server itself (loopback is trusted by
 # the metrics endpoint, for example).
 CLIENT = {"REMOTE_ADDR": "192.0.2.10"}
+ADMIN_MODEL = re.compile(r"^django-admin/(\w+)/(\w+)/<path:object_id>/")
 
 
 def args_for(world, route) -> dict:
@@ -24,8 +28,13 @@ def args_for(world, route) -> dict:
     args["request_id"] = world.ids["help_request_id" if help_route else "rights_request_id"]
     if "datenschutz" in pattern:
         args["fmt"] = "md"
-    # Django admin: object 1 of each model, the organisation app's index, an unknown page.
+    # Django admin: the first object of the page's model, the organisation app's index, an
+    # unknown page.
     args.update(object_id=1, content_type_id=1, app_label="organisation", url="gibt-es-nicht/")
+    model = ADMIN_MODEL.match(pattern)
+    if model:
+        first = apps.get_model(*model.groups()).objects.order_by("pk").first()
+        args["object_id"] = first.pk
     return args
 
 
