@@ -10,7 +10,7 @@ document), and errors are the same problem details.
 
 import json
 import logging
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_to_bytes
 
 from django.conf import settings
 from pydantic import ValidationError
@@ -137,7 +137,12 @@ async def handle(scope, receive, send):
             413, "Anfrage zu groß", "Der Anfrageinhalt überschreitet die zulässige Größe.",
             "payload-too-large"), PROBLEM)
     if device_token is not None:
-        data = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        query = scope.get("query_string", b"")
+        if b"\x00" in unquote_to_bytes(query) or "\x00" in device_token:
+            return await _respond(send, 400, _problem(
+                400, "Ungültige Anfrage", "Steuerzeichen (NUL) sind nicht erlaubt.",
+                "invalid-input"), PROBLEM)
+        data = dict(parse_qsl(query.decode("latin-1")))
     else:
         try:
             data = json.loads(body or b"null")
