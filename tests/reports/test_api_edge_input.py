@@ -70,5 +70,7 @@ def test_nul_in_action_fields_is_400(client, cast, tokens):
     assert response.status_code == 400
     assert response.json()["errors"] == [{"field": "comment",
                                           "detail": "Steuerzeichen (NUL) sind nicht erlaubt."}]
+    # A NUL in the address is refused before any view (core.middleware.RejectNulMiddleware).
     read = client.get(f"/api/v1/reports/{rid}?purpose=Pr%00fung", **tokens["chefin"])
-    assert read.status_code == 200
+    assert read.status_code == 400
+    assert read.json()["title"] == "Ungültige Anfrage"
