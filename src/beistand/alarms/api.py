@@ -217,17 +217,26 @@ class DeviceTriggerQuery(Schema):
     accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
 
 
-def _device_trigger(request, device_token: str, query: DeviceTriggerQuery):
+def trigger_from_device_url(device_token: str,
+                            query: DeviceTriggerQuery | dict) -> services.Triggered:
+    """The device trigger URL, for this endpoint and for the trigger's fast path (which passes
+    the raw query: an unknown token is answered 404 before its parameters are looked at)."""
     device = device_for_token(device_token)
     if device is None:
         raise NotFound("Unbekanntes oder widerrufenes Geräte-Token.")
+    if isinstance(query, dict):
+        query = DeviceTriggerQuery.model_validate(query)
     position = None
     if query.lat is not None or query.lon is not None:
         if query.lat is None or query.lon is None:
             raise InvalidInput("Position braucht lat und lon.", field="lat")
         position = {"lat": query.lat, "lon": query.lon, "accuracy_m": query.accuracy_m}
-    result = services.trigger_by_device(device, template=query.template, source=query.source,
-                                        client_id=query.client_id, position=position)
+    return services.trigger_by_device(device, template=query.template, source=query.source,
+                                      client_id=query.client_id, position=position)
+
+
+def _device_trigger(request, device_token: str, query: DeviceTriggerQuery):
+    result = trigger_from_device_url(device_token, query)
     return Status(201 if result.created else 200, _trigger_out(result))
 
 

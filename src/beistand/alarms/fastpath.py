@@ -16,7 +16,7 @@ from django.conf import settings
 from pydantic import ValidationError
 
 from beistand.alarms.hub import HUB
-from beistand.core.errors import DomainError, InvalidInput
+from beistand.core.errors import DomainError
 
 logger = logging.getLogger("beistand.alarms")
 
@@ -74,25 +74,13 @@ def _problem(status, title, detail, slug, errors=None) -> dict:
 
 def _run_trigger(token: str, device_token: str | None, data: dict, remote: str):
     """On a database thread: authenticate, trigger, describe. -> (status, body)."""
-    from beistand.accounts.services import device_for_token, user_for_api_token
+    from beistand.accounts.services import user_for_api_token
     from beistand.alarms import api, services
     from beistand.audit import services as audit
 
     with audit.acting_as(audit.Actor(user=None, label="anonymous", remote_addr=remote)):
         if device_token is not None:
-            device = device_for_token(device_token)
-            if device is None:
-                raise _Problem(404, "Nicht gefunden",
-                               "Unbekanntes oder widerrufenes Geräte-Token.", "not-found")
-            query = api.DeviceTriggerQuery.model_validate(data)
-            position = None
-            if query.lat is not None or query.lon is not None:
-                if query.lat is None or query.lon is None:
-                    raise InvalidInput("Position braucht lat und lon.", field="lat")
-                position = {"lat": query.lat, "lon": query.lon, "accuracy_m": query.accuracy_m}
-            result = services.trigger_by_device(device, template=query.template,
-                                                source=query.source, client_id=query.client_id,
-                                                position=position)
+            result = api.trigger_from_device_url(device_token, data)
         else:
             user = user_for_api_token(token)
             if user is None:
