@@ -59,7 +59,8 @@ async def _client(url, token, arrivals, ready, stop, stats):
 
     for attempt in range(20):
         try:
-            ws = await websockets.connect(f"{url}/ws/v1/alarms?token={token}",
+            ws = await websockets.connect(f"{url}/ws/v1/alarms",
+                                          additional_headers={"Authorization": f"Bearer {token}"},
                                           open_timeout=60, ping_interval=None,
                                           max_queue=64)
             break

@@ -101,7 +101,9 @@ def main():
             import websockets
 
             samples = []
-            async with websockets.connect(f"ws://127.0.0.1:{port}/ws/v1/ping?token={token}") as ws:
+            async with websockets.connect(
+                    f"ws://127.0.0.1:{port}/ws/v1/ping",
+                    additional_headers={"Authorization": f"Bearer {token}"}) as ws:
                 for i in range(args.n):
                     started = time.perf_counter()
                     await ws.send(json.dumps({"echo": i}))

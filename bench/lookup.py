@@ -296,7 +296,8 @@ def variant_query(rng, ident):
 
 # --- Build ------------------------------------------------------------------------------------
 
-def build(n, seed, batch=20_000):
+def build(n, seed, batch=20_000, make=None):
+    """Bulk-load ``n`` persons made by ``make(rng)`` (default ``make_identity``)."""
     from django.db import connection, transaction
     from django.utils import timezone
 
@@ -314,9 +315,9 @@ def build(n, seed, batch=20_000):
     for start in range(0, n, batch):
         persons, addresses, keys = [], [], []
         for pid in range(start + 1, min(n, start + batch) + 1):
-            ident = make_identity(rng)
+            ident = (make or make_identity)(rng)
             identities.append(ident)
-            last, first, birth, aliases, dob, address = ident
+            last, first, birth, aliases, dob, address = ident[:6]
             persons.append((pid, last, first, birth, json.dumps(aliases), dob, "active", "",
                             2, today, today + timedelta(days=730), today + timedelta(days=1825),
                             now, now))

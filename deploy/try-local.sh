@@ -84,6 +84,7 @@ sed -e "s#/etc/ssl/beistand/#$WORK/#; s#/etc/nginx/snippets/#$WORK/snippets/#" \
     -e "s#listen 443 ssl http2;#listen 8443 ssl http2;#; s#listen \[::\]:443 ssl http2;##" \
     -e "s#listen 80;#listen 8080;#; s#listen \[::\]:80;##" \
     -e "s#server_name beistand.example.de;#server_name localhost;#" \
+    -e "s#/var/log/nginx/#$WORK/logs/#" \
     deploy/nginx/beistand.conf > "$WORK/beistand.conf"
 cat > "$WORK/nginx.conf" <<NGINX
 worker_processes 1;
@@ -215,7 +216,7 @@ curl -s http://127.0.0.1:8001/health/ready | "$PY" -c "import json,sys; d=json.l
 
 say "Synthetic Probealarm (what the worker runs daily at BEISTAND_PROBE_TIME)"
 "$BEISTAND" shell -c "
-from beistand.alarms import supervision
+from beistand.ops import supervision
 run = supervision.run_probe(base_url='http://127.0.0.1:8001')
 print('Probealarm:', 'ok' if run.ok else 'FAILED', run.detail, f'({run.seconds:.2f} s)')
 assert run.ok

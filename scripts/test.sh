@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs everything and runs the whole test suite, exactly as CI does (.ci/run calls this):
 #   1. scripts/bootstrap.sh (.venv, Python and npm packages) and Chromium for browser tests
-#   2. ruff check
+#   2. ruff check; the browser JavaScript: node --test tests/js, tsc --noEmit --checkJs
 #   3. migrations complete (makemigrations --check --dry-run), dependency audit (pip-audit)
 #   4. pytest on SQLite (the embedded default, in a temporary data directory)
 #   5. pytest again on PostgreSQL (the local server; a throw-away database)
+#   6. the checkout is as the run found it (git status and the changed files' contents): tests
+#      write only into temporary directories (docs/screenshots/: scripts/screenshots.sh)
 # Every step runs even if an earlier one failed; a summary at the end names each result.
 #
 # Arguments go to both pytest runs instead of the default (all of tests/), e.g.
@@ -66,6 +68,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# `git status` with a checksum of every changed or untracked file; empty outside a git checkout.
+checkout_state() {
+    git rev-parse --is-inside-work-tree >/dev/null 2>&1 || return 0
+    git status --porcelain=v1 --untracked-files=all | while IFS= read -r line; do
+        printf '%s %s
+' "$line" "$({ sha256sum -- "${line:3}" 2>/dev/null || echo -; } | cut -d' ' -f1)"
+    done
+}
+CHECKOUT_BEFORE="$(checkout_state)"
+
 elapsed() { local s=$((SECONDS - $1)); printf '%dm%02ds' $((s / 60)) $((s % 60)); }
 
 # pytest's exit codes: 0 all passed, 1 tests failed, 2 interrupted, 3 internal error, 4 usage
@@ -119,6 +131,15 @@ fi
 
 say "ruff check"
 if .venv/bin/ruff check src tests bench clients; then ok "ruff"; else failed "ruff" "lint errors above"; fi
+
+say "JavaScript unit tests (node --test tests/js)"
+# The shared alarm state reducer, and that docs/alarm-protocol.schema.json is current.
+if node --test tests/js; then ok "node --test"; else failed "node --test" "failing JavaScript tests above"; fi
+
+say "Type check of the browser JavaScript (tsc --noEmit --checkJs)"
+# Against the alarm protocol's types (src/beistand/alarms/static/alarms/protocol.d.ts).
+if node_modules/.bin/tsc --noEmit --checkJs -p tsconfig.json; then ok "tsc"; else
+    failed "tsc" "type errors above"; fi
 
 say "Migrations complete? (makemigrations --check --dry-run)"
 if env -u DATABASE_URL BEISTAND_DATA_DIR="$WORK/migrations" \
@@ -188,6 +209,19 @@ else
     echo "$pg_message" >&2
     echo "Skipping the PostgreSQL run because CI is not set (with CI=true this fails)." >&2
     skipped "pytest PostgreSQL" "$pg_message; not in CI"
+fi
+
+say "Checkout unchanged? (git status and file contents, before and after)"
+if ! git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    skipped "clean checkout" "not a git checkout"
+elif checkout_after="$(checkout_state)" && [ "$checkout_after" = "$CHECKOUT_BEFORE" ]; then
+    ok "clean checkout"
+else
+    changed="$(diff <(printf '%s\n' "$CHECKOUT_BEFORE") <(printf '%s\n' "$checkout_after") \
+        | sed -n 's/^[<>] ...\(.*\) [^ ]*$/\1/p' | sort -u || true)"
+    printf '%s\n' "$changed"
+    failed "clean checkout" "the run wrote into the checkout: $(echo "$changed" | head -n 5 \
+        | tr '\n' ' ')(tests must write to temporary directories)"
 fi
 
 say "Summary"

@@ -1,12 +1,13 @@
 -- beistand: privileges of the application role. Run as the OWNER role after every
--- `beistand migrate` (idempotent):
---   psql "postgres://beistand_owner@db-host/beistand" -v ON_ERROR_STOP=1 -v app=beistand_app \
---        -f deploy/postgres/grants.sql
+-- `beistand migrate` (idempotent), without a password on any command line:
+--   beistand-admin --owner apply-grants --app-role beistand_app
+-- (`beistand restore-complete` runs it too).
 -- The application role (web processes, worker) may read and write every table, but on the audit
 -- trail only SELECT and INSERT: no UPDATE, DELETE or TRUNCATE, whatever the code does. The
--- append-only triggers of audit/migrations/0002 additionally refuse them for every role except
--- during audited pruning; only the owner can drop those triggers (`beistand audit verify`
--- detects a dropped trigger).
+-- append-only triggers (src/beistand/audit/protection.py) additionally refuse them for every
+-- role; only the owner can drop those triggers. `beistand audit verify` fails on a dropped,
+-- disabled or altered trigger and on any role besides the owner that may UPDATE, DELETE or
+-- TRUNCATE audit_auditevent (tests/ops/test_audit_protections.py).
 
 GRANT USAGE ON SCHEMA public TO :"app";
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO :"app";

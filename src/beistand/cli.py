@@ -19,8 +19,16 @@ def main(argv: list[str] | None = None) -> None:
     if len(argv) > 1 and argv[1] == "demo":
         # Demo mode must be on before settings load (passwords "demo", no 2FA, banner).
         os.environ["BEISTAND_DEMO"] = "1"
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
+    try:
+        settings.INSTALLED_APPS  # noqa: B018 - loads and validates the settings
+    except ImproperlyConfigured as exc:
+        # A wrong environment variable: one clear line, no traceback (docs/configuration.md).
+        print(f"beistand: configuration error: {exc}", file=sys.stderr)
+        sys.exit(2)
     execute_from_command_line(argv)
 
 

@@ -41,6 +41,7 @@ def probe(tmp_path, **env):
 def test_without_variables_only_local_login(tmp_path):
     out = probe(tmp_path)
     assert out["backends"] == ["axes.backends.AxesStandaloneBackend",
+                               "beistand.accounts.lockout.SprayGuardBackend",
                                "beistand.accounts.backends.RoleAwareModelBackend"]
     assert out["oidc_url"] is None
 

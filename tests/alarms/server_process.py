@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -34,7 +35,9 @@ class ServerProcess:
                     "BEISTAND_LOG_LEVEL": "WARNING", **env}
         self.env.pop("REDIS_URL", None) if "REDIS_URL" not in env else None
         self.proc = None
-        self.log = Path(settings.DATA_DIR) / f"server-{self.port}.log"
+        # Outside the data directory, which is var/ in the checkout when pytest runs without
+        # BEISTAND_DATA_DIR; a failed start shows the log's end in its error.
+        self.log = Path(tempfile.mkdtemp(prefix="beistand-server-")) / f"server-{self.port}.log"
 
     def start(self, timeout=30):
         handle = self.log.open("ab")

@@ -42,3 +42,25 @@ def test_every_connection_is_pinged_each_interval(fast_heartbeat, server, people
         assert len(pings) >= 2, pings
         gaps = [b - a for a, b in itertools.pairwise(pings)]
         assert max(gaps) <= 2 * 2 + 0.5, gaps  # a client declares itself offline after 2x
+
+
+def test_a_silent_connection_gets_heartbeat_timeout_then_4408(server, people, token, settings):
+    """docs/alarm-protocol.md: the 4408 close is preceded by an ``error`` frame with code
+    ``heartbeat_timeout`` (a review found the close arriving without it)."""
+    settings.ALARM_HEARTBEAT_SECONDS = 1
+    import websockets
+
+    tok = token(people["far"])
+
+    async def silent():
+        frames = []
+        async with Receiver(server.ws, tok, auto_receipt=False) as client:
+            try:
+                while True:  # never answer a ping: the server ends the connection
+                    frames.append(json.loads(await asyncio.wait_for(client.ws.recv(), 30)))
+            except websockets.ConnectionClosed as closed:
+                return frames, closed.rcvd.code if closed.rcvd else None
+
+    frames, code = asyncio.run(silent())
+    assert code == 4408
+    assert frames[-1]["type"] == "error" and frames[-1]["code"] == "heartbeat_timeout", frames[-3:]

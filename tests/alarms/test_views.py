@@ -220,14 +220,15 @@ def test_detail_page_shows_timeline_and_recipients(staff, demo, fast_plan):
     assert response.status_code == 200
     page = text(response)
     for expected in ("Ausgelöst", "Antwort", "Test Neighbour: kommt", "Nachricht",
-                     "Entwarnung: Lage geklärt", "Bin unterwegs", "Empfänger", "kommt"):
+                     "Entwarnung durch Erika Sender: Lage geklärt", "Bin unterwegs", "Empfänger",
+                     "kommt"):
         assert expected in page, expected
     assert AuditEvent.objects.filter(action="alarms.alarm.read", object_id=str(alarm.pk),
                                      actor_id=staff["security"].pk).exists()
     # The sender sees it too, with "Vorfall melden"; an outsider does not; unknown is 404.
     own = login(staff["sender"]).get(f"/alarm/protokoll/{alarm.pk}/")
     assert own.status_code == 200 and f"/meldungen/neu/?alarm={alarm.pk}" in own.content.decode()
-    assert login(staff["other"]).get(f"/alarm/protokoll/{alarm.pk}/").status_code == 403
+    assert login(staff["other"]).get(f"/alarm/protokoll/{alarm.pk}/").status_code == 404
     assert login(staff["security"]).get("/alarm/protokoll/999999/").status_code == 404
 
 
@@ -244,10 +245,10 @@ def test_coverage_of_own_workstation(staff, demo, fast_plan):
 
 
 def test_coverage_warns_when_tier_one_is_offline(staff, demo, fast_plan, monkeypatch):
-    from beistand.alarms import plans
+    from beistand.alarms import presence
 
     security_inbox = inbox_for_user(staff["security"]).pk
-    monkeypatch.setattr(plans, "online_inboxes",
+    monkeypatch.setattr(presence, "online_inboxes",
                         lambda ids: {i for i in ids if i == security_inbox})
     page = text(login(staff["sender"]).get("/alarm/abdeckung/"))
     assert "Aus Stufe 1 ist gerade niemand verbunden" in page
@@ -316,7 +317,8 @@ def test_report_form_prefilled_from_alarm(staff, demo):
     assert "Sender, Erika" in html and 'value="Test Security"' in html
     assert 'value="Test Neighbour"' not in html
     # Not a participant, unknown alarm, bad number.
-    assert login(staff["far"]).get(f"/meldungen/neu/?alarm={alarm.pk}").status_code == 403
+    # Not a participant: as for an unknown alarm (issue 16, finding 13).
+    assert login(staff["far"]).get(f"/meldungen/neu/?alarm={alarm.pk}").status_code == 404
     assert login(staff["far"]).get("/meldungen/neu/?alarm=999999").status_code == 404
     assert login(staff["far"]).get("/meldungen/neu/?alarm=x1").status_code == 400
 

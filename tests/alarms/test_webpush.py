@@ -58,8 +58,9 @@ def vapid(settings, monkeypatch):
     settings.VAPID_PRIVATE_KEY = keys["BEISTAND_VAPID_PRIVATE_KEY"]
     settings.VAPID_PUBLIC_KEY = keys["BEISTAND_VAPID_PUBLIC_KEY"]
     settings.VAPID_SUBJECT = "mailto:sicherheit@teststadt.example"
-    # The local push service speaks plain HTTP.
+    # The local push service speaks plain HTTP, on loopback: an on-premise push service.
     monkeypatch.setattr(webpush, "ALLOWED_SCHEMES", ("https", "http"))
+    settings.WEBPUSH_ALLOWED_HOSTS = ["127.0.0.1"]
     return keys
 
 

@@ -52,7 +52,10 @@ def test_websocket_with_user_token_answers(server, client, make_user, settings):
     token = issue_token(client, "kollegin")
 
     async def talk():
-        async with _ws(server, f"/ws/v1/ping?token={token}") as ws:
+        # Browsers: the token as a subprotocol (never in the URL), the server answers beistand.v1.
+        async with _ws(server, "/ws/v1/ping",
+                       subprotocols=["beistand.v1", f"beistand.bearer.{token}"]) as ws:
+            assert ws.subprotocol == "beistand.v1"
             await ws.send(json.dumps({"echo": "hallo"}))
             return json.loads(await asyncio.wait_for(ws.recv(), 5))
 
@@ -85,7 +88,8 @@ def test_websocket_without_credentials_is_closed(server, db):
 
 def test_websocket_with_bad_token_is_closed(server, db):
     async def talk():
-        async with _ws(server, "/ws/v1/ping?token=bst_not-a-real-token") as ws:
+        async with _ws(server, "/ws/v1/ping",
+                       additional_headers={"Authorization": "Bearer bst_not-a-real-token"}) as ws:
             await ws.recv()
 
     with pytest.raises(websockets.ConnectionClosed) as closed:
@@ -99,8 +103,8 @@ def test_websocket_from_foreign_browser_origin_is_refused(server, client, make_u
     token = issue_token(client, "opfer")
 
     async def talk():
-        async with _ws(server, f"/ws/v1/ping?token={token}",
-                       origin="https://evil.example") as ws:
+        async with _ws(server, "/ws/v1/ping", origin="https://evil.example",
+                       additional_headers={"Authorization": f"Bearer {token}"}) as ws:
             await ws.recv()
 
     with pytest.raises((websockets.InvalidStatus, websockets.ConnectionClosed)):

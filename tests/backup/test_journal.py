@@ -51,6 +51,25 @@ def test_a_rolled_back_purge_leaves_no_line(journal, django_capture_on_commit_ca
     assert RegisterPerson.objects.get(pk=p.pk).status == RegisterPerson.Status.ACTIVE
 
 
+def test_a_purge_nobody_would_journal_is_refused(journal, django_capture_on_commit_callbacks):
+    """Without the backup app's receiver the deletion fails closed: a purge without a journal
+    line would come back with the next restore."""
+    from beistand.register import signals
+
+    p = person()
+    receivers = signals.person_purged.receivers
+    signals.person_purged.receivers = []
+    signals.person_purged.sender_receivers_cache.clear()
+    try:
+        with pytest.raises(RuntimeError, match="deletion journal"):
+            retention.purge_person(p, "Löschung nach Art. 17 DSGVO")
+    finally:
+        signals.person_purged.receivers = receivers
+        signals.person_purged.sender_receivers_cache.clear()
+    assert RegisterPerson.objects.get(pk=p.pk).status == RegisterPerson.Status.ACTIVE
+    assert lines(journal) == []
+
+
 def test_retention_journals_persons_and_pruned_lookups(journal, make_user,
                                                        django_capture_on_commit_callbacks):
     user = make_user("abfrage")

@@ -2,11 +2,19 @@
 
 Playwright's own browser download is never used (no network for it); the system Chromium is
 launched instead. Every page can be checked with axe-core (from node_modules) for WCAG 2.1 AA.
+
+The tests wait for the state they assert, never for time: Playwright's locators and ``expect``
+wait for an element or a text, ``wait_until`` for a row in the database. Every such wait has
+the same generous ceiling (``WAIT_MS``), so that a loaded 2-core machine is slow, not red.
+
+Documentation screenshots go through the ``screenshots`` fixture: into a temporary directory,
+or into docs/screenshots/ when scripts/screenshots.sh runs them (``--screenshots DIR``).
 """
 
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +30,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# The ceiling of every wait for a state (element, text, URL, navigation, database row). Only
+# reached when the state never comes; Playwright's own default is 30 s, expect's only 5 s.
+WAIT_MS = 45_000
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 360, "height": 780}
 
@@ -45,14 +56,69 @@ def _chromium_path() -> str:
 def browser():
     # Module scope: Playwright's sync API keeps an event loop running in this thread while it
     # is open, and tests after the browser tests (desktop client, alarms) use asyncio.run().
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     executable = _chromium_path()
+    expect.set_options(timeout=WAIT_MS)
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS,
                                               headless=True)
+        new_context = instance.new_context
+
+        def new_context_with_ceiling(**options):
+            # Every context of every test (also those made in a test module) gets WAIT_MS.
+            context = new_context(**options)
+            context.set_default_timeout(WAIT_MS)
+            return context
+
+        instance.new_context = new_context_with_ceiling
         yield instance
         instance.close()
+
+
+def wait_until(condition, what: str, timeout_ms: int = WAIT_MS):
+    """Poll ``condition()`` (e.g. a database query) until it returns something true; return it.
+
+    For state the server records on its own time (a receipt, a row written by another thread):
+    the test waits for that state instead of sleeping and hoping."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout_ms / 1000:.0f} s for {what}")
+        time.sleep(0.05)
+
+
+class Screenshots:
+    """Documentation screenshots (docs/screenshots/*.png) taken by the tests that show a page.
+
+    ``take(page_or_locator, name, **options)`` writes ``name`` into ``directory``: a temporary
+    directory in every test run (the page must still render: the file must have some size),
+    docs/screenshots/ only when scripts/screenshots.sh passes ``--screenshots``."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    def take(self, target, name: str, **options) -> Path:
+        path = self.directory / name
+        target.screenshot(path=str(path), **options)
+        size = path.stat().st_size
+        assert size > 10_000, f"{name}: only {size} bytes, the page did not render"
+        return path
+
+
+@pytest.fixture
+def screenshots(request, tmp_path_factory) -> Screenshots:
+    """Where this test's documentation screenshots go (the test is marked ``screenshots``)."""
+    option = request.config.getoption("screenshots")
+    if option:
+        directory = Path(option).resolve()
+        directory.mkdir(parents=True, exist_ok=True)
+    else:
+        directory = tmp_path_factory.mktemp("screenshots")
+    return Screenshots(directory)
 
 
 @pytest.fixture
@@ -77,7 +143,9 @@ class BrowserPage:
 
     def _on_console(self, message):
         if message.type == "error":
-            self.console_errors.append(message.text)
+            # "Failed to load resource: ... 404" names no resource: the location does.
+            where = (message.location or {}).get("url") or ""
+            self.console_errors.append(f"{message.text} ({where})" if where else message.text)
 
     def goto(self, path: str, expect_status: int | None = 200):
         response = self.page.goto(self.base_url + path)

@@ -78,6 +78,7 @@ EXCLUDED = {
     "accounts:revoke_own_token": "POST only (redirects back to the security page)",
     "accounts:grant_create": "POST only (the form is on the grants page)",
     "accounts:grant_revoke": "POST only",
+    "accounts:grant_confirm": "POST only (the confirm button is on the grants page)",
     "accounts:device_revoke": "POST only",
     "reports:colleagues": "JSON suggestions for the report form's victim field",
     "reports:act": "POST only (the actions are forms on the report page)",
@@ -92,6 +93,8 @@ EXCLUDED = {
     "stats:annual_report": "PDF",
     "stats:dpo_document": "PDF/Markdown download",
     "alarms:trigger": "POST only (the no-JavaScript fallback of the alarm button)",
+    "alarm_answer": "needs a live one-time token; axe runs on it in tests/browser/"
+                    "test_answer_page.py (open and answered, at 390 px)",
     "mobile:manifest": "web app manifest (JSON)",
     "mobile:service_worker": "JavaScript",
     "web:verify_audit": "POST only (the button is on the DPO's start page)",

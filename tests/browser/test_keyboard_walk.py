@@ -9,6 +9,7 @@ factor (see tests/browser/pages.py)."""
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from beistand.alarms.models import Alarm
 from beistand.reports.models import Report
@@ -97,7 +98,7 @@ def test_report_an_incident_by_keyboard(contexts, cast):  # noqa: F811
     kb.page.wait_for_url("**/meldungen/neu/")
     kb.tab_to(lambda el: el["type"] == "checkbox" and el["name"].startswith("Bedrohung"))
     kb.press("Space")
-    assert kb.page.get_by_label("Bedrohung").is_checked()
+    expect(kb.page.get_by_label("Bedrohung")).to_be_checked()
     kb.tab_to(lambda el: el["tag"] == "textarea" and "Schilderung" in el["name"])
     kb.type("Der Kunde drohte mir am Schalter, mich nach Dienstschluss abzufangen.")
     kb.tab_to(by_id("id_p-0-last_name"))
@@ -149,24 +150,25 @@ def test_alarm_received_answered_and_all_clear_by_keyboard(contexts, cast):  # n
     sender = Keyboard(contexts(people["melder"]))
     for kb in (receiver, sender):
         kb.bp.goto("/alarm/")
-        kb.page.get_by_text("Empfang aktiv").wait_for(timeout=10_000)
+        kb.page.get_by_text("Empfang aktiv").wait_for()
     # The sender raises the alarm by keyboard too (Beistand is preselected).
     sender.tab_to(by_name("Alarm auslösen", "button"))
     sender.press("Enter")
-    sender.page.get_by_text("Alarm wurde ausgelöst.").wait_for(timeout=10_000)
+    sender.page.get_by_text("Alarm wurde ausgelöst.").wait_for()
 
     panel = receiver.page.get_by_role("alertdialog")
-    panel.wait_for(timeout=10_000)
+    panel.wait_for()
     el = receiver.focused()
     assert el is not None and el["role"] == "alertdialog"  # the panel takes the focus
     receiver.tab_to(by_name("^Ich komme$", "button"))
     receiver.press("Enter")
-    panel.get_by_text("Ihre Antwort: Ich komme").wait_for(timeout=10_000)
-    sender.page.get_by_text("Hilfe kommt: Kim Krause").wait_for(timeout=10_000)
+    panel.get_by_text("Ihre Antwort: Ich komme").wait_for()
+    sender.page.get_by_text("Hilfe kommt: Kim Krause").wait_for()
 
     sender.tab_to(by_name("Entwarnung geben", "button"), back=True)
     sender.press("Space")
-    receiver.page.get_by_text(re.compile("Entwarnung: Beistand")).wait_for(timeout=10_000)
-    assert receiver.page.get_by_role("alertdialog").count() == 0
+    receiver.page.get_by_text(re.compile("^Entwarnung – Alarm beendet durch")).wait_for()
+    receiver.page.get_by_text(re.compile("^Beistand von")).wait_for()
+    expect(receiver.page.get_by_role("alertdialog")).to_have_count(0)
     alarm = Alarm.objects.exclude(pk=objects["alarm"].pk).get()
     assert alarm.state == "resolved" and alarm.first_ack_at is not None

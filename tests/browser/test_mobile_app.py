@@ -12,30 +12,24 @@
 
 import re
 from datetime import timedelta
-from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
 from django.db import transaction
 from django.utils import timezone
+from playwright.sync_api import expect
 
-from beistand.alarms.models import Alarm, AlarmPlan, AlarmTier
+from beistand.alarms.models import Alarm, AlarmPlan, AlarmTier, Inbox
 from beistand.mobile import visits
 from beistand.mobile.models import Visit
 from tests.alarms.conftest import ServerThread, alarm_defaults, people  # noqa: F401
-from tests.browser.conftest import AXE_TAGS, PHONE, _axe_source
+from tests.browser.conftest import AXE_TAGS, PHONE, _axe_source, wait_until
 from tests.conftest import PASSWORD
 
 GATEWAY = "+49 170 9999999"
 # The sender stands at the town hall, the colleague about 140 m to the north-east.
 SENDER_AT = {"latitude": 50.93750, "longitude": 6.96030, "accuracy": 12}
 HELPER_AT = {"latitude": 50.93840, "longitude": 6.96180, "accuracy": 10}
-
-
-def _shots_dir() -> Path:
-    here = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-    here.mkdir(parents=True, exist_ok=True)
-    return here
 
 
 @pytest.fixture
@@ -87,15 +81,32 @@ def login(page, server, user):
     page.get_by_role("button", name="Anmelden").click()
     page.wait_for_url(server.http + "/app/")
     page.locator("#screen-alarm").wait_for(state="visible")
-    page.wait_for_selector('#conn[data-state="online"]', timeout=10000)
+    page.wait_for_selector('#conn[data-state="online"]')
 
 
-def hold(page, seconds):
+PRESSING = "#alarm-button.bs-hold--pressing"  # while the page counts the hold
+OUTBOX = "() => JSON.parse(localStorage.getItem('beistand.app.outbox') || '[]').length"
+
+
+def _press(page):
     box = page.locator("#alarm-button").bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.down()
-    page.wait_for_timeout(int(seconds * 1000))
+    page.locator(PRESSING).wait_for(state="attached")
+
+
+def hold(page):
+    """Press and keep pressing until the page has counted the whole hold time (then release)."""
+    _press(page)
+    page.locator(PRESSING).wait_for(state="detached")
     page.mouse.up()
+
+
+def tap(page):
+    """A short press: released while the page still counts."""
+    _press(page)
+    page.mouse.up()
+    page.locator(PRESSING).wait_for(state="detached")
 
 
 def assert_accessible(page):
@@ -113,22 +124,26 @@ def real_errors(page):
             and "ERR_INTERNET_DISCONNECTED" not in e]
 
 
-def test_alarm_from_the_phone_reaches_a_colleague_who_answers(phone, app_server, people):  # noqa: F811
-    shots = _shots_dir()
+def test_alarm_from_the_phone_reaches_a_colleague_who_answers(
+        phone, app_server, people, screenshots):  # noqa: F811
     _, sender = phone(SENDER_AT)
     _, helper = phone(HELPER_AT)
     login(sender, app_server, people["sender"])
     login(helper, app_server, people["neighbour"])
-    sender.screenshot(path=str(shots / "app-button.png"))
+    screenshots.take(sender, "app-button.png")
     assert_accessible(sender)
 
-    # A short press is no alarm (pocket protection).
-    hold(sender, 0.5)
-    sender.wait_for_timeout(500)
+    # A short press is no alarm (pocket protection): nothing queued to be sent.
+    tap(sender)
+    assert sender.evaluate(OUTBOX) == 0
     assert not Alarm.objects.exists()
 
-    hold(sender, 1.8)
-    sender.get_by_text("Alarm wurde ausgelöst.").wait_for(timeout=10000)
+    # The phone has its first position fix once it has told the server (as a receiver).
+    wait_until(lambda: Inbox.objects.filter(user=people["sender"],
+                                            position_at__isnull=False).exists(),
+               "the sender's first position fix")
+    hold(sender)
+    sender.get_by_text("Alarm wurde ausgelöst.").wait_for()
     alarm = Alarm.objects.get()
     assert alarm.source == "app" and alarm.sender_user == people["sender"]
     assert alarm.client_id.startswith("app-")
@@ -137,7 +152,7 @@ def test_alarm_from_the_phone_reaches_a_colleague_who_answers(phone, app_server,
 
     # The colleague's phone: full-screen receive screen with distance and direction.
     screen = helper.locator("#incoming")
-    screen.wait_for(state="visible", timeout=10000)
+    screen.wait_for(state="visible")
     card = helper.locator(f"#rx-{alarm.pk}")
     assert "ALARM: Beistand" in card.locator('[data-f="title"]').inner_text()
     assert "Erika Sender" in card.locator('[data-f="name"]').inner_text()
@@ -147,67 +162,73 @@ def test_alarm_from_the_phone_reaches_a_colleague_who_answers(phone, app_server,
         "tel:+491701111111"
     assert card.get_by_role("link", name="In Karten-App öffnen").get_attribute(
         "href").startswith("geo:50.937500,6.960300")
-    helper.screenshot(path=str(shots / "app-receive.png"))
+    screenshots.take(helper, "app-receive.png")
     assert_accessible(helper)
 
     card.get_by_role("button", name="Ich komme").click()
     card.get_by_text("Ihre Antwort: Ich komme").wait_for()
-    sender.get_by_text("Hilfe kommt: Test Neighbour").first.wait_for(timeout=10000)
-    sender.screenshot(path=str(shots / "app-confirmation.png"))
+    sender.get_by_text("Hilfe kommt: Test Neighbour").first.wait_for()
+    screenshots.take(sender, "app-confirmation.png")
 
     # A message in the alarm's thread reaches the sender's alarm.
     card.get_by_label("Nachricht an alle Beteiligten").fill("Bin in 2 Minuten da")
     card.get_by_role("button", name="Senden").click()
-    card.locator('[data-f="thread"]').get_by_text("Bin in 2 Minuten da").wait_for(timeout=10000)
+    card.locator('[data-f="thread"]').get_by_text("Bin in 2 Minuten da").wait_for()
 
     # The sender moves: the helper's screen follows.
     sender.context.set_geolocation({"latitude": 50.93800, "longitude": 6.96100, "accuracy": 8})
     helper.wait_for_function(
         "() => /^(\\d+) m/.test(document.querySelector('[data-f=\"distance\"]').textContent)"
-        " && parseInt(document.querySelector('[data-f=\"distance\"]').textContent) < 120",
-        timeout=15000)
+        " && parseInt(document.querySelector('[data-f=\"distance\"]').textContent) < 120")
 
-    # All-clear closes the receive screen.
+    # The all-clear is shown as such (not by the screen vanishing) until the helper closes it.
     sender.get_by_role("button", name="Entwarnung geben").click()
-    screen.wait_for(state="hidden", timeout=10000)
+    card.get_by_text(re.compile("^Entwarnung – Alarm beendet durch Erika Sender")).wait_for()
+    assert screen.is_visible()
+    assert card.get_by_role("button", name="Ich komme").count() == 0
+    assert_accessible(helper)
+    card.get_by_role("button", name="Schließen").click()
+    screen.wait_for(state="hidden")
     assert real_errors(sender) == [] and real_errors(helper) == []
 
 
-def test_offline_alarm_offers_the_sms_and_is_sent_when_data_returns(phone, app_server, people):  # noqa: F811
-    shots = _shots_dir()
+def test_offline_alarm_offers_the_sms_and_is_sent_when_data_returns(
+        phone, app_server, people, screenshots):  # noqa: F811
     context, sender = phone(SENDER_AT)
     login(sender, app_server, people["sender"])
-    sender.wait_for_timeout(500)  # the first position fix
     context.set_offline(True)
-    hold(sender, 1.8)
+    hold(sender)
     box = sender.locator("#sms-fallback")
-    box.wait_for(state="visible", timeout=5000)
+    box.wait_for(state="visible")
     sender.get_by_text("Keine Verbindung – Alarm noch nicht übertragen").wait_for()
+    # The text carries the position as soon as the phone has its first fix.
+    expect(sender.locator("#sms-text")).to_have_text("ALARM 50.93750,6.96030")
     href = sender.get_by_role("link", name="SMS-Alarm senden").get_attribute("href")
     assert href.startswith("sms:+491709999999?body=")
     body = unquote(href.split("body=", 1)[1])
     assert body == "ALARM 50.93750,6.96030"
     # Exactly what the server's inbound SMS path understands.
-    from beistand.alarms.sms import parse_inbound
+    from beistand.alarms.sms_inbound import parse_inbound
 
     assert parse_inbound(body) == (50.9375, 6.9603, "")
-    sender.screenshot(path=str(shots / "app-offline-sms.png"))
+    screenshots.take(sender, "app-offline-sms.png")
     assert not Alarm.objects.exists()
 
     context.set_offline(False)
-    sender.get_by_text("über das Datennetz angekommen").wait_for(timeout=20000)
-    assert box.is_hidden()
+    sender.get_by_text("über das Datennetz angekommen").wait_for()
+    expect(box).to_be_hidden()
     alarm = Alarm.objects.get()
     assert alarm.client_id.startswith("app-")
-    # Retries of the same press never make a second alarm.
+    # Retries of the same press never make a second alarm: it left the outbox when the server
+    # confirmed it, so the next `online` event has nothing to send.
+    assert sender.evaluate(OUTBOX) == 0
     sender.evaluate("() => window.dispatchEvent(new Event('online'))")
-    sender.wait_for_timeout(1000)
+    assert sender.evaluate(OUTBOX) == 0
     assert Alarm.objects.count() == 1
     assert real_errors(sender) == []
 
 
-def test_unanswered_visit_alarms_the_team(phone, app_server, people):  # noqa: F811
-    shots = _shots_dir()
+def test_unanswered_visit_alarms_the_team(phone, app_server, people, screenshots):  # noqa: F811
     _, worker = phone(SENDER_AT)
     _, helper = phone(HELPER_AT)
     login(worker, app_server, people["sender"])
@@ -218,10 +239,10 @@ def test_unanswered_visit_alarms_the_team(phone, app_server, people):  # noqa: F
     worker.get_by_label("Ort").fill("Teststadt")
     worker.get_by_label("Dauer").select_option("30")
     worker.get_by_role("button", name="Besuch starten").click()
-    worker.get_by_text("läuft – Rückfrage um").wait_for(timeout=10000)
+    worker.get_by_text("läuft – Rückfrage um").wait_for()
     visit = Visit.objects.get()
     assert visit.address == "Lindenweg 7, 12345 Teststadt"
-    worker.screenshot(path=str(shots / "app-visit.png"))
+    screenshots.take(worker, "app-visit.png")
     start = visit.started_at
 
     def advance(minutes):
@@ -230,19 +251,19 @@ def test_unanswered_visit_alarms_the_team(phone, app_server, people):  # noqa: F
 
     advance(25)
     ask = worker.locator("#visit-ask")
-    ask.get_by_text("Alles in Ordnung?").wait_for(timeout=10000)
-    worker.screenshot(path=str(shots / "app-visit-ask.png"))
+    ask.get_by_text("Alles in Ordnung?").wait_for()
+    screenshots.take(worker, "app-visit-ask.png")
     advance(30)
-    ask.get_by_text("Voralarm: Alles in Ordnung?").wait_for(timeout=10000)
-    worker.screenshot(path=str(shots / "app-visit-prealarm.png"))
+    ask.get_by_text("Voralarm: Alles in Ordnung?").wait_for()
+    screenshots.take(worker, "app-visit-prealarm.png")
     assert_accessible(worker)
     assert not Alarm.objects.exists()
     advance(32)
-    worker.get_by_text("Alarm ausgelöst (Zeitalarm)").wait_for(timeout=10000)
+    worker.get_by_text("Alarm ausgelöst (Zeitalarm)").wait_for()
     alarm = Alarm.objects.get()
     assert alarm.template.code == "bedrohung"
     card = helper.locator(f"#rx-{alarm.pk}")
-    card.wait_for(state="visible", timeout=10000)
+    card.wait_for(state="visible")
     assert "Zeitalarm Besuch: Lindenweg 7, 12345 Teststadt" in \
         card.locator('[data-f="place"]').inner_text()
     assert "Richtung Südwest" in card.locator('[data-f="distance"]').inner_text()
@@ -264,11 +285,65 @@ def test_hands_free_key_triggers_while_the_app_is_open(phone, app_server, people
     sender.get_by_role("button", name="Besuch").click()
     sender.get_by_label("Ort").focus()
     sender.keyboard.press("AudioVolumeUp")
-    sender.wait_for_timeout(300)
+    assert sender.evaluate(OUTBOX) == 0  # the key's handler has run: nothing queued
     assert not Alarm.objects.exists()
     sender.locator("body").click(position={"x": 5, "y": 300})
     sender.keyboard.press("AudioVolumeUp")
-    sender.get_by_text("Alarm wurde ausgelöst.").wait_for(timeout=10000)
+    # Nobody else is online here, so "Alarm wurde ausgelöst." may already have given way to
+    # "Niemand hat zugesagt" when the test looks: the sender's own alarm card is what stays.
+    wait_until(lambda: Alarm.objects.exists(), "the hands-free alarm")
     alarm = Alarm.objects.get()
     assert alarm.source == "handsfree"
+    sender.locator(f"#own-{alarm.pk}").wait_for(state="visible")
     assert real_errors(sender) == []
+
+
+def test_nobody_online_red_coverage_and_niemand_hat_zugesagt_with_tel_110(
+        phone, app_server, people, screenshots):  # noqa: F811
+    """Issue 19: the phone shows before pressing that nobody is connected (red), and an alarm
+    that reached nobody shows "Niemand hat zugesagt – rufen Sie 110" with a tel:110 button,
+    never the green success."""
+    _, sender = phone(SENDER_AT)
+    login(sender, app_server, people["sender"])
+    coverage = sender.locator("#coverage")
+    expect(coverage).to_have_attribute("data-level", "red")
+    expect(coverage).to_contain_text("Niemand ist gerade verbunden")
+    assert_accessible(sender)
+    screenshots.take(sender, "app-coverage-red.png")
+
+    wait_until(lambda: Inbox.objects.filter(user=people["sender"],
+                                            position_at__isnull=False).exists(),
+               "the sender's first position fix")
+    hold(sender)
+    warning = sender.get_by_role("alert").filter(has_text="Niemand hat zugesagt")
+    warning.wait_for(timeout=3000)
+    assert warning.inner_text().startswith("Niemand hat zugesagt – rufen Sie 110")
+    assert warning.get_by_role("link", name="110 anrufen").get_attribute("href") == "tel:110"
+    assert "bs-result--ok" not in sender.locator("#alarm-result").get_attribute("class")
+    expect(sender.get_by_text(re.compile("^Hilfe kommt:"))).to_have_count(0)
+    assert_accessible(sender)
+    screenshots.take(sender, "app-nobody.png")
+    assert not real_errors(sender), sender.errors
+
+
+def test_after_kann_nicht_the_alarm_screen_can_be_closed(phone, app_server, people):  # noqa: F811
+    _, sender = phone(SENDER_AT)
+    _, helper = phone(HELPER_AT)
+    login(sender, app_server, people["sender"])
+    login(helper, app_server, people["neighbour"])
+    hold(sender)
+    sender.get_by_text("Alarm wurde ausgelöst.").wait_for()
+    screen = helper.locator("#incoming")
+    screen.wait_for(state="visible")
+    card = helper.locator(f"#rx-{Alarm.objects.get().pk}")
+    # Unanswered, the screen cannot be closed.
+    assert card.get_by_role("button", name="Alarm-Anzeige schließen").count() == 0
+    card.get_by_role("button", name="Kann nicht").click()
+    card.get_by_text("Ihre Antwort: Kann nicht.").wait_for()
+    assert_accessible(helper)
+    card.get_by_role("button", name="Alarm-Anzeige schließen").click()
+    screen.wait_for(state="hidden")
+    # The app is usable again while the alarm is still open for others.
+    helper.get_by_role("button", name="Mehr").click()
+    assert Alarm.objects.get().state == "triggered"
+    assert real_errors(sender) == [] and real_errors(helper) == []

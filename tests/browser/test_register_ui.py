@@ -2,9 +2,7 @@
 the querier under a spelling variant (warning card, then the logged details), WCAG 2.1 AA (axe)
 at desktop and phone width, and the documentation screenshots."""
 
-import os
 from datetime import date
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -14,12 +12,12 @@ from beistand.reports import services as reports
 from beistand.reports.services import PerpetratorInput
 from tests.browser.conftest import DESKTOP, PHONE
 from tests.browser.test_reports_ui import assert_fits_width
+from tests.register.test_lookup import make_person
 from tests.reports.conftest import report_input
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 VIEWPORTS = [pytest.param(DESKTOP, id="desktop"), pytest.param(PHONE, id="phone")]
-SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PURPOSE = "Az. 51/4-123, Hausbesuch am 24.11."
 
 
@@ -127,32 +125,40 @@ def test_register_pages_are_accessible(open_page, people, published, viewport):
     assert PURPOSE in dpo.page.locator("main").inner_text()
     dpo.assert_accessible()
     assert_fits_width(dpo)
-    # The ZKS pages.
+    # The ZKS pages, with a sound-alike person offered as "Möglicherweise dieselbe Person" and
+    # found by the fuzzy search.
+    make_person("Mayer", "Jürgen", date(1975, 3, 14))
     zks = open_page(viewport=viewport, user=people["zks"])
-    for path in ("/register/verwaltung/", f"/register/verwaltung/personen/{published.pk}/"):
+    for path in ("/register/verwaltung/?name=Maier%2C+J%C3%BCrgen",
+                 f"/register/verwaltung/personen/{published.pk}/"):
         zks.goto(path)
         zks.assert_accessible()
         assert_fits_width(zks)
     zks.assert_no_console_errors()
 
 
-def test_register_screenshots(open_page, people, published, tmp_path):
-    """docs/screenshots/register-*.png (BEISTAND_SCREENSHOTS=1 writes them)."""
-    target = SCREENSHOT_DIR if os.environ.get("BEISTAND_SCREENSHOTS") == "1" else tmp_path
+def test_register_screenshots(open_page, people, published, screenshots):
+    """docs/screenshots/register-*.png (written there by scripts/screenshots.sh)."""
     phone = open_page(viewport=PHONE, user=people["abfrage"])
     phone.goto("/register/auskunft/")
     fill_person(phone.page, "Mayer", "Jürgen")
     phone.page.get_by_role("alert").wait_for()
-    phone.page.screenshot(path=str(target / "register-lookup-warning-phone.png"),
-                          full_page=True)
+    screenshots.take(phone.page, "register-lookup-warning-phone.png", full_page=True)
     desk = open_page(viewport=DESKTOP, user=people["abfrage"])
     desk.goto("/register/auskunft/")
     fill_person(desk.page, "Schulze", "Erika")
     desk.page.get_by_role("heading", name="Keine Eintragung gefunden").wait_for()
-    desk.page.screenshot(path=str(target / "register-lookup-none-desktop.png"), full_page=False)
+    screenshots.take(desk.page, "register-lookup-none-desktop.png", full_page=False)
     dpo = open_page(viewport=DESKTOP, user=people["dsb"])
     dpo.goto("/register/zugriffsprotokoll/")
-    dpo.page.screenshot(path=str(target / "register-access-log-desktop.png"), full_page=True)
-    for name in ("register-lookup-warning-phone.png", "register-lookup-none-desktop.png",
-                 "register-access-log-desktop.png"):
-        assert (target / name).stat().st_size > 10_000
+    dpo.page.get_by_text(PURPOSE).first.wait_for()
+    screenshots.take(dpo.page, "register-access-log-desktop.png", full_page=True)
+    make_person("Mayer", "Jürgen", date(1975, 3, 14))
+    zks = open_page(viewport=PHONE, user=people["zks"])
+    zks.goto(f"/register/verwaltung/personen/{published.pk}/")
+    same = zks.page.get_by_role("heading", name="Möglicherweise dieselbe Person")
+    same.wait_for()
+    same.scroll_into_view_if_needed()
+    screenshots.take(zks.page, "register-same-person-phone.png", full_page=False)
+    zks.goto("/register/verwaltung/?name=Maier%2C+J%C3%BCrgen")
+    screenshots.take(zks.page, "register-zks-search-phone.png", full_page=True)

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from beistand.reports.models import Report, Status
 from tests.browser.conftest import PHONE
@@ -25,7 +26,7 @@ def test_offline_submit_is_kept_and_sent_when_back_online(open_page, people):
     bp.goto("/meldungen/neu/")
     context = bp.page.context
     context.set_offline(True)
-    assert bp.page.evaluate("() => navigator.onLine") is False
+    bp.page.wait_for_function("() => navigator.onLine === false")
     fill_level_two_report(bp.page, "Offline gemeldet: Drohung an der Haustür.")
     bp.page.get_by_role("button", name="Meldung absenden").click()
     status = bp.page.locator("#draft-status")
@@ -37,13 +38,13 @@ def test_offline_submit_is_kept_and_sent_when_back_online(open_page, people):
     assert Report.objects.count() == 0
 
     context.set_offline(False)  # fires the `online` event
-    status.get_by_text("ist gesendet").wait_for(timeout=15_000)
+    status.get_by_text("ist gesendet").wait_for()
     report = Report.objects.get()
     assert report.status == Status.SUBMITTED
     assert report.description == "Offline gemeldet: Drohung an der Haustür."
     assert report.perpetrators.get().last_name == "Mustermann"
     assert draft_of(bp, melder) is None
-    assert status.get_by_role("link", name=f"Meldung {report.reference} ansehen").is_visible()
+    expect(status.get_by_role("link", name=f"Meldung {report.reference} ansehen")).to_be_visible()
     bp.assert_no_console_errors()
 
 
@@ -60,7 +61,7 @@ def test_network_error_on_submit_keeps_the_draft(open_page, people):
     assert Report.objects.count() == 0
     bp.page.unroute("**/meldungen/neu/")
     bp.page.evaluate("() => window.dispatchEvent(new Event('online'))")
-    bp.page.locator("#draft-status").get_by_text("ist gesendet").wait_for(timeout=15_000)
+    bp.page.locator("#draft-status").get_by_text("ist gesendet").wait_for()
     assert Report.objects.get().status == Status.SUBMITTED
     assert draft_of(bp, melder) is None
     # The aborted request is the only expected console entry.
@@ -90,7 +91,7 @@ def test_draft_is_restored_after_reload_and_can_be_discarded(open_page, people):
     status.get_by_role("button", name="Entwurf verwerfen").click()
     status.get_by_text("Entwurf verworfen").wait_for()
     assert bp.page.get_by_label("Schilderung").input_value() == ""
-    assert bp.page.locator("#id_p-1-last_name").count() == 0
+    expect(bp.page.locator("#id_p-1-last_name")).to_have_count(0)
     assert draft_of(bp, melder) is None
     assert Report.objects.count() == 0
     bp.assert_no_console_errors()

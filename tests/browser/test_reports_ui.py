@@ -2,15 +2,14 @@
 (axe) at desktop and phone width, the form without JavaScript, and the documentation screenshots.
 """
 
-import os
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from beistand.register.models import RegisterEntry
 from beistand.reports import help as help_service
@@ -22,7 +21,6 @@ from tests.reports.conftest import report_input
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 VIEWPORTS = [pytest.param(DESKTOP, id="desktop"), pytest.param(PHONE, id="phone")]
-SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @pytest.fixture(autouse=True)
@@ -180,7 +178,7 @@ def test_form_with_errors_is_accessible_and_links_to_fields(open_page, people, v
     bp.assert_accessible()
     assert_fits_width(bp)
     summary.get_by_role("link", name=re.compile("Was ist passiert")).click()
-    assert bp.page.evaluate("() => document.activeElement.id") == "id_offences_0"
+    expect(bp.page.locator("#id_offences_0")).to_be_focused()
 
 
 def test_office_and_field_switch_and_location_button(open_page, people, browser):
@@ -188,12 +186,12 @@ def test_office_and_field_switch_and_location_button(open_page, people, browser)
     bp.page.context.grant_permissions(["geolocation"])
     bp.page.context.set_geolocation({"latitude": 50.9375, "longitude": 6.9603, "accuracy": 12})
     bp.goto("/meldungen/neu/")
-    assert bp.page.locator("#id_address").is_hidden()
+    expect(bp.page.locator("#id_address")).to_be_hidden()
     bp.page.get_by_label("Im Außendienst").check()
-    assert bp.page.locator("#id_room").is_hidden()
+    expect(bp.page.locator("#id_room")).to_be_hidden()
     bp.page.get_by_role("button", name="Standort übernehmen").click()
     bp.page.get_by_text("Standort übernommen").wait_for()
-    assert bp.page.locator("#id_lat").input_value() == "50.937500"
+    expect(bp.page.locator("#id_lat")).to_have_value("50.937500")
     bp.page.get_by_label("Adresse des Einsatzortes").fill("Hauptstraße 5, Teststadt")
     fill_level_two_report(bp.page)
     bp.page.get_by_role("button", name="Meldung absenden").click()
@@ -227,8 +225,8 @@ def test_form_works_without_javascript(browser, live_server, web_settings, peopl
         context.close()
 
 
-def test_report_screenshots(open_page, tmp_path):
-    """docs/screenshots/report-*.png from the demo data (BEISTAND_SCREENSHOTS=1 writes them)."""
+def test_report_screenshots(open_page, screenshots):
+    """docs/screenshots/report-*.png from the demo data (scripts/screenshots.sh writes them)."""
     from django.contrib.auth import get_user_model
 
     from beistand.demo.services import load_demo
@@ -238,23 +236,18 @@ def test_report_screenshots(open_page, tmp_path):
     cast = {name: User.objects.get(username=name)
             for name in ("melder", "vorgesetzte", "personal", "zks")}
     made = _prepared(cast)
-    target = SCREENSHOT_DIR if os.environ.get("BEISTAND_SCREENSHOTS") == "1" else tmp_path
-    target.mkdir(parents=True, exist_ok=True)
 
     bp = open_page(viewport=PHONE, user=cast["melder"])
     bp.goto("/meldungen/neu/")
     bp.page.get_by_label("Bedrohung").check()
     assert_fits_width(bp)
-    bp.page.screenshot(path=str(target / "report-form-phone.png"), full_page=True)
+    screenshots.take(bp.page, "report-form-phone.png", full_page=True)
 
     bp = open_page(viewport=DESKTOP, user=cast["zks"])
     bp.goto(f"/meldungen/{made['filed'].pk}/")
-    bp.page.screenshot(path=str(target / "report-case-desktop.png"), full_page=True)
+    screenshots.take(bp.page, "report-case-desktop.png", full_page=True)
 
     bp = open_page(viewport=DESKTOP, user=cast["vorgesetzte"])
     bp.goto("/meldungen/arbeitsliste/")
     assert "überfällig" in bp.page.locator("main").inner_text()
-    bp.page.screenshot(path=str(target / "report-queue-desktop.png"), full_page=False)
-    for name in ("report-form-phone.png", "report-case-desktop.png",
-                 "report-queue-desktop.png"):
-        assert (target / name).stat().st_size > 10_000
+    screenshots.take(bp.page, "report-queue-desktop.png", full_page=False)

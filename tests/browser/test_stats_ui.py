@@ -1,19 +1,15 @@
 """The statistics dashboard and the DPO page in Chromium with the demo data (300 incidents):
 charts with table views, WCAG 2.1 AA (axe), no CSP violations, 360 px without horizontal
-scrolling; the documentation screenshots (BEISTAND_SCREENSHOTS=1 writes them to docs/)."""
-
-import os
-from pathlib import Path
+scrolling; the documentation screenshots (scripts/screenshots.sh writes them to docs/)."""
 
 import pytest
 from django.contrib.auth import get_user_model
+from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP, PHONE
 from tests.browser.test_reports_ui import assert_fits_width
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @pytest.fixture
@@ -46,7 +42,7 @@ def test_dashboard_is_accessible_and_fits(open_page, demo, viewport):
     assert figures.count() == 4
     assert bp.page.locator("svg[role=img] title").count() == 4
     bp.page.get_by_text("Tabelle zum Diagramm „Vorfälle je Quartal nach Gefährdungsstufe“").click()
-    assert bp.page.get_by_role("table").first.is_visible()
+    expect(bp.page.get_by_role("table").first).to_be_visible()
     assert "<5" in bp.page.inner_text("main") or "x" in bp.page.inner_text("main")
     bp.assert_accessible()
     assert_fits_width(bp)
@@ -72,16 +68,12 @@ def test_dpo_page_is_accessible(open_page, demo):
     bp.assert_no_console_errors()
 
 
-def test_stats_screenshots(open_page, demo, tmp_path):
+def test_stats_screenshots(open_page, demo, screenshots):
     """docs/screenshots/stats-dashboard-*.png."""
-    target = SCREENSHOT_DIR if os.environ.get("BEISTAND_SCREENSHOTS") == "1" else tmp_path
     desk = open_page(viewport=DESKTOP, user=demo["statistik"])
     desk.goto("/statistik/")
-    desk.page.screenshot(path=str(target / "stats-dashboard-desktop.png"), full_page=True)
+    screenshots.take(desk.page, "stats-dashboard-desktop.png", full_page=True)
     phone = open_page(viewport=PHONE, user=demo["statistik"])
     phone.goto("/statistik/")
     # The first chart at 360 px.
-    phone.page.locator("main section").nth(2).screenshot(
-        path=str(target / "stats-dashboard-phone.png"))
-    for name in ("stats-dashboard-desktop.png", "stats-dashboard-phone.png"):
-        assert (target / name).stat().st_size > 10_000
+    screenshots.take(phone.page.locator("main section").nth(2), "stats-dashboard-phone.png")

@@ -8,11 +8,13 @@ import ast
 import re
 from pathlib import Path
 
+import beistand.core.env
 import beistand.settings
 
 SETTINGS_FILE = Path(beistand.settings.__file__)
 DOC_FILE = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
-READERS = {"env_str", "env_bool", "env_int", "env_list"}
+# Every env_* reader of beistand.core.env (env_str, env_bool, env_choice, …).
+READERS = {name for name in vars(beistand.core.env) if name.startswith("env_")}
 # A table row whose first cell is a backticked variable name: | `NAME` | default | meaning |
 DOC_ROW = re.compile(r"^\|\s*`([A-Z][A-Z0-9_]*)`\s*\|", re.MULTILINE)
 

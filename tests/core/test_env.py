@@ -68,3 +68,16 @@ def test_str_passes_value_through(monkeypatch):
     assert env_str("BEISTAND_TEST_TEXT", "d") == "  wert "
     monkeypatch.delenv("BEISTAND_TEST_TEXT")
     assert env_str("BEISTAND_TEST_TEXT", "d") == "d"
+
+
+def test_choice_normalises_and_defaults(monkeypatch):
+    from beistand.core.env import env_choice
+
+    monkeypatch.setenv("BEISTAND_TEST_CHOICE", " HTTP ")
+    assert env_choice("BEISTAND_TEST_CHOICE", "none", ("none", "http")) == "http"
+    monkeypatch.setenv("BEISTAND_TEST_CHOICE", "")
+    assert env_choice("BEISTAND_TEST_CHOICE", "none", ("none", "http")) == "none"
+    monkeypatch.setenv("BEISTAND_TEST_CHOICE", "htp")
+    with pytest.raises(ImproperlyConfigured) as err:
+        env_choice("BEISTAND_TEST_CHOICE", "none", ("none", "http"))
+    assert str(err.value) == "BEISTAND_TEST_CHOICE must be one of none, http; got 'htp'"

@@ -88,6 +88,8 @@ def test_demo_serves_health_and_login(demo_dir):
             proc.kill()
             output, _ = proc.communicate()
     assert f"Demo läuft auf {base}/" in output
+    # The demo's own SMS gateway peer ran on loopback (see tests/demo/test_demo_sms_gateway.py).
+    assert "Demo-SMS-Gateway (sendet nichts, zeigt die SMS): http://127.0.0.1:" in output
     assert proc.returncode == 0, output
 
 

@@ -22,6 +22,7 @@ class ProtocolServer:
         self.port = None
         self.duplicate_on_resume = True   # resend the last processed event (at-least-once)
         self.silent = False               # no pings: the client must detect the silence
+        self.reset_to = None              # answer a resume with "reset" (a restored server)
         self._loop = None
         self._server = None
         self._clients = set()
@@ -35,7 +36,8 @@ class ProtocolServer:
             asyncio.set_event_loop(self._loop)
 
             async def main():
-                self._server = await websockets.serve(self._handle, "127.0.0.1", 0)
+                # a restart keeps the port, so a client reconnects to the same address
+                self._server = await websockets.serve(self._handle, "127.0.0.1", self.port or 0)
                 self.port = self._server.sockets[0].getsockname()[1]
                 ready.set()
                 await self._server.wait_closed()
@@ -68,6 +70,13 @@ class ProtocolServer:
         asyncio.run_coroutine_threadsafe(send(), self._loop).result(5)
         return frame
 
+    def send_control(self, frame):
+        """Sends a control frame (no event_id, not stored), e.g. ``coverage``."""
+        async def send():
+            for ws in list(self._clients):
+                await ws.send(json.dumps(frame))
+        asyncio.run_coroutine_threadsafe(send(), self._loop).result(5)
+
     def drop_connections(self, code=1001):
         async def close():
             for ws in list(self._clients):
@@ -83,7 +92,8 @@ class ProtocolServer:
         self.connections += 1
         await ws.send(json.dumps({"type": "hello", "inbox": 1, "name": "Erika Muster",
                                   "last_event_id": len(self.events),
-                                  "heartbeat_s": self.heartbeat_s, "server_time": "x"}))
+                                  "heartbeat_s": self.heartbeat_s, "server_time": "x",
+                                  "epoch": "new" if self.reset_to is not None else "e1"}))
         self._clients.add(ws)
         pinger = None if self.silent else asyncio.create_task(self._ping(ws))
         try:
@@ -92,6 +102,11 @@ class ProtocolServer:
                 self.received.append(frame)
                 if frame["type"] == "resume":
                     after = frame["last_event_id"]
+                    if self.reset_to is not None and frame.get("epoch") != "new":
+                        await ws.send(json.dumps({"type": "reset", "reason": "epoch",
+                                                  "epoch": "new", "resume_from": self.reset_to,
+                                                  "last_event_id": len(self.events)}))
+                        after = self.reset_to
                     self.resumes.append(after)
                     start = max(0, after - 1) if self.duplicate_on_resume else after
                     for event in self.events[start:]:

@@ -26,7 +26,7 @@ async def _press_and_wait(reader_factory, press, count=1, timeout=5.0):
     ready = asyncio.Event()
     task = asyncio.create_task(reader_factory(lambda: presses.append(1), ready))
     await asyncio.wait_for(ready.wait(), timeout)
-    await press()
+    await press(presses)
     for _ in range(int(timeout * 50)):
         if len(presses) >= count:
             break
@@ -41,9 +41,12 @@ def test_serial_button_on_a_pty_counts_presses_and_ignores_releases():
     path = os.ttyname(slave)
     assert check_device(path, "serial")[0]
 
-    async def press():
+    async def press(presses):
         os.write(master, b"PRESS\nRELEASE\n0\n\n")   # one press, then ignored lines
-        await asyncio.sleep(0.3)
+        for _ in range(250):                            # the reader has counted it
+            if presses:
+                break
+            await asyncio.sleep(0.02)
         os.write(master, b"\x01")                      # a bare byte without newline
     try:
         presses = asyncio.run(_press_and_wait(
@@ -67,7 +70,7 @@ def test_evdev_button_on_a_virtual_device_is_grabbed_and_read():
 
     ui = evdev.UInput({ecodes.EV_KEY: [ecodes.KEY_F13]}, name="beistand-test-button")
     try:
-        async def press():
+        async def press(_presses):
             ui.write(ecodes.EV_KEY, ecodes.KEY_F13, 1)
             ui.write(ecodes.EV_KEY, ecodes.KEY_F13, 0)
             ui.syn()
@@ -77,3 +80,46 @@ def test_evdev_button_on_a_virtual_device_is_grabbed_and_read():
         assert presses == [1]
     finally:
         ui.close()
+
+
+def test_button_service_sound_stops_when_its_person_answers_elsewhere(tmp_path):
+    from beistand_desktop.button import ButtonDaemon
+    from beistand_desktop.client import AlarmClient
+    from beistand_desktop.outbox import Outbox
+    from beistand_desktop.sound import AlarmSound, write_alarm_wav
+
+    from .protocol_server import ProtocolServer
+    from .qt_helpers import PLAYER
+    from .test_core_logic import wait_for
+
+    proto = ProtocolServer().start()
+    wav = write_alarm_wav(tmp_path / "alarm.wav")
+    sound = AlarmSound(wav, command=[*PLAYER, str(wav)], pause_s=0.05)
+    client = AlarmClient(proto.url, proto.token, Outbox(tmp_path / "o"))
+    daemon = ButtonDaemon(client, "/dev/null", "serial", "any", sound)
+    client.start()
+    try:
+        assert wait_for(lambda: client.connection.connected)
+        proto.push({"type": "alarm", "alarm_id": 5, "role": "receiver", "state": "triggered"})
+        assert wait_for(lambda: sound.playing)
+        proto.push({"type": "alarm_update", "alarm_id": 5, "kind": "response",
+                    "state": "acknowledged", "responder": {"name": "Max Beispiel",
+                                                           "response": "coming"}})
+        assert wait_for(lambda: client.alarms[5].get("responders"))
+        assert sound.playing                  # someone else: keeps ringing
+        # a namesake of this workstation's person: names are not compared, it keeps ringing
+        proto.push({"type": "alarm_update", "alarm_id": 5, "kind": "response",
+                    "state": "acknowledged", "responder": {"name": "Erika Muster",
+                                                           "response": "coming"}})
+        assert wait_for(lambda: len(client.alarms[5]["responders"]) == 2)
+        assert sound.playing
+        # the server: this person answered on one of their devices
+        proto.push({"type": "alarm_update", "alarm_id": 5, "kind": "own_answer",
+                    "state": "acknowledged", "response": "coming",
+                    "at": "2026-12-07T10:00:00Z"})
+        assert wait_for(lambda: not sound.playing)
+        assert daemon.presses == 0
+    finally:
+        sound.stop()
+        client.stop()
+        proto.stop()

@@ -141,8 +141,9 @@ def test_bad_token_stops_with_unauthorized(proto, tmp_path):
     client.start()
     try:
         assert wait_for(lambda: Status.UNAUTHORIZED in statuses)
-        time.sleep(0.3)
-        assert proto.connections == 0
+        # the connection task has ended for good: it will never retry with this token
+        assert wait_for(lambda: bool(client._tasks) and client._tasks[0].done())
+        assert proto.connections == 0 and client.connection.connects == 0
     finally:
         client.stop()
 
@@ -217,3 +218,53 @@ def test_log_file_rotates(tmp_path):
     assert (tmp_path / "log" / "x.log.1").exists() and (tmp_path / "log" / "x.log.2").exists()
     assert not (tmp_path / "log" / "x.log.3").exists()
     logging.getLogger("beistand_desktop").removeHandler(handler)
+
+
+def test_a_reset_frame_renumbers_the_cursor(proto, tmp_path):
+    """A restored server (another epoch) says "reset": the client takes the server's number and
+    does not drop the new alarm as a duplicate."""
+    cursor = EventCursor(tmp_path / "cursor")
+    cursor.advance(50)          # from the server before the restore
+    cursor.set_epoch("old")
+    seen = []
+    proto.reset_to = 0
+    proto.push({"type": "alarm", "alarm_id": 7, "role": "receiver"})
+    client = AlarmClient(proto.url, proto.token, Outbox(tmp_path / "o"), cursor,
+                         listeners=[Listener(on_alarm=seen.append)])
+    client.start()
+    try:
+        assert wait_for(lambda: [a["alarm_id"] for a in seen] == [7])
+        assert {"type": "resume", "last_event_id": 50, "epoch": "old"} in proto.received
+        assert EventCursor(tmp_path / "cursor").epoch == "new"
+        assert EventCursor(tmp_path / "cursor").last_event_id == 1
+    finally:
+        client.stop()
+
+
+def test_missing_system_libraries_are_named_with_their_packages():
+    from beistand_desktop.system import gui_packages_problem, missing_libraries
+
+    assert missing_libraries({"libc.so.6": "libc6"}) == {}
+    problem = gui_packages_problem({"libc.so.6": "libc6",
+                                    "libxcb-gibtsnicht.so.9": "libxcb-gibtsnicht9"})
+    assert "libxcb-gibtsnicht.so.9" in problem
+    assert "sudo apt-get install -y libxcb-gibtsnicht9" in problem
+    assert gui_packages_problem({"libc.so.6": "libc6"}) == ""
+
+
+def test_autostart_runs_the_program_by_its_full_path(tmp_path):
+    import shlex
+
+    from beistand_desktop.shortcuts import install_autostart
+
+    entry = install_autostart(tmp_path / "autostart")
+    exec_line = next(line for line in entry.read_text().splitlines()
+                     if line.startswith("Exec="))
+    command = shlex.split(exec_line[len("Exec="):])
+    assert os.path.isabs(command[0]) and os.access(command[0], os.X_OK)
+    assert command[-1] == "tray"
+    # it starts without PATH (a graphical session without ~/.local/bin on it)
+    import subprocess
+    result = subprocess.run([*command[:-1], "--help"], capture_output=True, text=True,
+                            timeout=60, env={"HOME": str(tmp_path)}, check=False)
+    assert result.returncode == 0 and "beistand-desktop" in result.stdout

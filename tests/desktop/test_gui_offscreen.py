@@ -1,19 +1,12 @@
 """Tray, receive window and settings under QT_QPA_PLATFORM=offscreen, with a real core."""
 
-import pytest
-from beistand_desktop.backoff import Backoff
-from beistand_desktop.client import AlarmClient
 from beistand_desktop.config import Config
-from beistand_desktop.cursor import EventCursor
 from beistand_desktop.gui import icons
 from beistand_desktop.gui.dialogs import CountdownDialog, SettingsDialog
 from beistand_desktop.gui.receive_window import ReceiveWindow
-from beistand_desktop.gui.tray import TrayController
-from beistand_desktop.outbox import Outbox
-from beistand_desktop.paths import default_paths
 
 from .protocol_server import ProtocolServer
-from .qt_helpers import delete_now, pump_until, qapp, sound_command
+from .qt_helpers import delete_now, pump_until
 
 ALARM = {
     "type": "alarm", "alarm_id": 42, "role": "receiver",
@@ -28,28 +21,6 @@ ALARM = {
     "distance_m": 8, "instructions": "Bitte sofort zum Raum kommen.",
     "responders": [],
 }
-
-
-@pytest.fixture
-def app():
-    return qapp()
-
-
-@pytest.fixture
-def tray_setup(tmp_path, app):
-    proto = ProtocolServer().start()
-    paths = default_paths(tmp_path).create()
-    config = Config(server=proto.url, offline_warning_s=1)
-    client = AlarmClient(proto.url, proto.token, Outbox(paths.outbox_dir),
-                         EventCursor(paths.cursor_file))
-    client.connection.backoff = Backoff(first=0.05, maximum=0.2)
-    client.sender.backoff = Backoff(first=0.2, maximum=0.5)
-    tray = TrayController(client, config, paths, sound_command=sound_command(paths))
-    client.start()
-    yield proto, tray, client, paths
-    tray.close()
-    client.stop()
-    proto.stop()
 
 
 def test_receive_window_shows_everything_a_helper_needs(app):
@@ -107,26 +78,32 @@ def test_press_without_server_is_kept_and_the_user_is_told(tray_setup):
     assert item.source == "hotkey"
 
 
-def test_offline_warning_after_threshold(tray_setup):
+def test_offline_warning_stays_exactly_while_there_is_no_connection(tray_setup):
     proto, tray, _client, _paths = tray_setup
     assert pump_until(lambda: tray.state == icons.CONNECTED)
     proto.stop()
     assert pump_until(lambda: tray.state == icons.DISCONNECTED)
-    assert pump_until(lambda: tray.offline_warned, timeout=6)
-    assert any("Keine Verbindung zum Alarmserver seit" in n for n in tray.notices)
-    proto.start = lambda: proto  # already stopped; fixture teardown stops again harmlessly
-    proto.stop = lambda: None
+    assert pump_until(lambda: "offline" in tray.warnings, timeout=6)
+    note = tray.warning_notices["offline"]
+    assert "Keine Verbindung zum Alarmserver seit" in note.label.text() and note.isVisible()
+    assert "Keine Verbindung zum Alarmserver seit" in tray.tray.toolTip()
+    proto.start()                     # the connection is back: the warning goes at once
+    assert pump_until(lambda: tray.state == icons.CONNECTED, timeout=10)
+    assert "offline" not in tray.warnings and not note.isVisible()
+    assert "seit" not in tray.tray.toolTip()
 
 
 def test_countdown_can_be_cancelled(app):
-    fired = []
+    fired, cancelled = [], []
     dialog = CountdownDialog(3)
     dialog.fire.connect(lambda: fired.append(1))
+    dialog.cancelled.connect(lambda: cancelled.append(1))
     dialog.show()
     assert dialog.label.text() == "Alarm wird in 3 s ausgelöst."
     dialog.cancel_button.click()
-    pump_until(lambda: False, timeout=0.2)
-    assert fired == [] and not dialog.isVisible()
+    assert pump_until(lambda: cancelled == [1] and not dialog.isVisible())
+    assert fired == []
+    delete_now(dialog)
     dialog = CountdownDialog(1)
     dialog.fire.connect(lambda: fired.append(1))
     dialog.show()
@@ -134,22 +111,85 @@ def test_countdown_can_be_cancelled(app):
     delete_now(dialog)
 
 
-def test_settings_dialog_validates_and_takes_a_pairing_link(app):
-    config = Config()
-    dialog = SettingsDialog(config)
-    dialog.hotkey_edit.setText("H")
-    dialog.accept()
-    assert "Ungültige Tastenkombination" in dialog.error_label.text()
-    dialog.hotkey_edit.setText("Ctrl+Alt+J")
-    dialog.pairing_edit.setText("beistand://pair?server=https://b.example&token=bsd_abcdef123456")
-    dialog.countdown_spin.setValue(5)
-    dialog.confirmation_combo.setCurrentIndex(dialog.confirmation_combo.findData("tooltip"))
-    dialog.accept()
-    assert dialog.result() == dialog.DialogCode.Accepted
-    assert (config.server, config.hotkey, config.countdown_s, config.confirmation) == \
-        ("https://b.example", "Ctrl+Alt+J", 5, "tooltip")
-    assert dialog.token == "bsd_abcdef123456"
-    delete_now(dialog)
+def test_settings_dialog_validates_and_takes_only_an_accepted_token(app):
+    proto = ProtocolServer().start()
+    try:
+        config = Config()
+        dialog = SettingsDialog(config)
+        dialog.hotkey_edit.setText("H")
+        dialog.accept()
+        assert "Ungültige Tastenkombination" in dialog.error_label.text()
+        dialog.hotkey_edit.setText("Ctrl+Alt+J")
+        # a made-up token: the server refuses it, nothing is taken
+        dialog.pairing_edit.setText(f"beistand://pair?server={proto.url}&token=bsd_ausgedacht123")
+        dialog.accept()
+        assert "nimmt dieses Token nicht an" in dialog.error_label.text()
+        assert dialog.result() != dialog.DialogCode.Accepted and config.server == ""
+        dialog.pairing_edit.setText(f"beistand://pair?server={proto.url}&token={proto.token}")
+        dialog.countdown_spin.setValue(5)
+        dialog.confirmation_combo.setCurrentIndex(dialog.confirmation_combo.findData("tooltip"))
+        dialog.accept()
+        assert dialog.result() == dialog.DialogCode.Accepted
+        assert (config.server, config.hotkey, config.countdown_s, config.confirmation) == \
+            (proto.url, "Ctrl+Alt+J", 5, "tooltip")
+        assert dialog.token == proto.token and dialog.checked_name == "Erika Muster"
+        delete_now(dialog)
+    finally:
+        proto.stop()
+
+
+def test_the_sender_sees_nobody_is_coming_until_help_comes(tray_setup):
+    proto, tray, _client, _paths = tray_setup
+    assert pump_until(lambda: tray.state == icons.CONNECTED)
+    proto.push(dict(ALARM, alarm_id=43, role="sender"))
+    assert pump_until(lambda: 43 in tray.sent_alarms)
+    assert tray.resolve_action.isVisible()          # the sender may give the all-clear
+    proto.push({"type": "alarm_update", "alarm_id": 43, "kind": "nobody_coming",
+                "state": "triggered", "text": "Niemand hat zugesagt – rufen Sie 110",
+                "call": "110", "reason": "exhausted", "delivered": 0})
+    assert pump_until(lambda: "nobody:43" in tray.warnings)
+    assert "Niemand hat zugesagt – rufen Sie 110" in tray.tray.toolTip()
+    assert tray.warning_notices["nobody:43"].isVisible()
+    proto.push({"type": "alarm_update", "alarm_id": 43, "kind": "help_coming",
+                "state": "acknowledged", "text": "Hilfe kommt: Max Beispiel",
+                "responders": [{"name": "Max Beispiel", "response": "coming"}]})
+    assert pump_until(lambda: "nobody:43" not in tray.warnings)
+    asked = []
+    tray.ask = lambda title, text: asked.append(title) or True
+    tray.resolve_action.trigger()
+    assert asked == ["Entwarnung"]
+    assert pump_until(lambda: any(f.get("type") == "resolve" and f.get("alarm_id") == 43
+                                  for f in proto.received))
+
+
+def test_the_tray_shows_the_pushed_coverage(tray_setup):
+    """Issue 19, item 3: the server pushes "Wer bekommt meinen Alarm jetzt?" as a control frame
+    (``coverage``); the tray shows it in its menu, tooltip and status window, with a word as
+    well as the colour, and forgets it while disconnected."""
+    proto, tray, client, _paths = tray_setup
+    assert pump_until(lambda: tray.state == icons.CONNECTED)
+    assert not tray.coverage_action.isVisible()        # not known yet
+    red = "Niemand ist gerade verbunden – Ihr Alarm ginge nur per SMS. Im Notfall rufen Sie 110."
+    proto.send_control({"type": "coverage", "level": "red", "level_text": red})
+    assert pump_until(lambda: tray.coverage_action.isVisible())
+    assert tray.coverage_action.text() == "Rot – " + red
+    assert "Rot – " + red in tray.tray.toolTip()
+    assert not tray.coverage_action.icon().isNull()
+    green = "Ihr Alarm erreicht jetzt sofort 2 Personen (Stufe 1)."
+    proto.send_control({"type": "coverage", "level": "green", "level_text": green})
+    assert pump_until(lambda: tray.coverage_action.text() == "Grün – " + green)
+    assert client.coverage == {"level": "green", "level_text": green}
+    assert client.cursor.last_event_id == 0             # a control frame, not an event
+    assert not any(f.get("type") == "receipt" and f.get("event_id") for f in proto.received)
+    proto.send_control({"type": "coverage", "level": "lila", "level_text": "?"})  # unknown
+    proto.push({"type": "message", "alarm_id": 1, "message_id": 1, "text": "x",
+                "from": {"name": "A", "role": "receiver"}, "at": "2026-11-29T21:15:00+00:00"})
+    assert pump_until(lambda: client.cursor.last_event_id == 1)
+    assert tray.coverage_action.text() == "Grün – " + green
+    proto.stop()
+    assert pump_until(lambda: not tray.coverage_action.isVisible())
+    assert "Grün" not in tray.tray.toolTip() and client.coverage is None
+    proto.start()
 
 
 def test_icons_differ_per_state(app):

@@ -128,10 +128,10 @@ def test_position_goes_to_the_running_alarm(people, fast_plan, t0):
     assert (visit.alarm.lat, visit.alarm.lon) == (50.95, 6.97)
 
 
-def test_the_worker_runs_the_visit_timers(people, fast_plan, t0):
-    from beistand.notify.worker import BeistandWorker
+def test_the_server_lane_runs_the_visit_timers(people, fast_plan, t0):
+    from beistand.ops.scheduler import ServerLane
 
     visit = services.start(people["sender"], address="Am Markt 3", minutes=10, now=t0)
-    BeistandWorker().housekeeping(now=t0 + timedelta(minutes=13))
+    ServerLane().scheduler.run("mobile.visit_timers", now=t0 + timedelta(minutes=13))
     visit.refresh_from_db()
     assert visit.state == Visit.State.ALARMED and visit.alarm is not None

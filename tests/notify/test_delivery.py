@@ -1,5 +1,5 @@
 """Outbox delivery through a real SMTP server: after commit, retried while SMTP is down,
-failed for good after the attempt limit, re-queued when a worker died mid-job."""
+failed for good after the attempt limit, re-queued when a worker died mid-send."""
 
 import logging
 import time
@@ -8,13 +8,11 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.db import transaction
-from django.tasks import TaskResultStatus
 from django.utils import timezone
-from django_tasks_db.models import DBTaskResult
 
 from beistand.notify import services as notify
 from beistand.notify.models import OutgoingMail
-from beistand.notify.worker import BeistandWorker
+from beistand.ops.worker import BeistandWorker
 from tests.notify import fixtures
 
 smtp = fixtures.smtp
@@ -47,16 +45,15 @@ def test_enqueued_mail_is_delivered_by_the_worker(smtp):
     assert "https://x.example/meldungen/7/" in received.body
     mail.refresh_from_db()
     assert mail.status == OutgoingMail.State.SENT and mail.attempts == 1 and mail.sent_at
-    assert DBTaskResult.objects.get(pk=mail.task_id).status == TaskResultStatus.SUCCESSFUL
+    assert mail.next_attempt_at is None
 
 
-def test_rolled_back_action_leaves_neither_mail_nor_job(smtp):
+def test_rolled_back_action_leaves_no_mail(smtp):
     with pytest.raises(RuntimeError), transaction.atomic():
         notify.enqueue_mail(["a@teststadt.example"], "x", "report_to_act", CONTEXT,
                             reason="test:rollback")
         raise RuntimeError("the action failed")
     assert not OutgoingMail.objects.exists()
-    assert not DBTaskResult.objects.exists()
     _worker().run_once()
     assert smtp.messages == []
 
@@ -67,7 +64,8 @@ def test_mail_without_any_address_is_recorded_not_queued(smtp):
                                    missing=["Vorgesetzte/r Test Chefin: keine E-Mail-Adresse"])
     assert mail.status == OutgoingMail.State.SKIPPED
     assert mail.missing == ["Vorgesetzte/r Test Chefin: keine E-Mail-Adresse"]
-    assert not DBTaskResult.objects.exists()
+    assert mail.next_attempt_at is None
+    assert notify.MAIL.due() == []
 
 
 def test_smtp_down_means_retry_later_not_loss(smtp, settings):
@@ -81,8 +79,7 @@ def test_smtp_down_means_retry_later_not_loss(smtp, settings):
     assert mail.attempts == 1
     assert "Connection" in mail.last_error or "refused" in mail.last_error.lower()
     assert mail.next_attempt_at > timezone.now()
-    retry_job = DBTaskResult.objects.get(pk=mail.task_id)
-    assert retry_job.status == TaskResultStatus.READY and retry_job.run_after > timezone.now()
+    assert notify.MAIL.due() == []
     worker.run_once()  # not due yet: nothing happens
     mail.refresh_from_db()
     assert mail.attempts == 1
@@ -119,19 +116,18 @@ def test_after_the_attempt_limit_a_mail_fails_visibly(smtp, settings, caplog):
     assert mail.status == OutgoingMail.State.SENT
 
 
-def test_a_job_whose_worker_died_is_requeued(smtp):
+def test_a_mail_whose_worker_died_is_requeued(smtp):
     mail = _enqueue()
-    # A worker claimed the job and died (SIGKILL) before finishing: the job stays RUNNING.
-    job = DBTaskResult.objects.get(pk=mail.task_id)
-    job.claim("dead-worker")
-    DBTaskResult.objects.filter(pk=job.pk).update(
-        started_at=timezone.now() - timedelta(minutes=10))
+    # A worker claimed the mail and died (SIGKILL) before finishing: the mail stays "sending".
+    assert notify.MAIL.claim(mail.pk, now=timezone.now() - timedelta(minutes=10))
+    fresh = _enqueue(reason="test:fresh")
+    assert notify.MAIL.claim(fresh.pk)  # another worker, sending right now
     assert notify.recover_stalled(timedelta(minutes=5)) == 1
-    assert DBTaskResult.objects.get(pk=job.pk).status == TaskResultStatus.FAILED
     mail.refresh_from_db()
-    assert mail.task_id != str(job.pk)
-    # A second sweep finds nothing more to do; a fresh running job is left alone.
+    assert mail.status == OutgoingMail.State.PENDING and mail.attempts == 1
+    # A second sweep finds nothing more to do; a fresh claim is left alone.
     assert notify.recover_stalled(timedelta(minutes=5)) == 0
+    assert OutgoingMail.objects.get(pk=fresh.pk).status == OutgoingMail.State.SENDING
     _worker().run_once()
     assert len(smtp.wait_for(1)) == 1
     mail.refresh_from_db()
@@ -152,3 +148,15 @@ def test_deliver_twice_sends_once(smtp):
     assert notify.deliver(mail.pk) == "sent"
     assert notify.deliver(mail.pk) == "nothing to do"
     assert len(smtp.wait_for(1)) == 1
+
+
+def test_a_mail_that_kills_its_worker_every_time_still_fails_at_the_limit(smtp, settings):
+    settings.MAIL_MAX_ATTEMPTS = 2
+    mail = _enqueue()
+    for _ in range(2):
+        assert notify.MAIL.claim(mail.pk, now=timezone.now() - timedelta(minutes=10))
+        notify.recover_stalled(timedelta(minutes=5))
+    mail.refresh_from_db()
+    assert mail.status == OutgoingMail.State.FAILED and mail.attempts == 2
+    _worker().run_once()
+    assert smtp.messages == []

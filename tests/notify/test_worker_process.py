@@ -10,8 +10,6 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
-from django.tasks import TaskResultStatus
-from django_tasks_db.models import DBTaskResult
 
 from beistand.notify.models import OutgoingMail
 from beistand.reports import services
@@ -74,14 +72,14 @@ def test_mails_survive_a_killed_worker(cast, smtp, tmp_path):
     smtp.delay = 3.0  # slow server: the first worker is killed in the middle of a delivery
     first = _start_worker(smtp, tmp_path, "first")
     try:
-        _wait(lambda: DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING).exists(),
-              what="the first worker to pick a job")
+        _wait(lambda: OutgoingMail.objects.filter(status="sending").exists(),
+              what="the first worker to pick a mail")
         time.sleep(0.3)  # now inside the SMTP conversation
         first.send_signal(signal.SIGKILL)
         first.wait(10)
     finally:
         _stop(first)
-    assert DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING).count() == 1
+    assert OutgoingMail.objects.filter(status="sending").count() == 1
     assert OutgoingMail.objects.filter(status="sent").count() < 9
 
     smtp.delay = 0.0
@@ -103,6 +101,6 @@ def test_mails_survive_a_killed_worker(cast, smtp, tmp_path):
         assert smtp.to("chefin@teststadt.example")
         assert any(report.reference in m.subject
                    for m in smtp.to("zks-postfach@teststadt.example"))
-    # The dead worker's job is closed as failed, not left running for ever.
-    assert not DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING).exists()
+    # The dead worker's mail is not left "sending" for ever.
+    assert not OutgoingMail.objects.filter(status="sending").exists()
     assert "beendet" in (tmp_path / "second.log").read_text()

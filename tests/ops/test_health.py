@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from beistand.ops import worker as ops_worker
+from beistand.ops import jobs as ops_jobs
 from beistand.ops.models import WorkerHeartbeat
 from tests.alarms.conftest import free_port
 
@@ -35,7 +35,7 @@ def test_stale_worker_heartbeat_fails(client, db, settings):
     WorkerHeartbeat.objects.create(worker_id="w1", host="h", pid=1,
                                    beat_at=timezone.now() - timedelta(minutes=10))
     assert client.get("/health/ready").json()["checks"]["worker"]["status"] == "fail"
-    ops_worker.beat("w1")
+    ops_jobs.beat("w1")
     assert client.get("/health/ready").json()["checks"]["worker"]["status"] == "ok"
 
 
@@ -43,7 +43,7 @@ def test_stale_worker_heartbeat_fails(client, db, settings):
 def test_ready_on_a_real_server_with_worker_and_sms_gateway(settings, gateway, tmp_path):
     from tests.alarms.conftest import ServerThread
 
-    ops_worker.beat("worker-test")
+    ops_jobs.beat("worker-test")
     settings.SMS_PROVIDER = "http"
     settings.SMS_HTTP_URL = gateway.url
     srv = ServerThread().start()
@@ -52,7 +52,8 @@ def test_ready_on_a_real_server_with_worker_and_sms_gateway(settings, gateway, t
         assert response.status_code == 200, response.text
         checks = response.json()["checks"]
         assert {name: c["status"] for name, c in checks.items()} == {
-            "database": "ok", "worker": "ok", "alarm_engine": "ok", "alarm_fanout": "ok",
+            "database": "ok", "grants": "ok", "worker": "ok", "alarm_engine": "ok",
+            "alarm_fanout": "ok",
             "sms_gateway": "ok"}
         assert ("GET", "/send") in gateway.calls
 

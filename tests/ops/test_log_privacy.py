@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from beistand.accounts.roles import Role
 from beistand.alarms import services as alarms
-from beistand.alarms import sms
+from beistand.alarms import sms, sms_inbound
 from beistand.alarms.models import SmsMessage
 from beistand.notify import services as notify
 from beistand.ops.logs import JsonFormatter
@@ -90,8 +90,9 @@ def test_flows_with_personal_data_log_none_of_it(captured, cast, people, client,
     alarms.resolve(people["sender"], alarm.pk, note="Herr Zitterbacke ist gegangen")
 
     # 4. Inbound SMS: from the sender's registered number, and from an unknown one.
-    sms.receive("+491719876543", "ALARM Quengelgasse 3", "gw-1")
-    sms.receive("+4915155544430", "ALARM Quengelgasse 3 Zitterbacke", "gw-2")
+    now = timezone.now()
+    sms_inbound.receive("+491719876543", "ALARM Quengelgasse 3", "gw-1", now)
+    sms_inbound.receive("+4915155544430", "ALARM Quengelgasse 3 Zitterbacke", "gw-2", now)
 
     # 5. Mail that cannot be delivered, and a mail with a recipient without address.
     settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend",

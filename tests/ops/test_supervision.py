@@ -9,9 +9,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from beistand.accounts.roles import Role
-from beistand.alarms import store, supervision
+from beistand.alarms import store
 from beistand.alarms.models import Alarm, Presence, ServerProcess, SmsMessage
 from beistand.notify.models import OutgoingMail
+from beistand.ops import supervision
 from beistand.ops.models import ProbeRun, TechnicalAlert
 from tests.alarms.conftest import free_port
 

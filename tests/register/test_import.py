@@ -85,10 +85,10 @@ def test_bad_rows_are_rejected_with_line_numbers_and_nothing_of_them_stored():
         "Wolf;Ben;;;1980-01-01;;;;;4;threat;2029-01-01;",               # 6: level out of range
         "Meier;Hans Peter;;;04.03.1970;;;;;2;threat;2029-01-01;",       # 7: duplicate of 2
         ";Ohne;;;1980-01-01;;;;;2;threat;2029-01-01;",                  # 8: no last name
-        "Lang;Eva;;;1980-01-01;Hauptstr.;1;;;2;threat;2029-01-01;",     # 9: address incomplete
+        ";;;;;Hauptstr.;1;;;2;threat;2029-01-01;",                      # 9: nothing identifying
         "Alt;Otto;;;1950-01-01;;;;;2;threat;2020-01-01;",               # 10: deletion overdue
         "Neu;Nina;;;2040-01-01;;;;;2;threat;2029-01-01;",               # 11: born in future
-        "Fuchs;;;;;;;;;2;threat;2029-01-01;",                           # 12: neither first/dob
+        "Fuchs;Eva;;;1980-13-13;;;;;2;threat;2029-01-01;",              # 12: bad date
     ]
     report = run(csv_text(GOOD[0], *bad))
     assert report.created == 1 and len(report.rejections) == 10
@@ -99,10 +99,10 @@ def test_bad_rows_are_rejected_with_line_numbers_and_nothing_of_them_stored():
     assert "Gefährdungsstufe „4“" in by_line[6]
     assert "doppelt in der Datei (wie Zeile 2)" in by_line[7]
     assert "Name fehlt" in by_line[8]
-    assert "Anschrift unvollständig" in by_line[9]
+    assert "Name fehlt" in by_line[9]
     assert "Löschfrist" in by_line[10]
     assert "Zukunft" in by_line[11]
-    assert "Vornamen oder Geburtsdatum" in by_line[12]
+    assert "kein gültiges Datum" in by_line[12]
     assert list(RegisterPerson.objects.values_list("last_name", flat=True)) == ["Meier"]
     text = report.as_text()
     assert "Zeile 4: unbekannte Delikt-Kennung(en): zauberei" in text
@@ -173,3 +173,63 @@ def test_command(tmp_path):
                      stderr=StringIO())
     assert exc.value.returncode == 2
     assert RegisterAddress.objects.count() == 2
+
+
+# --- Namesakes, incomplete addresses, missing fields: imported, with warnings -----------------
+
+def test_two_namesakes_without_date_at_different_addresses_are_two_persons_for_review():
+    report = run(csv_text(
+        "Müller;Stefan;;;;Venloer Straße;12;50825;Köln;2;threat;2029-01-01;",
+        "Mueller;Stefan;;;;Aachener Straße;3;50674;Köln;1;insult;2029-02-01;",
+    ))
+    assert report.ok and report.created == 2, report.as_text()
+    assert RegisterPerson.objects.filter(first_names="Stefan").count() == 2
+    assert report.possible_duplicates == [(3, "Zeile 2")]
+    [warning] = report.warnings
+    assert warning.line == 3 and "mögliche Dublette von Zeile 2" in warning.reasons[0]
+    text = report.as_text()
+    assert "1 mit Hinweis" in text and "durch die ZKS prüfen" in text
+    assert "Müller" not in text and "Venloer" not in text  # no personal data in the report
+    # Re-import: both are there (natural key includes the address when the date is missing).
+    again = run(csv_text(
+        "Müller;Stefan;;;;Venloer Straße;12;50825;Köln;2;threat;2029-01-01;",
+        "Mueller;Stefan;;;;Aachener Straße;3;50674;Köln;1;insult;2029-02-01;",
+    ))
+    assert again.created == 0 and again.existing == 2
+    # A third one in a later file is listed against the register.
+    third = run(csv_text("Müller;Stefan;;;1971-05-05;;;;;2;threat;2029-03-01;"))
+    assert third.created == 1
+    [(line, other)] = third.possible_duplicates
+    assert line == 2 and other.startswith("Person Nr. ")
+    # Namesakes with different dates of birth are not listed.
+    fourth = run(csv_text("Schulz;Karl;;;1970-01-01;;;;;2;threat;2029-01-01;",
+                          "Schulz;Karl;;;1985-06-06;;;;;2;threat;2029-01-01;"))
+    assert fourth.created == 2 and fourth.possible_duplicates == []
+
+
+def test_incomplete_address_imports_the_person_without_it_with_a_warning():
+    report = run(csv_text(
+        "Lang;Eva;;;1980-01-01;Hauptstr.;1;;Köln;2;threat;2029-01-01;",   # no postal code
+        "Kurz;Otto;;;1981-01-01;;;50667;Köln;2;threat;2029-01-01;",       # no street
+        "Breit;Uwe;;;1982-01-01;Weg;1;5066;Köln;2;threat;2029-01-01;",    # four-digit code
+    ))
+    assert report.ok and report.created == 3, report.as_text()
+    assert not RegisterAddress.objects.exists()
+    by_line = {w.line: " ".join(w.reasons) for w in report.warnings}
+    assert "Anschrift unvollständig" in by_line[2] and "ohne Anschrift übernommen" in by_line[2]
+    assert "Anschrift unvollständig" in by_line[3]
+    assert "nicht fünf Ziffern" in by_line[4]
+    lang = RegisterPerson.objects.get(last_name="Lang")
+    assert SearchKey.objects.filter(person=lang, kind="nd").exists()  # still findable
+
+
+def test_only_rows_without_identifying_data_are_rejected():
+    report = run(csv_text(
+        "Fuchs;;;;;;;;;2;threat;2029-01-01;",                      # last name only: imported
+        ";;;;;;;;;2;threat;2029-01-01;",                           # nothing: rejected
+    ))
+    assert report.created == 1
+    assert [r.line for r in report.rejections] == [3]
+    assert "Name fehlt" in report.rejections[0].reasons[0]
+    [warning] = report.warnings
+    assert warning.line == 2 and "weder Vornamen noch Geburtsdatum" in warning.reasons[0]

@@ -40,9 +40,15 @@ def test_person_lookup_and_detail(client, querier_headers, person):
     assert set(body) == {"id", "kind", "candidates"}
     [card] = body["candidates"]
     assert set(card) == {"entry_id", "last_name", "first_names", "date_of_birth", "hazard_level",
-                         "last_incident_on", "measures", "score", "match"}
+                         "last_incident_on", "measures", "score", "level", "explanation",
+                         "match"}
     assert card["entry_id"] == person.pk and card["date_of_birth"] == "1980-03-05"
-    assert {"field": "date_of_birth", "how": "Tag und Monat vertauscht"} in card["match"]
+    assert {"field": "date_of_birth", "how": "Tag und Monat vertauscht",
+            "detail": ""} in card["match"]
+    # The match level from the model's probability, and one line on what agrees and differs.
+    assert card["level"] in ("sicher", "wahrscheinlich", "möglich")
+    assert card["explanation"] == ("Name: exakt, Vorname: exakt, "
+                                   "Geburtsdatum: Tag und Monat vertauscht")
     detail = client.get(f"{URL}/{body['id']}/persons/{person.pk}", **querier_headers)
     assert detail.status_code == 200, detail.content
     assert detail.json()["incidents"][0]["incident_date"] == "2026-01-10"
@@ -57,6 +63,8 @@ def test_address_variant(client, querier_headers, person):
     assert response.status_code == 200, response.content
     assert response.json()["kind"] == "address"
     assert [c["entry_id"] for c in response.json()["candidates"]] == [person.pk]
+    card = response.json()["candidates"][0]
+    assert (card["level"], card["explanation"]) == ("sicher", "Anschrift: gleiche Anschrift")
 
 
 @pytest.mark.parametrize(("body", "field"), [
@@ -98,3 +106,16 @@ def test_roles(client, make_user, bearer, person):
 def test_no_person_listing_endpoint(client, querier_headers, person):
     assert client.get(URL, **querier_headers).status_code in (404, 405)
     assert client.get("/api/v1/register/persons", **querier_headers).status_code in (404, 405)
+
+
+def test_spelling_variant_names_both_spellings(client, querier_headers, db):
+    voigt = make_person("Voigt", "Michael", date(1975, 3, 14))
+    response = post(client, querier_headers, {"purpose": PURPOSE, "last_name": "Vogt",
+                                              "first_name": "Michael",
+                                              "date_of_birth": "1975-03-15"})
+    assert response.status_code == 200, response.content
+    [card] = response.json()["candidates"]
+    assert card["entry_id"] == voigt.pk
+    assert {"field": "last_name", "how": "phonetisch", "detail": "vogt/voigt"} in card["match"]
+    assert card["explanation"] == ("Name: phonetisch (vogt/voigt), Vorname: exakt, "
+                                   "Geburtsdatum: wenige Tage abweichend")

@@ -78,7 +78,10 @@ def test_person_keys_combine_two_facts():
                  date_of_birth=date(1980, 3, 5),
                  addresses=[("Hauptstraße", "12a", "50667")])
     kinds = {k for k, _ in keys}
-    assert kinds == {"nn", "nd", "na", "adr", "adh"}
+    assert kinds == {"nn", "nx", "ny", "nd", "di", "sn", "na", "adr", "adh"}
+    assert ("ny", "heide|ann") in keys  # surname x first letters of a given name
+    assert ("di", "19800305|m") in keys  # date of birth x an initial
+    assert {("sn", "mueller"), ("sn", "muller"), ("sn", "heide")} <= keys  # counted surnames
     assert ("nn", f"{cologne('Heide')}|{cologne('Anna')}") in keys
     assert ("nd", f"{cologne('Mueller')}|19800305") in keys
     assert ("adh", "hauptstr|50667|12a") in keys

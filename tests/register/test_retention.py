@@ -12,7 +12,7 @@ from django.utils import timezone
 from beistand.accounts.roles import Role
 from beistand.audit.models import AuditEvent
 from beistand.audit.services import verify_chain
-from beistand.notify.worker import BeistandWorker
+from beistand.ops.worker import BeistandWorker
 from beistand.register import retention
 from beistand.register.models import (
     Lookup,
@@ -118,8 +118,9 @@ def test_purge_person_leaves_no_personal_data(make_user):
     assert counts["lookups_redacted"] == 1
     no_identity_left(person.pk)
     rows = new_audit_rows(seq)
-    assert [r.action for r in rows] == ["register.person.purge"]
-    assert rows[0].object_repr == f"Person #{person.pk}"
+    # The redacted look-up's new content is chained (a keyed digest, no identity).
+    assert [r.action for r in rows] == ["register.lookup.rehash", "register.person.purge"]
+    assert rows[1].object_repr == f"Person #{person.pk}"
     assert_no_identity_in(rows)
     # Others are untouched; the chain stays valid.
     untouched.refresh_from_db()
@@ -222,13 +223,13 @@ def test_worker_runs_retention_once_a_day():
     person = make_person(incident=TODAY - timedelta(days=6 * 365))
     worker = BeistandWorker(interval=0.01)
     now = at_day(TODAY, 3)
-    worker.daily_retention(now=now)
+    assert worker.run_job("register.retention", now=now)
     assert RegisterPerson.objects.get(pk=person.pk).status == RegisterPerson.Status.DELETED
-    assert worker._retention_day == TODAY
     seq = AuditEvent.objects.order_by("-seq").first().seq
     make_person(last_name="Nachzuegler", first="Max", incident=TODAY - timedelta(days=6 * 365))
-    worker.daily_retention(now=now + timedelta(hours=5))  # same day: not again
+    assert not worker.run_job("register.retention",
+                              now=now + timedelta(hours=5))  # same day: not again
     assert RegisterPerson.objects.filter(last_name="Nachzuegler").exists()
-    worker.daily_retention(now=now + timedelta(days=1))
+    assert worker.run_job("register.retention", now=now + timedelta(days=1))
     assert not RegisterPerson.objects.filter(last_name="Nachzuegler").exists()
     assert seq < AuditEvent.objects.order_by("-seq").first().seq

@@ -66,7 +66,8 @@ def publish(people):
 
 
 def notification(person) -> RightsRequest:
-    return RightsRequest.objects.get(person=person, kind=RightsRequest.Kind.NOTIFICATION)
+    return RightsRequest.objects.filter(person=person, kind=RightsRequest.Kind.NOTIFICATION
+                                        ).order_by("pk").first()
 
 
 # --- Dates --------------------------------------------------------------------------------------
@@ -91,9 +92,14 @@ def test_publication_opens_the_art14_duty_due_one_month_later(publish):
     assert req.state == RightsRequest.State.OPEN
     assert req.received_on == today
     assert req.due_on == rights.add_months(today)
-    # A second incident about the same person opens no second notification.
+    assert req.entry == person.entries.get()
+    # Issue 17: a second incident about the same person is new data about them: its own
+    # notification, about its own entry.
     publish()
-    assert RightsRequest.objects.filter(person=person).count() == 1
+    second = RightsRequest.objects.filter(person=person).exclude(pk=req.pk).get()
+    assert second.kind == RightsRequest.Kind.NOTIFICATION and second.state == "open"
+    assert second.entry != req.entry and second.entry.person == person
+    assert "vom Vorfall am" in second.details
 
 
 def test_art14_letter_names_person_address_legal_basis_dpo_and_retention(publish, people,
@@ -178,12 +184,13 @@ def test_reminder_after_the_recheck_date_mails_the_zks_once(publish, people, set
 
 
 def test_worker_housekeeping_sends_the_reminder(publish, people):
-    from beistand.notify.worker import BeistandWorker
+    from beistand.ops.worker import BeistandWorker
 
     req = notification(publish())
     rights.defer(people["zks"], req.pk, "Gefährdung der Ermittlungen der Polizei",
                  timezone.localdate() + timedelta(days=1))
-    BeistandWorker().housekeeping(now=timezone.now() + timedelta(days=2))
+    BeistandWorker().run_job("register.rights_reminders",
+                             now=timezone.now() + timedelta(days=2))
     assert OutgoingMail.objects.filter(reason__startswith=f"register:rights:{req.pk}:").exists()
 
 
@@ -353,6 +360,10 @@ def test_erasure_purges_the_person_and_returns_the_letter_once(publish, people):
     assert result.request.state == "granted"
     with pytest.raises(Conflict):
         rights.letter_pdf(zks, req.pk)
+    # Issue 17: the Art. 14 information nobody can send any more closed itself, with a note.
+    art14 = notification(person)
+    assert art14.state == "lapsed" and "gelöscht" in art14.decision_reason
+    assert art14.pk not in [r.pk for r in rights.list_requests(zks, state="open")]
 
 
 def test_access_request_granted_letter_is_the_full_report(publish, people):

@@ -160,6 +160,9 @@ def test_list_pagination(client, cast, tokens):
     bad = client.get("/api/v1/reports?limit=0", **tokens["melder"])
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "limit"
     assert client.get("/api/v1/reports?scope=alle", **tokens["melder"]).status_code == 400
+    # An offset beyond the database's integers (found by the API fuzzer on PostgreSQL: 500).
+    huge = client.get("/api/v1/reports?offset=220772190014202413056", **tokens["melder"])
+    assert huge.status_code == 400 and huge.json()["errors"][0]["field"] == "offset"
 
 
 def test_patch_edits_a_draft_and_submits_it(client, cast, tokens):

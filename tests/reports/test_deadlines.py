@@ -7,7 +7,7 @@ import pytest
 
 from beistand.audit.models import AuditEvent
 from beistand.notify.models import OutgoingMail
-from beistand.notify.worker import BeistandWorker
+from beistand.ops.worker import BeistandWorker
 from beistand.reports import deadlines, services
 from beistand.reports.deadlines import check_deadlines
 from beistand.reports.models import Report

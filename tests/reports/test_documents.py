@@ -15,9 +15,9 @@ from pypdf import PdfReader
 from beistand.accounts.roles import Role
 from beistand.audit.models import AuditEvent
 from beistand.core.errors import AccessDenied, Conflict, InvalidInput, NotFound
+from beistand.documents import layout
 from beistand.organisation.models import Body, Employee
 from beistand.reports import documents, services
-from beistand.reports.documents import layout
 from beistand.reports.services import PerpetratorInput, WitnessInput
 from tests.reports.conftest import report_input
 

@@ -137,9 +137,10 @@ def test_field_report_with_address_and_coordinates(client, cast):
     assert report.room_id is None
 
 
-def test_colleague_as_victim_is_found_by_label(client, cast):
+def test_colleague_as_victim_is_found_by_label(client, cast, make_user):
     login(client, cast["melder"])
-    colleague = cast["fremd"].employee
+    # A colleague of the same unit (issue 16, finding 8: a victim must be plausible).
+    colleague = make_user("kollege", unit=cast["org"]["abt"]).employee
     label = f"{colleague.last_name}, {colleague.first_name} ({colleague.personnel_number})"
     search = client.get("/meldungen/kolleginnen/", {"q": colleague.last_name})
     assert search.json()["results"][0]["value"] == label
@@ -147,6 +148,14 @@ def test_colleague_as_victim_is_found_by_label(client, cast):
                                                 "victim_self": None}))
     report = Report.objects.get()
     assert list(report.victims.all()) == [colleague]
+    # Someone of another unit, not at the location: refused in German, nothing stored.
+    stranger = cast["fremd"].employee
+    label = f"{stranger.last_name}, {stranger.first_name} ({stranger.personnel_number})"
+    response = client.post("/meldungen/neu/", form_data(**{
+        "v-TOTAL_FORMS": "1", "v-0-colleague": label, "victim_self": None}))
+    assert response.status_code == 400
+    assert "weder in Ihrer Organisationseinheit" in response.content.decode()
+    assert Report.objects.count() == 1
 
 
 FUTURE = (timezone.localtime() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from beistand.accounts.models import ApiToken, DeviceToken, RoleGrant
+from beistand.accounts.models import ApiToken, DeviceToken, EnrolmentCode, RoleGrant
 from beistand.accounts.tokens import USER_TOKEN_PREFIX, new_secret
 from beistand.demo.services import load_demo
 
@@ -113,6 +113,9 @@ def _objects(world: World) -> None:
     device = DeviceToken.objects.create(
         name="Tischtelefon 1.05", kind=DeviceToken.Kind.DESK_PHONE,
         room=u["reporter"].employee.room, prefix="bsd_test", token_hash="0" * 64)
+    code = EnrolmentCode.objects.create(
+        name="PC 1.05", room=u["reporter"].employee.room, prefix="TEST", code_hash="1" * 64,
+        expires_at=timezone.now() + timedelta(hours=1))
     _clear, prefix, digest = new_secret(USER_TOKEN_PREFIX)
     token = ApiToken.objects.create(user=u["reporter"], name="Zweitgerät", prefix=prefix,
                                     token_hash=digest)
@@ -124,8 +127,10 @@ def _objects(world: World) -> None:
         "rights_request_id": rights_request.pk,
         "person_id": person.pk, "lookup_id": found["id"], "alarm_id": alarm.pk,
         "visit_id": visit.pk, "device_id": device.pk, "token_id": token.pk,
+        "code_id": code.pk,
         "grant_id": grant.pk, "employee_id": u["reporter"].employee.pk,
         "year": timezone.localdate().year, "device_token": "bsd_unbekannt",
+        "token": "unbekannter-antwortlink",
         "closed_report_id": Report.objects.filter(status="closed").order_by("pk")
         .values_list("pk", flat=True).first(),
     })
@@ -136,20 +141,26 @@ def world(django_db_setup, django_db_blocker):
     saved_hashers = django_settings.PASSWORD_HASHERS
     django_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     try:
-        with django_db_blocker.unblock(), transaction.atomic():
-            load_demo()
-            world = World()
-            User = get_user_model()
-            for role, username in ACCOUNTS.items():
-                if username is None:
-                    world.users[role], world.headers[role] = None, {}
-                    world.browsers[role] = Client()
-                    continue
-                user = User.objects.get(username=username)
-                world.users[role] = user
-                world.headers[role] = {"HTTP_AUTHORIZATION": f"Bearer {_token(user)}"}
-                world.browsers[role] = _browser(user)
-            _objects(world)
+        # The module's data lives in one block rolled back at the end: a test harness's block,
+        # marked as Django's TestCase marks its own, so code that refuses work inside an
+        # application transaction (PDF rendering, issue 19) sees the requests as it would live.
+        block = transaction.atomic()
+        block._from_testcase = True
+        with django_db_blocker.unblock(), block:
+            with transaction.atomic():  # the set-up itself, as the application writes
+                load_demo()
+                world = World()
+                User = get_user_model()
+                for role, username in ACCOUNTS.items():
+                    if username is None:
+                        world.users[role], world.headers[role] = None, {}
+                        world.browsers[role] = Client()
+                        continue
+                    user = User.objects.get(username=username)
+                    world.users[role] = user
+                    world.headers[role] = {"HTTP_AUTHORIZATION": f"Bearer {_token(user)}"}
+                    world.browsers[role] = _browser(user)
+                _objects(world)
             yield world
             transaction.set_rollback(True)
     finally:

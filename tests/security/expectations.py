@@ -68,10 +68,16 @@ PAGES: dict[str, Rule] = {
     "konto/zwei-faktor/": Rule(NOBODY, deny=REDIRECT),
     "konto/zwei-faktor/einrichten/": Rule(NOBODY, deny=REDIRECT),
     "konto/sicherheit/": Rule(EVERY_USER),
+    # The one-time answer link of an alarm SMS: no login, the token is the credential; an
+    # unknown token is the same 404 for everyone (anonymous included).
+    "a/<str:token>": Rule(NOBODY, deny=404, anon=404),
     # Someone else's token: not found (an admin revokes other people's tokens via the API).
     "konto/sicherheit/tokens/<int:token_id>/widerrufen/": Rule(
         roles(REPORTER, ADMIN), method="POST", ok=REDIRECT, deny=404),
-    "konto/verwaltung/rollen/": Rule(roles(ADMIN)),
+    "konto/verwaltung/rollen/": Rule(roles(ADMIN, DPO)),  # the DPO reads and confirms
+    # Four-eyes confirmation; the matrix's grant is not pending, so allowed roles get 400.
+    "konto/verwaltung/rollen/<int:grant_id>/bestaetigen/": Rule(roles(ADMIN, DPO), method="POST",
+                                                               ok=400),
     "konto/verwaltung/rollen/vergeben/": Rule(roles(ADMIN), method="POST", ok=400),
     "konto/verwaltung/rollen/<int:grant_id>/entziehen/": Rule(roles(ADMIN), method="POST",
                                                               ok=400),
@@ -128,13 +134,16 @@ PAGES: dict[str, Rule] = {
     "alarm/ausloesen/": Rule(EVERY_USER, method="POST", ok=REDIRECT),
     "alarm/abdeckung/": Rule(EVERY_USER),
     "alarm/protokoll/": Rule(ALARM_LOG),
-    "alarm/protokoll/<int:alarm_id>/": Rule(ALARM_LOG | {REPORTER}),  # the reporter sent it
+    # the reporter sent it; not on it is 404 as for an unknown id (issue 16, finding 13)
+    "alarm/protokoll/<int:alarm_id>/": Rule(ALARM_LOG | {REPORTER}, deny=404),
     # The phone web app: the shell, manifest and service worker are public (installable,
     # offline); pairing the phone needs a login.
     "app/": Rule(EVERYONE),
     "app/verbinden/": Rule(EVERY_USER),
     "app/manifest.webmanifest": Rule(EVERYONE),
     "app/sw.js": Rule(EVERYONE),
+    # The browser's icon request: a redirect to the static SVG icon, for anyone.
+    "favicon.ico": Rule(EVERYONE, ok=REDIRECT),
     # Start page and the audit chain check (the DPO).
     "": Rule(EVERY_USER),
     "pruefprotokoll/pruefen/": Rule(roles(DPO), method="POST", ok=REDIRECT),
@@ -188,13 +197,19 @@ API: dict[str, Rule] = {
     # The reporter's second token: its owner and administrators revoke it; others: not found.
     "DELETE /api/v1/auth/tokens/{token_id}": Rule(roles(REPORTER, ADMIN), ok=204, deny=404),
     "GET /api/v1/auth/me": Rule(EVERY_USER),
-    "GET /api/v1/roles/grants": Rule(roles(ADMIN)),
+    "GET /api/v1/roles/grants": Rule(roles(ADMIN, DPO)),
+    "POST /api/v1/roles/grants/{grant_id}/confirm": Rule(roles(ADMIN, DPO), ok=400),
     "POST /api/v1/roles/grants": Rule(roles(ADMIN), ok=400),
     "POST /api/v1/roles/grants/{grant_id}/revoke": Rule(roles(ADMIN), ok=400),
     "GET /api/v1/devices": Rule(roles(ADMIN)),
     "POST /api/v1/devices": Rule(roles(ADMIN), ok=400),
     "GET /api/v1/devices/self": Rule(NOBODY, deny=401),  # device tokens only, never a person
     "DELETE /api/v1/devices/{device_id}": Rule(roles(ADMIN), ok=204),
+    "GET /api/v1/devices/enrolment-codes": Rule(roles(ADMIN)),
+    "POST /api/v1/devices/enrolment-codes": Rule(roles(ADMIN), ok=400),
+    "DELETE /api/v1/devices/enrolment-codes/{code_id}": Rule(roles(ADMIN), ok=204),
+    # a workstation pairs with a one-time code, no login: an empty body is 400 for everyone
+    "POST /api/v1/devices/enrol": Rule(EVERYONE, ok=400),
     "GET /api/v1/organisation/units": Rule(EVERY_USER),
     "GET /api/v1/organisation/rooms": Rule(EVERY_USER),
     # An employee record: the person themself, personnel management and the administration.
@@ -206,6 +221,10 @@ API: dict[str, Rule] = {
                                               deny=404),
     "POST /api/v1/reports/{report_id}/transitions": Rule(roles(REPORTER, SUPERVISOR, ZKS),
                                                          ok=400, deny=404),
+    # Confirming a victim (issue 16, finding 8): those who see the report get past the gate
+    # (the empty body is a 400); the service then admits only the reporter's supervisor.
+    "POST /api/v1/reports/{report_id}/victims": Rule(roles(REPORTER, SUPERVISOR, ZKS),
+                                                     ok=400, deny=404),
     # Attachments: the reporter and whoever has the next step; the ZKS sees but does not add.
     "POST /api/v1/reports/{report_id}/attachments": Rule(roles(REPORTER, SUPERVISOR), ok=400,
                                                          deny=404, special={ZKS: 403}),
@@ -240,19 +259,24 @@ API: dict[str, Rule] = {
     "GET /api/v1/alarms/coverage": Rule(EVERY_USER),
     # The reporter's Probealarm (already out, so a cancel is 409): the sender, and those who
     # oversee alarms; the security service takes part in every alarm.
-    "GET /api/v1/alarms/{alarm_id}": Rule(ALARM_LOG | {REPORTER}),
-    "POST /api/v1/alarms/{alarm_id}/cancel": Rule(roles(REPORTER), ok=409),
-    "POST /api/v1/alarms/{alarm_id}/respond": Rule(roles(REPORTER, SECURITY), ok=400),
-    "POST /api/v1/alarms/{alarm_id}/messages": Rule(roles(REPORTER, SECURITY), ok=400),
+    # Not on the alarm: 404 as for an unknown id (issue 16, finding 13).
+    "GET /api/v1/alarms/{alarm_id}": Rule(ALARM_LOG | {REPORTER}, deny=404),
+    "POST /api/v1/alarms/{alarm_id}/cancel": Rule(roles(REPORTER), ok=409, deny=404,
+                                                  special={SECURITY: 403}),
+    "POST /api/v1/alarms/{alarm_id}/respond": Rule(roles(REPORTER, SECURITY), ok=400, deny=404),
+    "POST /api/v1/alarms/{alarm_id}/messages": Rule(roles(REPORTER, SECURITY), ok=400,
+                                                    deny=404),
     "POST /api/v1/alarms/{alarm_id}/position": Rule(roles(REPORTER), ok=400, deny=404),
-    # All-clear: the sender, the security service, and the administration (stale alarms).
-    "POST /api/v1/alarms/{alarm_id}/resolve": Rule(roles(REPORTER, SECURITY, ADMIN)),
+    # All-clear: the sender and the security service (a helper who is coming, too: not here).
+    "POST /api/v1/alarms/{alarm_id}/resolve": Rule(roles(REPORTER, SECURITY), deny=404),
     # Device trigger URL: the token in the path is the credential; an unknown one is 404.
     "POST /api/v1/trigger/{device_token}": Rule(NOBODY, deny=404, anon=404),
     "GET /api/v1/trigger/{device_token}": Rule(NOBODY, deny=404, anon=404),
     # SMS gateway: HMAC signature, checked before the body (no secret configured: 401).
     "POST /api/v1/sms/inbound": Rule(NOBODY, deny=401),
     "POST /api/v1/sms/status": Rule(NOBODY, deny=401),
+    # The gateway's result of a voice call (DTMF answer): signed like the inbound SMS.
+    "POST /api/v1/sms/call-result": Rule(NOBODY, deny=401),
     "POST /api/v1/push/subscriptions": Rule(EVERY_USER, ok=400),
     "DELETE /api/v1/push/subscriptions": Rule(EVERY_USER, ok=400),
     "GET /api/v1/push/vapid-public-key": Rule(EVERY_USER, ok=404),  # 404: no VAPID key set

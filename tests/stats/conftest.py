@@ -15,6 +15,14 @@ SECRET_PERPETRATOR = "Quenzel"
 SECRET_FIRST = "Zacharias"
 
 
+@pytest.fixture(autouse=True)
+def _exact_counts(request, settings):
+    """The suppression tests assert exact counts: they run without the cell-key noise. The noise
+    itself, and the attacks it defeats, are tested in test_differencing.py with the default."""
+    if not request.module.__name__.endswith("test_differencing"):
+        settings.STATS_NOISE = 0
+
+
 @pytest.fixture
 def units(org):
     with transaction.atomic():

@@ -5,7 +5,7 @@ import json
 import pytest
 from django.test import RequestFactory
 
-from beistand.web import errors
+from beistand.core import error_pages as errors
 
 
 def test_404_is_a_german_page(client, db):
@@ -68,7 +68,7 @@ def test_500_under_api_is_problem_json():
 def test_csrf_failure_view_is_configured_and_german(settings, rf, db):
     from django.contrib.auth.models import AnonymousUser
 
-    assert settings.CSRF_FAILURE_VIEW == "beistand.web.errors.csrf_failure"
+    assert settings.CSRF_FAILURE_VIEW == "beistand.core.error_pages.csrf_failure"
     request = rf.post("/konto/anmelden/")
     request.user = AnonymousUser()
     response = errors.csrf_failure(request, reason="CSRF cookie not set.")

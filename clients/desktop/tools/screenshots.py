@@ -1,4 +1,5 @@
-"""Renders the tray menu and the receive window to PNG files (for the docs).
+"""Renders the tray menu, the receive window (also late and without sound), the countdown and
+the status window with its warnings to PNG files (for the docs).
 
     xvfb-run -s "-screen 0 1280x900x24" python clients/desktop/tools/screenshots.py docs/screenshots
 
@@ -11,7 +12,9 @@ import sys
 from pathlib import Path
 
 from beistand_desktop.gui import icons
+from beistand_desktop.gui.dialogs import CountdownDialog, Notice
 from beistand_desktop.gui.receive_window import ReceiveWindow
+from beistand_desktop.gui.status_window import StatusWindow
 from PySide6.QtCore import QPoint, QTimer
 from PySide6.QtGui import QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QMenu
@@ -40,9 +43,11 @@ def tray_menu_image(out: Path) -> None:
     menu = QMenu()
     menu.addAction("Stillen Alarm auslösen")
     menu.addAction("Probealarm")
+    menu.addAction("Entwarnung geben …")
     menu.addSeparator()
     status = menu.addAction("Verbunden mit https://beistand.musterstadt.example")
     status.setEnabled(False)
+    menu.addAction("Tonprüfung")
     menu.addAction("Selbsttest")
     menu.addAction("Einstellungen …")
     menu.addSeparator()
@@ -62,25 +67,73 @@ def tray_menu_image(out: Path) -> None:
     menu.close()
 
 
+NO_SOUND = ("OHNE TON: Der Alarmton kann nicht abgespielt werden (paplay meldet Fehler 1: "
+            "Verbindung fehlgeschlagen: Verbindung verweigert). Alarme erscheinen nur auf dem "
+            "Bildschirm.")
+
+
+def grab(widget, path: Path, fit: bool = False) -> None:
+    widget.show()
+    if fit:
+        widget.adjustSize()
+    for _ in range(20):
+        QApplication.processEvents()
+    widget.grab().save(str(path))
+    widget.close()
+    widget.deleteLater()
+
+
 def main() -> None:
     target = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
     target.mkdir(parents=True, exist_ok=True)
     app = QApplication.instance() or QApplication(sys.argv)
     tray_menu_image(target / "desktop-tray-menu.png")
+
     window = ReceiveWindow(ALARM)
     window.add_message({"from": {"name": "Deniz Arslan"}, "text": "Bin unterwegs, 1 Minute",
                         "at": "2026-11-29T21:02:20+00:00"})
-    window.response_done(True)
     window.my_response = "coming"
-    window.status_label.setText("Ihre Antwort: kommt – die meldende Person sieht sie.")
-    window.show()
+    window.response_done(True)
+    grab(window, target / "desktop-receive-window.png")
 
-    def shoot():
-        window.grab().save(str(target / "desktop-receive-window.png"))
-        window.close()
-        window.deleteLater()
-        app.quit()
-    QTimer.singleShot(500, shoot)
+    late = dict(ALARM, pressed_at="2026-11-29T21:00:40.102+00:00", responders=[])
+    window = ReceiveWindow(late)
+    grab(window, target / "desktop-late-press.png")
+
+    window = ReceiveWindow(dict(ALARM, responders=[]))
+    window.set_warnings([NO_SOUND])
+    grab(window, target / "desktop-ohne-ton.png")
+
+    # the warning as the tray shows it next to the status window (desktop without a tray)
+    status = StatusWindow()
+    status.show_state(icons.CONNECTED, "Verbunden mit https://beistand.musterstadt.example",
+                      [NO_SOUND])
+    note = Notice(NO_SOUND, urgent=True, seconds=0)
+    canvas_parts = []
+    for widget in (status, note):
+        widget.show()
+        widget.adjustSize()
+        for _ in range(20):
+            QApplication.processEvents()
+        canvas_parts.append(widget.grab())
+        widget.close()
+        widget.deleteLater()
+    width = sum(p.width() for p in canvas_parts) + 24
+    height = max(p.height() for p in canvas_parts) + 16
+    canvas = QPixmap(width, height)
+    canvas.fill(QApplication.palette().window().color())
+    painter = QPainter(canvas)
+    x = 8
+    for part in canvas_parts:
+        painter.drawPixmap(x, 8, part)
+        x += part.width() + 8
+    painter.end()
+    canvas.save(str(target / "desktop-ohne-ton-warnung.png"))
+
+    countdown = CountdownDialog(5)
+    countdown.timer.stop()
+    grab(countdown, target / "desktop-countdown.png", fit=True)
+    QTimer.singleShot(0, app.quit)
     app.exec()
     print(f"written to {target}")
 

@@ -151,6 +151,11 @@ class DeviceForm(KernForm):
         label="Gebunden an Benutzer/in (Benutzername)", max_length=150, required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none",
                                       "spellcheck": "false"}))
+    alarm_templates = forms.CharField(
+        label="Auslösbare Alarmvorlagen (Kennungen, durch Komma getrennt)", max_length=200,
+        required=False, help_text="Leer: nur „beistand“. Ein Probealarm ist immer möglich.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "none",
+                                      "spellcheck": "false"}))
 
     def clean_username(self):
         username = (self.cleaned_data.get("username") or "").strip()

@@ -27,7 +27,8 @@ class EmployeeLDAPBackend(LDAPBackend):
         mail_attr = self.settings.USER_ATTR_MAP.get("email", "mail")
         email = _first(ldap_user.attrs, mail_attr)
         try:
-            user, employee = services.match_external_login(email, username=username)
+            user, employee = services.match_external_login(email, username=username,
+                                                         method="ldap")
             if user is None and User.objects.filter(username__iexact=username).exists():
                 # The name belongs to an account without employee record (e.g. a technical
                 # admin account): never hand it to a directory login.

@@ -28,6 +28,9 @@ GRANTABLE_ROLES = tuple(r for r in Role if r not in DERIVED_ROLES)
 PRIVILEGED_ROLES = frozenset({Role.PERSONNEL, Role.ZKS, Role.QUERIER, Role.DPO, Role.ADMIN})
 # A grant of these roles must carry an expiry date (documented work need, time-limited).
 EXPIRY_REQUIRED = frozenset({Role.QUERIER})
+# Four-eyes: a grant of these roles counts only once a second person (another admin or the DPO,
+# neither the grantor nor the grantee) has confirmed it.
+FOUR_EYES_ROLES = frozenset({Role.DPO, Role.ADMIN})
 
 GROUP_PREFIX = "beistand:"
 

@@ -5,6 +5,7 @@ and write together with the audit row in one transaction.
 """
 
 import contextlib
+import re
 from datetime import timedelta
 
 import django_otp
@@ -19,6 +20,7 @@ from beistand.accounts.models import ApiToken, DeviceToken, RoleGrant
 from beistand.accounts.roles import (
     DERIVED_ROLES,
     EXPIRY_REQUIRED,
+    FOUR_EYES_ROLES,
     GRANTABLE_ROLES,
     PRIVILEGED_ROLES,
     Role,
@@ -39,6 +41,7 @@ from beistand.core.errors import (
     NotFound,
 )
 from beistand.organisation import services as org
+from beistand.organisation.models import Employee
 
 User = get_user_model()
 _ROLE_CACHE = "_beistand_roles"
@@ -64,7 +67,7 @@ def roles_of(user) -> frozenset[str]:
     return result
 
 
-def _acting(actor):
+def acting_for(actor):
     """Attribute the audited writes inside to ``actor`` (keeps the request's address)."""
     if actor is None:
         return contextlib.nullcontext()
@@ -115,19 +118,126 @@ def logged_in_via_trusted_idp(request) -> bool:
     return session is not None and session.get(BACKEND_SESSION_KEY) == OIDC_BACKEND
 
 
+def session_is_verified(user, session) -> bool:
+    """True if ``session`` passed the second factor with one of ``user``'s authenticators (what
+    django-otp's middleware checks for HTTP requests)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.models import Device
+
+    persistent_id = session.get(DEVICE_ID_SESSION_KEY) if session is not None else None
+    if not persistent_id:
+        return False
+    device = Device.from_persistent_id(persistent_id)
+    return device is not None and device.user_id == user.pk
+
+
+def user_for_session(session):
+    """The user a session (outside Django's request stack: WebSockets) counts as, or None.
+
+    The same rule as HTTP: a logged-in, active user whose session hash still matches, and a
+    verified second factor where the user's roles require one. A half-logged-in session (password
+    only, sent to the enrolment or code page) counts as logged out.
+    """
+    from types import SimpleNamespace
+
+    from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
+    from django.utils.crypto import constant_time_compare
+
+    if session is None:
+        return None
+    user_id = session.get(SESSION_KEY)
+    if user_id is None or BACKEND_SESSION_KEY not in session:
+        return None
+    user = User._default_manager.filter(pk=user_id, is_active=True).first()
+    if user is None or not constant_time_compare(session.get(HASH_SESSION_KEY, ""),
+                                                 user.get_session_auth_hash()):
+        return None
+    if requires_second_factor(user, SimpleNamespace(session=session)) \
+            and not session_is_verified(user, session):
+        return None
+    return user
+
+
+def user_for_session_key(session_key: str):
+    """``user_for_session`` for a session cookie's value."""
+    from importlib import import_module
+
+    if not session_key:
+        return None
+    return user_for_session(import_module(settings.SESSION_ENGINE).SessionStore(session_key))
+
+
 def grant_role(actor, user, role: str, reason: str, expires_at=None) -> RoleGrant:
-    """An administrator grants ``role`` to ``user`` (validated, audited)."""
+    """An administrator grants ``role`` to ``user`` (validated, audited).
+
+    Nobody grants a role to themselves. A grant of the DPO or admin role is pending until a
+    second person confirms it (``confirm_grant``); every other grant counts at once.
+    """
     require_role(actor, Role.ADMIN)
-    return _create_grant(actor, user, role, reason, expires_at)
+    if actor.pk == user.pk:
+        raise InvalidInput("Niemand kann sich selbst eine Rolle vergeben. Bitte wenden Sie sich "
+                           "an eine andere Administratorin oder einen anderen Administrator.",
+                           field="user")
+    return _create_grant(actor, user, role, reason, expires_at,
+                         pending=role in FOUR_EYES_ROLES)
 
 
-def grant_role_by_operator(user, role: str, reason: str, expires_at=None) -> RoleGrant:
-    """Grant from the command line (``beistand grant-role``): the operator with shell access is
-    trusted; this is how a fresh installation gets its first administrator. Audited as system."""
-    return _create_grant(None, user, role, reason, expires_at)
+def has_active_admin() -> bool:
+    return RoleGrant.objects.active().filter(role=Role.ADMIN).exists()
 
 
-def _create_grant(actor, user, role: str, reason: str, expires_at=None) -> RoleGrant:
+def bootstrap_admin(user, reason: str) -> RoleGrant:
+    """The first administrator of an installation, from the command line (``beistand grant-role
+    USER admin`` without ``--as``), audited as system: nobody in the application can act yet.
+
+    Only the admin role and only while no administrator is active. From then on every grant
+    names its acting person (``grant_role``, from the command line with ``--as``), who proves it
+    with password and second factor (``authenticate_console_person``): self-grants are refused
+    and DPO/admin grants wait for a second person there too.
+    """
+    with transaction.atomic():
+        if has_active_admin():
+            raise AccessDenied("Es gibt bereits eine aktive Administration: Rollen vergibt eine "
+                               "Administratorin oder ein Administrator mit Namen (--as).")
+        return _create_grant(None, user, Role.ADMIN, reason, None, pending=False)
+
+
+def authenticate_console_person(username: str, password: str, code: str | None = None):
+    """The person acting on the command line (``--as``), proven as at the web login: the
+    password (django-axes' lockout and the spray limits apply; source ``127.0.0.1``) and the
+    second factor where their roles need one. Audited as a login of that person; a wrong code
+    counts as a failed login. The operating-system account is not trusted: shell operators are
+    often root or a shared service account, and nothing maps them to a person."""
+    from django.http import HttpRequest
+
+    if not username or not password:
+        raise NotAuthenticated("Benutzername und Passwort sind erforderlich.")
+    request = HttpRequest()
+    request.method = "POST"
+    request.path = "/kommandozeile/"
+    request.META["REMOTE_ADDR"] = "127.0.0.1"
+    user = authenticate(request, username=username, password=password)
+    if getattr(request, "axes_locked_out", False):
+        raise Locked("Zu viele Fehlversuche: das Konto ist vorübergehend gesperrt.")
+    if user is None:
+        raise NotAuthenticated("Benutzername oder Passwort ist falsch.")
+    if requires_second_factor(user):
+        device = confirmed_totp_device(user)
+        if device is None:
+            raise AccessDenied("Für Ihre Rolle ist die Zwei-Faktor-Anmeldung Pflicht. Bitte "
+                               "richten Sie sie zuerst im Browser unter „Sicherheit“ ein.")
+        _require_code_attempt(device, code)
+        if not _check_totp(device, code):
+            user_login_failed.send(sender=__name__, credentials={"username": username},
+                                   request=request)
+            raise NotAuthenticated("Der Zwei-Faktor-Code ist falsch oder abgelaufen.")
+    with transaction.atomic(), audit.acting_as(audit.actor_for_user(user, "127.0.0.1")):
+        user_logged_in.send(sender=user.__class__, request=request, user=user)
+    return user
+
+
+def _create_grant(actor, user, role: str, reason: str, expires_at=None,
+                  pending: bool = False) -> RoleGrant:
     if role not in Role.values:
         raise InvalidInput(f"Unbekannte Rolle „{role}“.", field="role")
     if role in DERIVED_ROLES:
@@ -137,18 +247,54 @@ def _create_grant(actor, user, role: str, reason: str, expires_at=None) -> RoleG
     if len(reason) < 10:
         raise InvalidInput("Bitte den dienstlichen Bedarf begründen (mindestens 10 Zeichen).",
                            field="reason")
+    if len(reason) > 500:
+        raise InvalidInput("Die Begründung darf höchstens 500 Zeichen lang sein.",
+                           field="reason")
     if role in EXPIRY_REQUIRED and expires_at is None:
         raise InvalidInput("Die Abfrageberechtigung muss befristet werden.", field="expires_at")
     if expires_at is not None and expires_at <= timezone.now():
         raise InvalidInput("Das Ablaufdatum muss in der Zukunft liegen.", field="expires_at")
     if not user.is_active:
         raise InvalidInput("Das Benutzerkonto ist deaktiviert.", field="user")
-    with transaction.atomic(), _acting(actor):
+    with transaction.atomic(), acting_for(actor):
         if RoleGrant.objects.active().filter(user=user, role=role).exists():
             raise InvalidInput(f"{user.get_username()} hat die Rolle bereits.", field="role")
+        if RoleGrant.objects.pending_confirmation().filter(user=user, role=role).exists():
+            raise InvalidInput(f"Für {user.get_username()} wartet diese Rolle bereits auf "
+                               "Bestätigung.", field="role")
         grant = RoleGrant.objects.create(user=user, role=role, reason=reason, granted_by=actor,
-                                         expires_at=expires_at)
+                                         expires_at=expires_at, pending=pending)
+        if role in PRIVILEGED_ROLES and not pending:
+            revoke_tokens_of(user, f"role {role} granted")
     forget_roles(user)
+    return grant
+
+
+def confirm_grant(actor, grant_id: int) -> RoleGrant:
+    """The second person (an admin or the DPO, neither grantor nor grantee) confirms a pending
+    DPO or admin grant; from now on it counts. Audited."""
+    require_role(actor, Role.ADMIN, Role.DPO)
+    with transaction.atomic(), acting_for(actor):
+        grant = (RoleGrant.objects.select_for_update().select_related("user")
+                 .filter(pk=grant_id).first())
+        if grant is None:
+            raise NotFound("Diese Rollenzuweisung gibt es nicht.")
+        if not grant.pending or grant.revoked_at is not None:
+            raise InvalidInput("Diese Rollenzuweisung wartet nicht auf Bestätigung.",
+                               field="grant")
+        if grant.expires_at is not None and grant.expires_at <= timezone.now():
+            raise InvalidInput("Diese Rollenzuweisung ist bereits abgelaufen.", field="grant")
+        if grant.user_id == actor.pk:
+            raise InvalidInput("Die eigene Rolle kann niemand selbst bestätigen.", field="grant")
+        if grant.granted_by_id == actor.pk:
+            raise InvalidInput("Vier-Augen-Prinzip: Bestätigen muss eine zweite Person, nicht "
+                               "wer die Rolle vergeben hat.", field="grant")
+        grant.pending = False
+        grant.confirmed_by = actor
+        grant.confirmed_at = timezone.now()
+        grant.save()
+        revoke_tokens_of(grant.user, f"role {grant.role} confirmed")
+    forget_roles(grant.user)
     return grant
 
 
@@ -157,7 +303,7 @@ def revoke_role(actor, grant_id: int, reason: str) -> RoleGrant:
     reason = (reason or "").strip()
     if len(reason) < 5:
         raise InvalidInput("Bitte den Entzug begründen.", field="reason")
-    with transaction.atomic(), _acting(actor):
+    with transaction.atomic(), acting_for(actor):
         grant = RoleGrant.objects.select_for_update().filter(pk=grant_id).first()
         if grant is None:
             raise NotFound("Diese Rollenzuweisung gibt es nicht.")
@@ -176,10 +322,14 @@ def grantable_roles():
 
 
 def list_grants(actor, include_inactive: bool = False):
-    """Role grants for the administration page (admin only), newest first."""
-    require_role(actor, Role.ADMIN)
-    qs = RoleGrant.objects.select_related("user", "user__employee", "granted_by", "revoked_by")
-    return qs.all() if include_inactive else qs.active()
+    """Role grants for the administration page (admin; the DPO reads and confirms), newest
+    first: the active ones and those waiting for confirmation, or all."""
+    require_role(actor, Role.ADMIN, Role.DPO)
+    qs = RoleGrant.objects.select_related("user", "user__employee", "granted_by", "revoked_by",
+                                          "confirmed_by")
+    if include_inactive:
+        return qs.all()
+    return qs.active() | qs.pending_confirmation()
 
 
 def own_grants(user):
@@ -295,9 +445,28 @@ def reset_second_factor(actor, user) -> int:
         require_role(actor, Role.ADMIN)
     with transaction.atomic():
         count, _ = TOTPDevice.objects.filter(user=user).delete()
+        revoked = revoke_tokens_of(user, "second factor reset")
         audit.record("auth.second_factor_reset", obj=user, actor=actor,
-                     object_repr=user.get_username(), after={"devices_removed": count})
+                     object_repr=user.get_username(),
+                     after={"devices_removed": count, **revoked})
     return count
+
+
+def revoke_tokens_of(user, why: str) -> dict:
+    """Revoke every bearer token the user holds now: their API tokens and the device tokens
+    bound to them (inside the caller's transaction, audited). Called when a privileged role is
+    granted and when the second factor is reset: a token issued under the old conditions must
+    not carry the new rights (or outlive the lost authenticator)."""
+    now = timezone.now()
+    api_ids = list(ApiToken.objects.usable(now).filter(user=user).values_list("pk", flat=True))
+    device_ids = list(DeviceToken.objects.filter(user=user, revoked_at__isnull=True)
+                      .values_list("pk", flat=True))
+    ApiToken.objects.filter(pk__in=api_ids).update(revoked_at=now)
+    DeviceToken.objects.filter(pk__in=device_ids).update(revoked_at=now)
+    if api_ids or device_ids:
+        audit.record("auth.tokens_revoked", obj=user, object_repr=user.get_username(),
+                     after={"reason": why, "api_tokens": api_ids, "device_tokens": device_ids})
+    return {"api_tokens_revoked": len(api_ids), "device_tokens_revoked": len(device_ids)}
 
 
 # --- API tokens of people -----------------------------------------------------------------------
@@ -356,7 +525,7 @@ def user_for_api_token(clear: str):
         return None
     token = (ApiToken.objects.usable().select_related("user")
              .filter(token_hash=hash_secret(clear)).first())
-    if token is None or not token.user.is_active:
+    if not _token_carries(token):
         return None
     now = timezone.now()
     # Touch last use at most once a minute: avoids a write (and lock) on every request.
@@ -366,12 +535,48 @@ def user_for_api_token(clear: str):
     return token.user
 
 
+def _token_carries(token) -> bool:
+    """A usable token of an active user, bound to the second factor the user's *current* roles
+    require. Issued without it (before a privileged role, in demo mode), it carries nothing
+    until it is re-issued."""
+    if token is None or not token.user.is_active:
+        return False
+    return token.otp_verified or not requires_second_factor(token.user)
+
+
+def user_for_connection(kind: str, ref, user_id):
+    """The person a live connection (the alarm WebSocket) may act as *now*, or None.
+
+    Checked again for every command, by the rules of the handshake as they hold at that moment:
+    a person's token (``kind`` "user", ``ref`` its id) still usable and bound to the second
+    factor the user's current roles require; a browser session (``kind`` "session", ``ref`` its
+    key) still logged in, with the second factor where the roles need it (a role granted while
+    the socket was open counts at once). A device token (``kind`` "device") never acts as a
+    person: a device triggers and receives, nothing else, even when it is bound to one.
+    """
+    if kind == "user":
+        token = (ApiToken.objects.usable().select_related("user")
+                 .filter(pk=ref, user_id=user_id).first())
+        return token.user if _token_carries(token) else None
+    if kind == "session":
+        user = user_for_session_key(ref)
+        if user is not None:
+            return user if user.pk == user_id else None
+        # The session ended while the alarm page stayed open (it timed out): a person whose
+        # roles need no second factor may still answer on the socket opened while logged in -
+        # a helper's "Ich komme" must not fail on a session timeout. Privileged people log in
+        # again. Ended sessions' sockets are closed by the engine's token check (60 s).
+        owner = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+        return owner if owner is not None and not requires_second_factor(owner) else None
+    return None
+
+
 def list_api_tokens(user):
     return list(ApiToken.objects.filter(user=user))
 
 
 def revoke_api_token(actor, token_id: int) -> ApiToken:
-    with transaction.atomic(), _acting(actor):
+    with transaction.atomic(), acting_for(actor):
         token = ApiToken.objects.select_for_update().filter(pk=token_id).first()
         if token is None or (token.user_id != actor.pk and not has_role(actor, Role.ADMIN)):
             raise NotFound("Dieses Token gibt es nicht.")
@@ -383,21 +588,30 @@ def revoke_api_token(actor, token_id: int) -> ApiToken:
 
 # --- Device tokens ------------------------------------------------------------------------------
 
-def create_device_token(actor, name: str, kind: str, room=None, user=None
-                        ) -> tuple[str, DeviceToken]:
+def create_device_token(actor, name: str, kind: str, room=None, user=None,
+                        alarm_templates: str = "") -> tuple[str, DeviceToken]:
+    """``alarm_templates``: the template codes its trigger URL may raise, comma-separated
+    (empty: only the default template, see ``alarms.trigger.device_templates``)."""
     require_role(actor, Role.ADMIN)
     name = (name or "").strip()
     if not name:
         raise InvalidInput("Bitte eine Bezeichnung angeben.", field="name")
+    codes = [c.strip().lower() for c in (alarm_templates or "").split(",") if c.strip()]
+    alarm_templates = ",".join(codes)
+    if len(alarm_templates) > 200 or not all(re.fullmatch(r"[a-z0-9_-]{1,30}", c)
+                                             for c in codes):
+        raise InvalidInput("Alarmvorlagen: Kennungen (a–z, 0–9, - und _), durch Komma "
+                           "getrennt, zusammen höchstens 200 Zeichen.", field="alarm_templates")
     if kind not in DeviceToken.Kind.values:
         raise InvalidInput(f"Unbekannte Geräteart „{kind}“.", field="kind")
     if room is None and user is None:
         raise InvalidInput("Ein Gerät muss an einen Raum oder eine Person gebunden sein.",
                            field="room")
     clear, prefix, digest = new_secret(DEVICE_TOKEN_PREFIX)
-    with transaction.atomic(), _acting(actor):
+    with transaction.atomic(), acting_for(actor):
         device = DeviceToken.objects.create(name=name[:100], kind=kind, room=room, user=user,
-                                            prefix=prefix, token_hash=digest, created_by=actor)
+                                            alarm_templates=alarm_templates, prefix=prefix,
+                                            token_hash=digest, created_by=actor)
     return clear, device
 
 
@@ -421,7 +635,7 @@ def device_for_token(clear: str) -> DeviceToken | None:
 
 def revoke_device_token(actor, device_id: int) -> DeviceToken:
     require_role(actor, Role.ADMIN)
-    with transaction.atomic(), _acting(actor):
+    with transaction.atomic(), acting_for(actor):
         device = DeviceToken.objects.select_for_update().filter(pk=device_id).first()
         if device is None:
             raise NotFound("Dieses Gerät gibt es nicht.")
@@ -445,9 +659,35 @@ NO_EMPLOYEE = ("Für Ihr Dienstkonto gibt es in beistand keinen aktiven Beschäf
                "Bitte wenden Sie sich an die Administration.")
 AMBIGUOUS_EMPLOYEE = ("Ihre E-Mail-Adresse ist in beistand mehreren Beschäftigten zugeordnet. "
                       "Bitte wenden Sie sich an die Administration.")
+OTHER_ACCOUNT = ("Ihre Anmeldung passt nicht zu dem beistand-Konto, das mit diesem "
+                 "Beschäftigtendatensatz verbunden ist. Bitte wenden Sie sich an die "
+                 "Administration.")
 
 
-def match_external_login(email: str | None, username: str | None = None):
+def identity_locked(user_id) -> bool:
+    """True if the account holds a privileged role or waits for one (DPO, admin, ZKS, querier,
+    personnel): the identity-linking fields of its employee record (e-mail, account link) may
+    not be changed by a single administrator (issue 16, attack review 2). Such a change needs
+    the role taken away first - and a DPO or admin role back needs a second person."""
+    if user_id is None:
+        return False
+    grants = RoleGrant.objects.filter(user_id=user_id, role__in=PRIVILEGED_ROLES)
+    return (grants.active() | grants.pending_confirmation()).exists()
+
+
+def _refuse_external(detail: str, method: str, email: str, user=None):
+    """Refuse an external login, audited (a login mapped to someone else's account is what an
+    account takeover through changed master data looks like)."""
+    with transaction.atomic():
+        audit.record("auth.external_login_refused", object_type="auth.user",
+                     object_id=user.pk if user is not None else None,
+                     object_repr=user.get_username() if user is not None else email,
+                     after={"method": method, "email": email, "reason": detail})
+    raise ExternalLoginRefused(detail)
+
+
+def match_external_login(email: str | None, username: str | None = None,
+                         method: str = "oidc"):
     """``(user, employee)`` an external login maps to; ``user`` is None if none exists yet.
 
     Matching: an account with this username that belongs to an active employee (LDAP passes
@@ -455,9 +695,13 @@ def match_external_login(email: str | None, username: str | None = None):
     with this e-mail address. Raises ``ExternalLoginRefused`` when no employee matches, when the
     match is ambiguous, or when the matched account is deactivated. Never matches an account
     without an employee record, so e.g. a technical admin account cannot be taken over via SSO.
-    """
-    from beistand.organisation.models import Employee
 
+    An *existing* account found through the employee's e-mail is matched only if the account's
+    own e-mail (``User.email``, set when the account was made; no administration page changes
+    it) is that address too. The employee's e-mail and account link are master data an
+    administrator edits: set to the administrator's own identity, they mapped that login to the
+    DPO's account (issue 16, attack review 2). Such a login is refused and audited.
+    """
     if username:
         user = (User.objects.filter(username__iexact=username, employee__active=True)
                 .select_related("employee").first())
@@ -477,6 +721,8 @@ def match_external_login(email: str | None, username: str | None = None):
     employee = employees[0]
     if employee.user is not None and not employee.user.is_active:
         raise ExternalLoginRefused(NO_EMPLOYEE)
+    if employee.user is not None and (employee.user.email or "").strip().lower() != email.lower():
+        _refuse_external(OTHER_ACCOUNT, method, email, employee.user)
     return employee.user, employee
 
 

@@ -14,6 +14,8 @@ urlpatterns = [
     path("verwaltung/rollen/", views.grants, name="grants"),
     path("verwaltung/rollen/vergeben/", views.grant_create, name="grant_create"),
     path("verwaltung/rollen/<int:grant_id>/entziehen/", views.grant_revoke, name="grant_revoke"),
+    path("verwaltung/rollen/<int:grant_id>/bestaetigen/", views.grant_confirm,
+         name="grant_confirm"),
     path("verwaltung/geraete/", views.devices, name="devices"),
     path("verwaltung/geraete/<int:device_id>/widerrufen/", views.device_revoke,
          name="device_revoke"),

@@ -250,15 +250,19 @@ def revoke_own_token(request, token_id: int):
 _GRANT_FIELDS = {"expires_at": "expires_on", "user": "username"}
 
 
-def _grants_page(request, form=None, revoke_errors=None, status=200):
+def _grants_page(request, form=None, revoke_errors=None, confirm_errors=None, status=200):
     show_all = request.GET.get("alle") == "1"
     users = (get_user_model().objects.filter(is_active=True).select_related("employee")
              .order_by("username"))
     grant_rows = list(services.list_grants(request.user, include_inactive=show_all))
     for grant in grant_rows:
         grant.revoke_error = (revoke_errors or {}).get(grant.pk)
+        grant.confirm_error = (confirm_errors or {}).get(grant.pk)
+        grant.confirmable = (grant.pending and grant.revoked_at is None
+                             and request.user.pk not in (grant.user_id, grant.granted_by_id))
     return render(request, "accounts/grants.html", {
         "grants": grant_rows,
+        "can_manage": services.has_role(request.user, Role.ADMIN),
         "show_all": show_all,
         "form": form or GrantForm(),
         "users": users,
@@ -267,9 +271,25 @@ def _grants_page(request, form=None, revoke_errors=None, status=200):
 
 
 @never_cache
-@role_required(Role.ADMIN)
+@role_required(Role.ADMIN, Role.DPO)
 def grants(request):
     return _grants_page(request)
+
+
+@never_cache
+@role_required(Role.ADMIN, Role.DPO)
+@require_POST
+def grant_confirm(request, grant_id: int):
+    """Four-eyes: a second person confirms a pending DPO or admin grant."""
+    try:
+        grant = services.confirm_grant(request.user, grant_id)
+    except NotFound as error:
+        return render(request, "accounts/forbidden.html", {"detail": error.detail}, status=404)
+    except InvalidInput as error:
+        return _grants_page(request, confirm_errors={grant_id: error.detail}, status=400)
+    flash(request, f"Bestätigt: {grant.user.get_username()} hat jetzt die Rolle "
+                   f"„{grant.get_role_display()}“.")
+    return redirect("accounts:grants")
 
 
 @never_cache
@@ -285,8 +305,13 @@ def grant_create(request):
         except InvalidInput as error:
             form.apply_service_error(error, _GRANT_FIELDS)
         else:
-            flash(request, f"{grant.user.get_username()} hat jetzt die Rolle "
-                           f"„{grant.get_role_display()}“.")
+            if grant.pending:
+                flash(request, f"Die Rolle „{grant.get_role_display()}“ für "
+                               f"{grant.user.get_username()} wartet auf die Bestätigung durch "
+                               "eine zweite Person (Administration oder Datenschutz).")
+            else:
+                flash(request, f"{grant.user.get_username()} hat jetzt die Rolle "
+                               f"„{grant.get_role_display()}“.")
             return redirect("accounts:grants")
     return _grants_page(request, form=form, status=400)
 
@@ -339,7 +364,7 @@ def devices(request):
         try:
             clear, device = services.create_device_token(
                 request.user, data["name"], data["kind"], room=data.get("room"),
-                user=data.get("user"))
+                user=data.get("user"), alarm_templates=data.get("alarm_templates", ""))
         except InvalidInput as error:
             form.apply_service_error(error)
         else:

@@ -7,8 +7,9 @@ must match the one place it is bound to (room, unit or site; none for the defaul
 from django import forms
 from django.contrib import admin
 
+from beistand.alarms import plans
 from beistand.alarms.models import AlarmPlan, AlarmTemplate, AlarmTier
-from beistand.web.admin_site import admin_site
+from beistand.core.admin_site import admin_site
 
 # scope -> the foreign key it needs (the others must stay empty)
 SCOPE_FIELDS = {AlarmPlan.Scope.ROOM: "room", AlarmPlan.Scope.UNIT: "unit",
@@ -18,7 +19,7 @@ SCOPE_FIELDS = {AlarmPlan.Scope.ROOM: "room", AlarmPlan.Scope.UNIT: "unit",
 class AlarmPlanForm(forms.ModelForm):
     class Meta:
         model = AlarmPlan
-        fields = ["name", "scope", "room", "unit", "site"]
+        fields = ["name", "scope", "room", "unit", "site", "all_clear_role"]
 
     def clean(self):
         data = super().clean()
@@ -64,9 +65,22 @@ class AlarmTierForm(forms.ModelForm):
         return data
 
 
+class AlarmTierFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        tiers = [form.cleaned_data for form in self.forms
+                 if form.cleaned_data and not form.cleaned_data.get("DELETE")]
+        problem = plans.last_resort_problem(tiers)
+        if problem:
+            raise forms.ValidationError(problem)
+
+
 class AlarmTierInline(admin.StackedInline):
     model = AlarmTier
     form = AlarmTierForm
+    formset = AlarmTierFormSet
     extra = 0
     ordering = ["order"]
     autocomplete_fields = ["people"]

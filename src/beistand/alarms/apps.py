@@ -16,3 +16,7 @@ class AlarmsConfig(AppConfig):
         # delivery bookkeeping timestamps the engine moves (they are in the alarm's timeline).
         audited(m.Alarm, exclude=("first_delivered_at", "next_deadline", "current_tier", "plan",
                                   "persisted_at"))
+        # "Vorfall melden" after an alarm: the report form (reports, below) learns the origin.
+        from beistand.alarms import report_hook
+
+        report_hook.connect()

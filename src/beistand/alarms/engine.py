@@ -1,6 +1,10 @@
 """Background work of a server process, on its event loop: escalation deadlines, presence,
-receipts, heartbeats, resending, the sweep that backs the fan-out, SMS sending, and listening
-for other processes' events.
+receipts, heartbeats, resending, the sweep that backs the fan-out, SMS and Web Push sending,
+and listening for other processes' events. (Lone-worker visit timers are not here: they run in
+the one scheduler, ``ops``.)
+
+The engine is started and stopped by ``server.py`` and handed the process's hub; it reaches the
+domain through the modules below it (dispatch, receipts, presence), never the other way round.
 
 Database work runs on a small thread pool (Django's ORM is synchronous). Every loop survives its
 own errors: an exception is logged and the loop goes on, because a dead escalation loop would
@@ -12,21 +16,35 @@ import contextlib
 import gc
 import json
 import logging
-import socket
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from importlib import import_module
 
 from django.conf import settings
 from django.db import connection
 from django.db.utils import DatabaseError, InterfaceError
 from django.utils import timezone
 
+from beistand.accounts.models import ApiToken, DeviceToken
+from beistand.alarms import (
+    calls,
+    coverage_watch,
+    dispatch,
+    fanout,
+    payloads,
+    presence,
+    receipts,
+    sms,
+    store,
+    webpush,
+)
+from beistand.alarms.models import Inbox
+
 logger = logging.getLogger("beistand.alarms")
 
 GC_THRESHOLD = 50_000
-# Lone-worker visits are checked this often (their steps are minutes apart).
-VISIT_CHECK_SECONDS = 5
 
 # How often live connections are checked for revoked tokens (4401 within a minute).
 TOKEN_CHECK_SECONDS = 60
@@ -55,6 +73,8 @@ class Engine:
         self.started = False
         # True while the LISTEN (postgres) or SUBSCRIBE (redis) connection is up (/health/ready).
         self.fanout_connected = False
+        # Background loops whose last round failed: name -> exception type (/health/ready).
+        self.failing: dict[str, str] = {}
 
     async def db(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.executor, _run_db, fn,
@@ -75,8 +95,8 @@ class Engine:
         for name, coro in (("register", self._register()), ("escalation", self._escalation()),
                            ("bookkeeping", self._bookkeeping()), ("heartbeat", self._heartbeat()),
                            ("sweep", self._sweep()), ("sms", self._sms()),
-                           ("visits", self._visits()),
-                           ("push", self._push()), ("listen", self._listen())):
+                           ("push", self._push()), ("listen", self._listen()),
+                           ("coverage", self._coverage())):
             task = loop.create_task(coro, name=f"alarm-{name}")
             self.tasks.append(task)
 
@@ -86,7 +106,7 @@ class Engine:
         await asyncio.gather(*self.tasks, return_exceptions=True)
         self.tasks = []
         try:
-            await self.db(_forget_process)
+            await self.db(presence.forget_process)
         except Exception:
             logger.exception("Abmelden des Serverprozesses fehlgeschlagen")
         loop = asyncio.get_running_loop()
@@ -97,10 +117,8 @@ class Engine:
         asyncio.get_running_loop().create_task(self._dispatch(alarm_id))
 
     async def _dispatch(self, alarm_id: int):
-        from beistand.alarms import services
-
         try:
-            outcome = await self.urgent_db(services.advance, alarm_id)
+            outcome = await self.urgent_db(dispatch.advance, alarm_id)
             logger.debug("Alarm %s: %s", alarm_id, outcome)
         except Exception:
             # The deadline stays due: the escalation loop retries within half a second.
@@ -115,9 +133,11 @@ class Engine:
         while True:
             try:
                 await step()
+                self.failing.pop(name, None)
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
+                self.failing[name] = type(exc).__name__
                 logger.exception("Alarm-Hintergrundschritt %s fehlgeschlagen", name)
             await asyncio.sleep(interval)
 
@@ -126,7 +146,7 @@ class Engine:
     async def _register(self):
         while True:
             try:
-                await self.db(_register_process)
+                await self.db(presence.register_process)
                 break
             except asyncio.CancelledError:
                 raise
@@ -135,7 +155,7 @@ class Engine:
                 await asyncio.sleep(1)
 
         async def beat():
-            await self.db(_beat)
+            await self.db(presence.beat)
 
         await self._forever("heartbeat", 5, beat)
 
@@ -146,37 +166,43 @@ class Engine:
                 self.hub.dirty_presence = set()
                 counts = {i: len(self.hub.by_inbox.get(i, ())) for i in dirty}
                 try:
-                    await self.db(_write_presence, counts)
+                    await self.db(presence.write_presence, counts)
                 except Exception:
                     self.hub.dirty_presence |= set(counts)
                     raise
-            receipts = self.hub.take_receipts()
-            if receipts:
-                from beistand.alarms import services
-
+            taken = self.hub.take_receipts()
+            if taken:
                 try:
-                    await self.db(services.record_receipts, receipts)
+                    await self.db(receipts.record_receipts, taken)
                 except Exception:
-                    for inbox, seq in receipts.items():
+                    for inbox, seq in taken.items():
                         self.hub.note_receipt(inbox, seq)
                     raise
 
         await self._forever("bookkeeping", 0.2, step)
 
+    async def _coverage(self):
+        """The coverage frames: dirty marks flushed at most once a second
+        (``coverage_watch.py``)."""
+        async def step():
+            await self.hub.coverage.flush(self.hub, self.db)
+
+        await self._forever("coverage", coverage_watch.FLUSH_SECONDS, step)
+
     # --- escalation -------------------------------------------------------------------------
 
     async def _escalation(self):
-        from beistand.alarms import services
-
         while True:
             try:
-                for alarm_id in await self.db(services.due_alarm_ids):
-                    outcome = await self.urgent_db(services.advance, alarm_id)
+                for alarm_id in await self.db(dispatch.due_alarm_ids):
+                    outcome = await self.urgent_db(dispatch.advance, alarm_id)
                     logger.info("Alarm %s: %s", alarm_id, outcome)
-                upcoming = await self.db(services.next_deadline)
+                upcoming = await self.db(dispatch.next_deadline)
+                self.failing.pop("escalation", None)
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
+                self.failing["escalation"] = type(exc).__name__
                 logger.exception("Eskalationsprüfung fehlgeschlagen")
                 upcoming = None
             timeout = 0.5
@@ -204,15 +230,20 @@ class Engine:
             due = {t % interval for t in range(max(last_tick + 1, second - interval + 1),
                                                second + 1)}
             last_tick = second
-            ping = json.dumps({"type": "ping", "t": timezone.now().isoformat()})
+            ping = json.dumps({"type": "ping", "t": payloads.iso(timezone.now())})
             for conn in conns:
                 if conn.ping_slot % interval in due:
                     conn.send_text(ping)
             for conn in conns:
                 if now - conn.last_rx > 3 * interval:
-                    conn.send_text(json.dumps({"type": "error", "code": "heartbeat_timeout",
-                                               "detail": "Keine Lebenszeichen – Verbindung "
-                                                         "wird getrennt."}))
+                    # The error frame goes out before the close (send_text would only queue
+                    # it, and the close stops the queue): the protocol promises it.
+                    try:
+                        await conn.send({"type": "websocket.send", "text": json.dumps(
+                            {"type": "error", "code": "heartbeat_timeout",
+                             "detail": "Keine Lebenszeichen – Verbindung wird getrennt."})})
+                    except Exception:
+                        logger.debug("heartbeat_timeout not delivered", exc_info=True)
                     await _close(conn, 4408)
                 elif (conn.unacked_since is not None and conn.resumed
                       and now - conn.unacked_since > settings.ALARM_RESEND_SECONDS):
@@ -238,40 +269,33 @@ class Engine:
             if not connected:
                 return
             latest = await self.db(_recent_inboxes, since)
-            for inbox_id, last_seq in latest:
+            for inbox_id, last_seq, epoch in latest:
                 for conn in list(self.hub.by_inbox.get(inbox_id, ())):
-                    if conn.resumed and last_seq > conn.sent_seq:
+                    if conn.epoch and epoch != conn.epoch:
+                        # The inbox was reset (``beistand alarm reset-inbox``): the client
+                        # reconnects, resumes with its old epoch and is told to reset.
+                        await _close(conn, 4409)
+                    elif conn.resumed and last_seq > conn.sent_seq:
                         conn.want_seq = max(conn.want_seq, last_seq)
                         self.hub.catch_up(conn)
 
         await self._forever("sweep", settings.ALARM_SWEEP_SECONDS, step)
 
-    # --- lone-worker visit timers (Zeitalarm) ---------------------------------------------------
-
-    async def _visits(self):
-        from beistand.mobile import visits
-
-        async def step():
-            await self.db(visits.run_due)
-
-        await self._forever("visits", VISIT_CHECK_SECONDS, step)
-
     # --- SMS ----------------------------------------------------------------------------------
 
     async def _sms(self):
-        from beistand.alarms import sms
-
         async def step():
             if settings.SMS_PROVIDER == "none":
                 return
             for sms_id in await self.db(sms.due_ids):
                 await self.db(sms.send_one, sms_id)
+            if calls.enabled():  # voice calls through the gateway's call API, same outbox
+                for call_id in await self.db(calls.due_ids):
+                    await self.db(calls.send_one, call_id)
 
         await self._forever("sms", 0.5, step)
 
     async def _push(self):
-        from beistand.alarms import webpush
-
         async def step():
             for push_id in await self.db(webpush.due_ids):
                 await self.db(webpush.send_one, push_id)
@@ -281,8 +305,6 @@ class Engine:
     # --- listening to other processes ---------------------------------------------------------
 
     async def _listen(self):
-        from beistand.alarms import fanout
-
         backend = await self.db(fanout.backend)
         if backend == "inprocess":
             return
@@ -300,11 +322,8 @@ class Engine:
             await asyncio.sleep(1)
 
     async def _on_message(self, text: str):
-        from beistand.alarms import fanout, store
-        from beistand.alarms.hub import PROCESS_ID
-
         process, first, last, inboxes = fanout.parse(text)
-        if process == PROCESS_ID:
+        if process == presence.PROCESS_ID:
             return  # our own events were pushed directly after commit
         connected = self.hub.connected_inboxes()
         wanted = connected if inboxes is None else connected & inboxes
@@ -321,8 +340,6 @@ class Engine:
         params.pop("context", None)
         params.pop("prepare_threshold", None)
         async with await psycopg.AsyncConnection.connect(autocommit=True, **params) as conn:
-            from beistand.alarms import fanout
-
             await conn.execute(f"LISTEN {fanout.CHANNEL}")
             self.fanout_connected = True
             try:
@@ -333,8 +350,6 @@ class Engine:
 
     async def _listen_redis(self):
         import redis.asyncio as aioredis
-
-        from beistand.alarms import fanout
 
         client = aioredis.Redis.from_url(settings.REDIS_URL)
         try:
@@ -364,8 +379,6 @@ def _close_connections(executor: ThreadPoolExecutor, workers: int):
     """Close the database connection of every worker thread, then the pool: each thread holds
     its own connection, and a server restarted in the same process (tests, reloads) must not
     leave them open (PostgreSQL refuses new clients past max_connections)."""
-    import threading
-
     barrier = threading.Barrier(workers, timeout=5)
 
     def close():
@@ -379,70 +392,12 @@ def _close_connections(executor: ThreadPoolExecutor, workers: int):
     executor.shutdown(wait=True)
 
 
-def _register_process():
-    from beistand.alarms.hub import PROCESS_ID
-    from beistand.alarms.models import ServerProcess
-    from beistand.alarms.plans import PROCESS_ALIVE_SECONDS
-
-    now = timezone.now()
-    # Processes that stopped beating are dead; their presence rows go with them (cascade).
-    ServerProcess.objects.filter(beat_at__lt=now - timedelta(seconds=3 * PROCESS_ALIVE_SECONDS)
-                                 ).delete()
-    import os
-
-    ServerProcess.objects.update_or_create(
-        id=PROCESS_ID, defaults={"host": socket.gethostname()[:100], "pid": os.getpid(),
-                                 "started_at": now, "beat_at": now})
-
-
-def _beat():
-    from beistand.alarms.hub import PROCESS_ID
-    from beistand.alarms.models import ServerProcess
-
-    if not ServerProcess.objects.filter(pk=PROCESS_ID).update(beat_at=timezone.now()):
-        _register_process()
-
-
-def _forget_process():
-    from beistand.alarms.hub import PROCESS_ID
-    from beistand.alarms.models import ServerProcess
-
-    ServerProcess.objects.filter(pk=PROCESS_ID).delete()
-
-
-def _write_presence(counts: dict[int, int]):
-    from django.db import transaction
-
-    from beistand.alarms.hub import PROCESS_ID
-    from beistand.alarms.models import Presence, ServerProcess
-
-    now = timezone.now()
-    with transaction.atomic():
-        if not ServerProcess.objects.filter(pk=PROCESS_ID).exists():
-            _register_process()
-        gone = [i for i, n in counts.items() if n == 0]
-        here = {i: n for i, n in counts.items() if n > 0}
-        if gone:
-            Presence.objects.filter(process_id=PROCESS_ID, inbox_id__in=gone).delete()
-        existing = set(Presence.objects.filter(process_id=PROCESS_ID, inbox_id__in=here)
-                       .values_list("inbox_id", flat=True))
-        Presence.objects.bulk_create(
-            [Presence(process_id=PROCESS_ID, inbox_id=i, connections=n, since=now)
-             for i, n in here.items() if i not in existing], batch_size=500)
-        for inbox_id in existing:
-            Presence.objects.filter(process_id=PROCESS_ID, inbox_id=inbox_id).update(
-                connections=here[inbox_id])
-
-
 def _recent_inboxes(since):
-    from beistand.alarms.models import Inbox
-
-    return list(Inbox.objects.filter(updated_at__gte=since).values_list("id", "last_seq"))
+    return list(Inbox.objects.filter(updated_at__gte=since).values_list("id", "last_seq",
+                                                                        "epoch"))
 
 
 def _revoked(refs) -> set:
-    from beistand.accounts.models import ApiToken, DeviceToken
-
     users = {ref for kind, ref in refs if kind == "user"}
     devices = {ref for kind, ref in refs if kind == "device"}
     gone = set()
@@ -457,11 +412,7 @@ def _revoked(refs) -> set:
     sessions = {ref for kind, ref in refs if kind == "session"}
     if sessions:
         # A browser's socket lives as long as its session: logged out or expired ends it.
-        from importlib import import_module
-
-        from django.conf import settings as conf
-
-        store = import_module(conf.SESSION_ENGINE).SessionStore
-        gone |= {("session", key) for key in sessions if not store().exists(key)
-                 or not store(key).get("_auth_user_id")}
+        sessions_store = import_module(settings.SESSION_ENGINE).SessionStore
+        gone |= {("session", key) for key in sessions if not sessions_store().exists(key)
+                 or not sessions_store(key).get("_auth_user_id")}
     return gone

@@ -16,6 +16,9 @@ import logging
 from django.conf import settings
 from django.db import connection
 
+from beistand.alarms import runtime
+from beistand.alarms.presence import PROCESS_ID
+
 logger = logging.getLogger("beistand.alarms")
 
 CHANNEL = "beistand_alarm_events"
@@ -31,8 +34,6 @@ def backend() -> str:
 
 
 def message(stored, low: int, high: int) -> str:
-    from beistand.alarms.hub import PROCESS_ID
-
     inboxes = sorted({s.inbox_id for s in stored})
     # Receivers are listed when few (most alarms), so other processes skip foreign batches
     # without a query; an Amok batch only names its range.
@@ -54,9 +55,7 @@ def publish_in_transaction(stored, low: int, high: int) -> None:
 
 
 def publish_after_commit(stored, low: int, high: int) -> None:
-    from beistand.alarms import hub
-
-    hub.HUB.push_threadsafe(stored)
+    runtime.push_after_commit(stored)
     if backend() == "redis":
         try:
             _redis().publish(CHANNEL, message(stored, low, high))

@@ -15,18 +15,34 @@ from urllib.parse import parse_qsl, unquote_to_bytes
 from django.conf import settings
 from pydantic import ValidationError
 
-from beistand.alarms.hub import HUB
+from beistand.accounts.services import user_for_api_token
+from beistand.alarms import api, runtime, server, services
+from beistand.audit import services as audit
 from beistand.core.errors import DomainError
+from beistand.core.problems import field_errors_from_pydantic
 
 logger = logging.getLogger("beistand.alarms")
 
 ALARMS_PATH = "/api/v1/alarms"
 TRIGGER_PREFIX = "/api/v1/trigger/"
 PROBLEM = "application/problem+json"
+# A trigger body is flat (the position object is its deepest part): deeper JSON is refused with
+# 400 before authentication, never a 500 (issue 16, finding 11).
+MAX_JSON_DEPTH = 8
+
+
+def _deeper_than(value, limit: int) -> bool:
+    if limit < 0:
+        return True
+    if isinstance(value, dict):
+        return any(_deeper_than(v, limit - 1) for v in value.values())
+    if isinstance(value, list):
+        return any(_deeper_than(v, limit - 1) for v in value)
+    return False
 
 
 def handles(scope) -> bool:
-    if not HUB.running:
+    if not runtime.running():
         return False
     path, method = scope["path"], scope["method"]
     if path.startswith(TRIGGER_PREFIX) and method in ("GET", "POST") and \
@@ -74,10 +90,6 @@ def _problem(status, title, detail, slug, errors=None) -> dict:
 
 def _run_trigger(token: str, device_token: str | None, data: dict, remote: str):
     """On a database thread: authenticate, trigger, describe. -> (status, body)."""
-    from beistand.accounts.services import user_for_api_token
-    from beistand.alarms import api, services
-    from beistand.audit import services as audit
-
     with audit.acting_as(audit.Actor(user=None, label="anonymous", remote_addr=remote)):
         if device_token is not None:
             result = api.trigger_from_device_url(device_token, data)
@@ -91,11 +103,11 @@ def _run_trigger(token: str, device_token: str | None, data: dict, remote: str):
             with audit.acting_as(audit.actor_for_user(user, remote)):
                 result = services.trigger(
                     user=user, template=payload.template, source=payload.source,
-                    position=api._position(payload.position), client_id=payload.client_id,
+                    position=api.position_dict(payload.position), client_id=payload.client_id,
                     countdown_s=payload.countdown_s, location_text=payload.location_text,
-                    audience=payload.audience)
+                    audience=payload.audience, pressed_at=payload.pressed_at)
     return (201 if result.created else 200), api.TriggerOut.model_validate(
-        api._trigger_out(result)).model_dump(mode="json")
+        api.trigger_out(result)).model_dump(mode="json")
 
 
 class _Problem(Exception):
@@ -106,8 +118,6 @@ class _Problem(Exception):
 
 
 async def handle(scope, receive, send):
-    from beistand.core.problems import field_errors_from_pydantic
-
     path = scope["path"]
     device_token = None
     token = ""
@@ -134,16 +144,24 @@ async def handle(scope, receive, send):
     else:
         try:
             data = json.loads(body or b"null")
-        except ValueError:
+        except (ValueError, RecursionError):  # deep nesting: RecursionError, before auth
             data = None
+        if isinstance(data, dict) and _deeper_than(data, MAX_JSON_DEPTH):
+            return await _respond(send, 400, _problem(
+                400, "Ungültiges JSON", "Der Anfrageinhalt ist zu tief verschachtelt.",
+                "malformed-json"), PROBLEM)
         if not isinstance(data, dict):
             return await _respond(send, 400, _problem(
                 400, "Ungültiges JSON", "Der Anfrageinhalt ist kein gültiges JSON-Objekt.",
                 "malformed-json"), PROBLEM)
     client = scope.get("client") or ("", 0)
     try:
-        status, answer = await HUB.engine.urgent_db(_run_trigger, token, device_token, data,
-                                             client[0] or "")
+        engine = server.engine()
+        if engine is None:  # the server stopped under this request
+            raise _Problem(503, "Dienst nicht verfügbar", "Der Alarm-Server startet neu. "
+                           "Bitte sofort erneut auslösen.", "unavailable")
+        status, answer = await engine.urgent_db(_run_trigger, token, device_token, data,
+                                                client[0] or "")
     except _Problem as exc:
         headers = [(b"www-authenticate", b"Bearer")] if exc.status == 401 else []
         return await _respond(send, exc.status, exc.body, PROBLEM, headers)
@@ -154,8 +172,10 @@ async def handle(scope, receive, send):
             400, "Ungültige Eingabe", f"{first['field']}: {first['detail']}", "invalid-input",
             errors), PROBLEM)
     except DomainError as exc:
+        retry_after = getattr(exc, "retry_after", None)
         return await _respond(send, exc.status, _problem(
-            exc.status, exc.title, exc.detail, exc.type_slug, exc.errors), PROBLEM)
+            exc.status, exc.title, exc.detail, exc.type_slug, exc.errors), PROBLEM,
+            [(b"retry-after", str(retry_after).encode())] if retry_after else [])
     except Exception:
         logger.exception("Alarm-Auslösung fehlgeschlagen")
         return await _respond(send, 500, _problem(

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from beistand.alarms import store
 from beistand.alarms.models import Alarm, ServerProcess, TestReminder
-from beistand.alarms.plans import PROCESS_ALIVE_SECONDS
+from beistand.alarms.presence import PROCESS_ALIVE_SECONDS
 from beistand.audit import services as audit
 from beistand.organisation.models import Employee, OrgUnit
 

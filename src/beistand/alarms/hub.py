@@ -9,31 +9,33 @@ in order. So a connection never skips an event, whatever the fan-out did.
 import asyncio
 import itertools
 import logging
-import os
-import secrets
-import socket
-import threading
 import time
 from collections import deque
 
 from django.conf import settings
 
+from beistand.alarms import device_view, presence, store
+from beistand.alarms.coverage_watch import CoverageWatch
+
 logger = logging.getLogger("beistand.alarms")
 
 _slots = itertools.count()
-PROCESS_ID = f"{socket.gethostname()[:20]}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
 class Connection:
-    __slots__ = ("acked_seq", "catching_up", "closed", "device_id", "hub", "inbox_id", "label",
-                 "last_rx", "outbox", "ping_slot", "resume_timer", "resumed", "send", "sending",
-                 "sent_seq", "token_kind", "token_ref", "unacked_since", "user_id", "want_seq")
+    __slots__ = ("acked_seq", "catching_up", "closed", "coverage_key", "coverage_sent",
+                 "device_id", "epoch", "hub", "inbox_id", "label", "last_rx", "outbox",
+                 "ping_slot",
+                 "resume_timer", "resumed", "seat_key",
+                 "seat_reported", "send", "sending", "sent_seq", "token_kind", "token_ref",
+                 "unacked_since", "user_id", "want_seq")
 
     def __init__(self, hub, send, inbox_id, *, user_id=None, device_id=None, label="",
                  acked_seq=0, token_kind="", token_ref=None):
         self.hub = hub
         self.send = send
         self.inbox_id = inbox_id
+        self.epoch = ""  # the inbox's numbering this connection was opened with (hello)
         self.user_id = user_id
         self.device_id = device_id
         self.label = label
@@ -51,6 +53,10 @@ class Connection:
         self.last_rx = time.monotonic()
         self.resume_timer = None
         self.ping_slot = next(_slots) % settings.ALARM_HEARTBEAT_SECONDS
+        self.seat_key = f"{id(self):x}-{time.monotonic_ns():x}"  # the "seat" frame's state
+        self.seat_reported = False
+        self.coverage_key = None   # the coverage frame's place (coverage_watch.py)
+        self.coverage_sent = None
 
     # --- sending ---------------------------------------------------------------------------
 
@@ -90,6 +96,8 @@ class Connection:
             self._send_event(event.seq, event.frame())
 
     def _send_event(self, seq: int, text: str) -> None:
+        if self.device_id is not None and self.user_id is None:
+            text = device_view.redact(text)  # a room's device: no person's data
         self.sent_seq = seq
         if self.unacked_since is None:
             self.unacked_since = time.monotonic()
@@ -115,39 +123,53 @@ class Connection:
 
 
 class Hub:
+    """The connections of this process. Attached to the server's loop and given a way to run
+    database work (the engine's pool) by ``server.ensure_started``; it knows no engine."""
+
     def __init__(self):
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.db = None  # async (fn, *args) -> result, on the engine's database threads
         self.by_inbox: dict[int, set[Connection]] = {}
         self.dirty_presence: set[int] = set()
         self.receipts: dict[int, int] = {}
-        self._lock = threading.Lock()
-        self.engine = None
+        # The coverage indicator of connected persons, pushed when presence changes it.
+        self.coverage = CoverageWatch()
 
     # --- life cycle ------------------------------------------------------------------------
 
-    def ensure_started(self) -> None:
-        """Start the engine on the running loop (first request, or lifespan start-up)."""
-        loop = asyncio.get_running_loop()
-        if self.loop is loop and self.engine is not None:
-            return
-        from beistand.alarms.engine import Engine
-
+    def attach(self, loop: asyncio.AbstractEventLoop, db) -> None:
         self.loop = loop
+        self.db = db
         self.by_inbox = {}
-        self.engine = Engine(self)
-        self.engine.start()
+        self.coverage.reset()
 
-    async def stop(self) -> None:
-        if self.engine is not None:
-            await self.engine.stop()
-        self.engine = None
+    def detach(self) -> None:
         self.loop = None
+        self.db = None
 
     # --- connections -----------------------------------------------------------------------
 
     def add(self, conn: Connection) -> None:
+        first = conn.inbox_id not in self.by_inbox
         self.by_inbox.setdefault(conn.inbox_id, set()).add(conn)
         self.dirty_presence.add(conn.inbox_id)
+        if first:
+            self.coverage.inbox_changed(conn.inbox_id)
+        if first and self.db is not None:
+            # A receiver that has just connected must count as online for an alarm raised in
+            # another process right now (not only after the next bookkeeping batch).
+            asyncio.get_running_loop().create_task(self._presence_now(conn.inbox_id))
+
+    async def _presence_now(self, inbox_id: int) -> None:
+        try:
+            await self.db(presence.write_presence,
+                          {inbox_id: len(self.by_inbox.get(inbox_id, ()))})
+        except Exception:
+            logger.exception("Sofortiges Schreiben der Anwesenheit von Postfach %s "
+                             "fehlgeschlagen", inbox_id)
+        finally:
+            # The batch writes the count as it is then (a close in the meantime included).
+            self.dirty_presence.add(inbox_id)
 
     def remove(self, conn: Connection) -> None:
         conn.closed = True
@@ -158,6 +180,8 @@ class Hub:
             members.discard(conn)
             if not members:
                 del self.by_inbox[conn.inbox_id]
+                self.coverage.inbox_changed(conn.inbox_id)
+        self.coverage.untrack(conn)
         self.dirty_presence.add(conn.inbox_id)
 
     def connected_inboxes(self) -> set[int]:
@@ -203,15 +227,19 @@ class Hub:
         asyncio.get_running_loop().create_task(self._catch_up(conn))
 
     async def _catch_up(self, conn: Connection) -> None:
-        from beistand.alarms import store
-
+        empty_reads = 0
         try:
             while not conn.closed:
-                events = await self.engine.db(store.events_after, conn.inbox_id, conn.sent_seq)
+                events = await self.db(store.events_after, conn.inbox_id, conn.sent_seq)
                 for event in events:
                     if event.seq == conn.sent_seq + 1:
                         conn._send_event(event.seq, event.frame())
-                if not events or (conn.want_seq <= conn.sent_seq and len(events) < 1000):
+                if conn.want_seq <= conn.sent_seq and len(events) < 1000:
+                    break
+                # An event offered while this read ran (a fresh connection, an alarm committed
+                # just then) is stored already: read again instead of waiting for the sweep.
+                empty_reads = empty_reads + 1 if not events else 0
+                if empty_reads > 3:
                     break
         except Exception:
             logger.exception("Nachholen der Alarm-Ereignisse für Postfach %s fehlgeschlagen",
@@ -226,24 +254,6 @@ class Hub:
     def take_receipts(self) -> dict[int, int]:
         receipts, self.receipts = self.receipts, {}
         return receipts
-
-    @property
-    def running(self) -> bool:
-        """True in a server process whose engine runs (it then delivers new alarms)."""
-        return self.loop is not None and self.engine is not None and not self.loop.is_closed()
-
-    def dispatch_soon(self, alarm_id: int) -> None:
-        """A stored alarm waits for delivery: the engine does it now (or, if this process
-        dies first, any engine finds its due deadline)."""
-        loop = self.loop
-        if loop is not None and not loop.is_closed() and self.engine is not None:
-            loop.call_soon_threadsafe(self.engine.dispatch, alarm_id)
-
-    def wake_at(self, when) -> None:
-        """An escalation deadline was stored; make the engine look at it on time."""
-        loop = self.loop
-        if loop is not None and not loop.is_closed() and self.engine is not None:
-            loop.call_soon_threadsafe(self.engine.wake_at, when)
 
 
 HUB = Hub()

@@ -9,6 +9,7 @@ coordinates. Unknown when either side has no coordinates.
 import math
 from dataclasses import dataclass
 
+from beistand.core.errors import InvalidInput
 from beistand.organisation.services import floor_label
 
 EARTH_RADIUS_M = 6_371_000
@@ -111,3 +112,19 @@ def one_line(location: dict) -> str:
     if position:
         parts.append(f"GPS {position['lat']:.5f},{position['lon']:.5f}")
     return ", ".join(parts) or "Ort unbekannt"
+
+
+def check_position(position: dict | None) -> tuple[float | None, float | None, float | None]:
+    """A client's position ``{"lat", "lon", "accuracy_m"}`` checked -> (lat, lon, accuracy)."""
+    if not position:
+        return None, None, None
+    lat, lon, acc = position.get("lat"), position.get("lon"), position.get("accuracy_m")
+    if lat is None or lon is None:
+        raise InvalidInput("Position braucht lat und lon.", field="position")
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise InvalidInput("Position außerhalb des gültigen Bereichs (lat ±90, lon ±180).",
+                           field="position")
+    if acc is not None and not 0 <= acc <= 100_000:
+        raise InvalidInput("Genauigkeit muss zwischen 0 und 100000 m liegen.",
+                           field="position.accuracy_m")
+    return float(lat), float(lon), None if acc is None else float(acc)

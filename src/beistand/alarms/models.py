@@ -7,9 +7,19 @@ gap-free and commit in order), then pushed to the receiver's live connections. R
 ``Inbox.acked_seq``; a reconnecting client resumes after the last event it processed.
 """
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from beistand.accounts.roles import GRANTABLE_ROLES, Role
+from beistand.alarms import lifecycle
+
+# Roles a plan may name to give the all-clear of an Amok or building-wide alarm besides the
+# security service (which always may).
+ALL_CLEAR_ROLES = [(r.value, r.label) for r in Role if r in GRANTABLE_ROLES
+                   and r != Role.SECURITY]
 
 
 class AlarmTemplate(models.Model):
@@ -67,6 +77,11 @@ class AlarmPlan(models.Model):
     site = models.OneToOneField("organisation.Site", null=True, blank=True,
                                 on_delete=models.CASCADE, related_name="alarm_plan",
                                 verbose_name="Standort")
+    all_clear_role = models.CharField(
+        "Entwarnung bei Amok/Gebäudealarm auch durch", max_length=20, blank=True,
+        choices=ALL_CLEAR_ROLES,
+        help_text="Leer: nur der Sicherheitsdienst darf einen Amok- oder Gebäudealarm "
+                  "beenden.")
 
     class Meta:
         verbose_name = "Alarmplan"
@@ -120,6 +135,12 @@ class AlarmTier(models.Model):
         return f"{self.order}. {self.get_kind_display()}"
 
 
+def new_epoch() -> str:
+    """An inbox's numbering identifier (``hello.epoch``): random, so that a restored database
+    (whose epochs ``beistand restore`` renews) or another inbox never shares one."""
+    return secrets.token_hex(8)
+
+
 class Inbox(models.Model):
     """The event stream of one receiver: a person, or a device bound only to a room."""
 
@@ -128,6 +149,9 @@ class Inbox(models.Model):
     device = models.OneToOneField("accounts.DeviceToken", null=True, blank=True,
                                   on_delete=models.CASCADE, related_name="alarm_inbox")
     last_seq = models.BigIntegerField(default=0)
+    # Identifies this numbering of ``seq``: renewed on a restore or an inbox reset, so a
+    # client that resumes with another epoch is told to reset (docs/alarm-protocol.md).
+    epoch = models.CharField(max_length=32, default=new_epoch)
     acked_seq = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(default=timezone.now, db_index=True)
     # Last known position of this receiver (from a phone/GPS), for distances.
@@ -164,12 +188,7 @@ class InboxEvent(models.Model):
 
 
 class Alarm(models.Model):
-    class State(models.TextChoices):
-        COUNTDOWN = "countdown", "Vorlauf (noch abbrechbar)"
-        TRIGGERED = "triggered", "ausgelöst"
-        ACKNOWLEDGED = "acknowledged", "Hilfe kommt"
-        RESOLVED = "resolved", "Entwarnung"
-        CANCELLED = "cancelled", "abgebrochen"
+    State = lifecycle.State  # the lifecycle table (lifecycle.py) owns states and moves
 
     class Source(models.TextChoices):
         DESKTOP = "desktop", "Desktop-Client"
@@ -195,6 +214,11 @@ class Alarm(models.Model):
                                on_delete=models.PROTECT, related_name="+", verbose_name="Gerät")
     source = models.CharField("Quelle", max_length=15, choices=Source.choices)
     client_id = models.CharField(max_length=64, blank=True)
+    # The client_id while it still deduplicates retries (ALARM_CLIENT_ID_WINDOW_SECONDS);
+    # emptied when a later press reuses it, so a fixed trigger URL works for every press.
+    client_key = models.CharField(max_length=64, blank=True)
+    # The true time of the press as the client reports it (e.g. queued while offline).
+    pressed_at = models.DateTimeField("gedrückt", null=True, blank=True)
     # Overrides the template's audience for this alarm ("plan" for a Probealarm to the plan).
     audience = models.CharField(max_length=10, blank=True)
     state = models.CharField("Status", max_length=15, choices=State.choices)
@@ -204,6 +228,12 @@ class Alarm(models.Model):
     lon = models.FloatField(null=True, blank=True)
     accuracy_m = models.FloatField(null=True, blank=True)
     location_text = models.CharField("Ortsangabe", max_length=200, blank=True)
+    # Where a device trigger of a person placed the alarm: the running Zeitalarm visit, the
+    # phone's last position (``position_at`` says how old) or the room; "" for other triggers.
+    location_basis = models.CharField(max_length=5, blank=True,
+                                      choices=[("visit", "Besuch"), ("phone", "Handy-Position"),
+                                               ("room", "Raum")])
+    position_at = models.DateTimeField(null=True, blank=True)
     plan = models.ForeignKey(AlarmPlan, null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="+")
     current_tier = models.PositiveSmallIntegerField(default=0)
@@ -225,9 +255,9 @@ class Alarm(models.Model):
         verbose_name_plural = "Alarme"
         ordering = ["-triggered_at"]
         constraints = [
-            models.UniqueConstraint(fields=["sender_user", "client_id"],
-                                    condition=~models.Q(client_id=""),
-                                    name="uniq_alarm_client_id"),
+            models.UniqueConstraint(fields=["sender_user", "client_key"],
+                                    condition=~models.Q(client_key=""),
+                                    name="uniq_alarm_client_key"),
         ]
         indexes = [models.Index(fields=["state", "next_deadline"])]
 
@@ -236,8 +266,7 @@ class Alarm(models.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.state in (self.State.COUNTDOWN, self.State.TRIGGERED,
-                              self.State.ACKNOWLEDGED)
+        return self.state in lifecycle.OPEN
 
 
 class AlarmRecipient(models.Model):
@@ -284,6 +313,19 @@ class AlarmTimeline(models.Model):
 
     def __str__(self):
         return self.text
+
+    def save(self, *args, **kwargs):
+        # Timeline lines are built from names and notes of bounded but summed lengths
+        # ("Entwarnung durch <name>: <note>"); a long name must never fail the step itself.
+        self.text = clip(self.text, 500)
+        self.actor = clip(self.actor, 200)
+        super().save(*args, **kwargs)
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, the cut marked with an ellipsis."""
+    text = text or ""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 class AlarmMessage(models.Model):
@@ -364,6 +406,7 @@ class SmsMessage(models.Model):
         SENT = "sent", "an Gateway übergeben"
         DELIVERED = "delivered", "zugestellt"
         FAILED = "failed", "fehlgeschlagen"
+        CANCELLED = "cancelled", "nicht gesendet (Alarm beendet)"
         RECEIVED = "received", "empfangen"
         REJECTED = "rejected", "abgewiesen"
 
@@ -412,3 +455,83 @@ class TestReminder(models.Model):
 
     def __str__(self):
         return f"{self.unit_id} {self.sent_at:%Y-%m-%d}"
+
+
+class AnswerLink(models.Model):
+    """A one-time answer link in an alarm SMS (``/a/<token>``): bound to one alarm and one
+    receiver, valid until the alarm ends or ``expires_at``. Only the token's SHA-256 is stored;
+    the token itself (128 bit) exists only in the SMS."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    alarm = models.ForeignKey(Alarm, on_delete=models.CASCADE, related_name="+")
+    recipient = models.ForeignKey(AlarmRecipient, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+    # The first answer given through this link (later changes keep it).
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        default_permissions = ()
+
+    def __str__(self):
+        return f"Antwort-Link {self.pk} (Alarm {self.alarm_id})"
+
+
+class AnswerLinkMiss(models.Model):
+    """A request for an answer link that does not exist or has expired, per source address:
+    the rate limit of ``/a/<token>`` (kept for its window only)."""
+
+    source = models.CharField(max_length=45)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        default_permissions = ()
+        indexes = [models.Index(fields=["source", "at"])]
+
+    def __str__(self):
+        return f"{self.source} {self.at:%H:%M:%S}"
+
+
+class VoiceCall(models.Model):
+    """A voice call through the SMS gateway's call API (last resort, re-notification): a short
+    German text-to-speech message; the receiver answers with a key (DTMF 1 / 2), which the
+    gateway posts back signed. Sent through the common outbox like an SMS."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "wartet"
+        SENDING = "sending", "wird übergeben"
+        SENT = "sent", "an Gateway übergeben"
+        ANSWERED = "answered", "angenommen"
+        UNANSWERED = "unanswered", "nicht angenommen"
+        FAILED = "failed", "fehlgeschlagen"
+        CANCELLED = "cancelled", "nicht angerufen (Alarm beendet)"
+
+    alarm = models.ForeignKey(Alarm, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="calls")
+    recipient = models.ForeignKey(AlarmRecipient, null=True, blank=True,
+                                  on_delete=models.SET_NULL, related_name="+")
+    phone = models.CharField(max_length=40)
+    text = models.CharField(max_length=500)
+    state = models.CharField(max_length=10, choices=State.choices)
+    gateway_id = models.CharField(max_length=100, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    error = models.CharField(max_length=300, blank=True)
+    # The key the receiver pressed ("1" / "2"), as the gateway reported it.
+    digits = models.CharField(max_length=5, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "Anruf"
+        verbose_name_plural = "Anrufe"
+        ordering = ["-created_at"]
+        default_permissions = ("view",)
+        constraints = [
+            models.UniqueConstraint(fields=["gateway_id"], condition=~models.Q(gateway_id=""),
+                                    name="uniq_call_gateway_id"),
+        ]
+
+    def __str__(self):
+        return f"Anruf {self.pk} {self.get_state_display()}"

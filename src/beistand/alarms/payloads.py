@@ -1,11 +1,25 @@
-"""The JSON events of the alarm protocol (docs/alarm-protocol.md), built from the models."""
+"""The JSON events of the alarm protocol (docs/alarm-protocol.md), built from model instances
+handed in (this module imports no models: the Web Push rows, defined beside the models, build
+their payloads here too)."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import TYPE_CHECKING
 
 from beistand.alarms import locations
-from beistand.alarms.models import Alarm, AlarmRecipient
+
+if TYPE_CHECKING:
+    from beistand.alarms.models import Alarm
 
 
 def iso(value) -> str | None:
-    return value.isoformat() if value else None
+    """One time format on HTTP and WebSocket: ISO 8601 in UTC with "Z"."""
+    if not value:
+        return None
+    if value.utcoffset() is not None:
+        value = value.astimezone(UTC)
+    return value.isoformat().replace("+00:00", "Z")
 
 
 def template_info(template) -> dict:
@@ -17,7 +31,7 @@ def sender_info(alarm: Alarm) -> dict:
     emp = alarm.sender
     if emp is None:
         label = alarm.device.name if alarm.device_id else (
-            "Funktionstest (beistand alarm test)" if alarm.source == Alarm.Source.TEST
+            "Funktionstest (beistand alarm test)" if alarm.source == alarm.Source.TEST
             else "unbekannt")
         return {"first_name": "", "last_name": "", "name": label, "phone": None,
                 "mobile": None, "unit": None}
@@ -40,7 +54,7 @@ def alarm_point(alarm: Alarm) -> locations.Point:
 
 
 def responders(alarm: Alarm) -> list[dict]:
-    rows = (AlarmRecipient.objects.filter(alarm=alarm).exclude(response="")
+    rows = (alarm.recipients.exclude(response="")
             .order_by("responded_at").values_list("label", "response", "responded_at"))
     return [{"name": label, "response": response, "at": iso(at)} for label, response, at in rows]
 
@@ -56,8 +70,13 @@ def alarm_event(alarm: Alarm, *, role: str, tier: int, distance_m: int | None,
 def alarm_common(alarm: Alarm, known_responders: list | None = None) -> dict:
     """``known_responders``: ``[]`` for an alarm nobody can have answered yet (no query)."""
     return {"template": template_info(alarm.template), "state": alarm.state,
-            "triggered_at": iso(alarm.triggered_at), "sender": sender_info(alarm),
-            "location": location_of(alarm), "instructions": alarm.template.instructions,
+            "triggered_at": iso(alarm.triggered_at), "pressed_at": iso(alarm.pressed_at),
+            "countdown_until": iso(alarm.countdown_until),
+            "sender": sender_info(alarm),
+            "location": location_of(alarm),
+            "location_basis": alarm.location_basis or None,
+            "position_at": iso(alarm.position_at),
+            "instructions": alarm.template.instructions,
             "responders": (responders(alarm) if known_responders is None
                            else known_responders)}
 
@@ -65,6 +84,17 @@ def alarm_common(alarm: Alarm, known_responders: list | None = None) -> dict:
 def update_event(alarm: Alarm, kind: str, **extra) -> dict:
     return {"type": "alarm_update", "alarm_id": alarm.pk, "kind": kind, "state": alarm.state,
             **extra}
+
+
+NOBODY_COMING_TEXT = "Niemand hat zugesagt – rufen Sie 110"
+EMERGENCY_NUMBER = "110"
+
+
+def nobody_coming_event(alarm: Alarm, *, reason: str, delivered: int) -> dict:
+    """Only to the sender: no "Ich komme" once the plan is exhausted ("exhausted"), or nobody
+    reachable at all ("unreached")."""
+    return update_event(alarm, "nobody_coming", text=NOBODY_COMING_TEXT,
+                        call=EMERGENCY_NUMBER, reason=reason, delivered=delivered)
 
 
 def message_event(message, role: str) -> dict:

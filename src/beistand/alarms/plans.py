@@ -1,4 +1,5 @@
-"""Alarm plans: which plan applies to a sender, and who each tier reaches.
+"""Alarm plans: which plan applies to a sender, and who each tier reaches (whether they are
+online is ``presence.online_inboxes``).
 
 A plan is found from the most specific place: the sender's room, then the sender's unit or the
 nearest parent unit with a plan, then the room's site, then the default plan. Receivers are
@@ -15,7 +16,7 @@ from django.utils import timezone
 from beistand.accounts.models import DeviceToken, RoleGrant
 from beistand.accounts.roles import Role
 from beistand.alarms import locations
-from beistand.alarms.models import AlarmPlan, AlarmTier, Inbox, Presence
+from beistand.alarms.models import AlarmPlan, AlarmTier, Inbox
 from beistand.organisation.models import Employee
 
 
@@ -36,6 +37,47 @@ def resolve_plan(room=None, unit=None) -> AlarmPlan | None:
         if plan:
             return plan
     return AlarmPlan.objects.filter(scope=AlarmPlan.Scope.DEFAULT).first()
+
+
+# The last tier of every plan is its last resort: never skipped for "nobody online", it reaches
+# named people by SMS (the security service, selected persons) or an external control room.
+LAST_RESORT_KINDS = frozenset({AlarmTier.Kind.SECURITY, AlarmTier.Kind.PEOPLE,
+                               AlarmTier.Kind.EXTERNAL})
+LAST_RESORT_REFUSED = (
+    "Die letzte Stufe eines Alarmplans muss ein letzter Ausweg sein, der auch dann erreicht, "
+    "wenn niemand online ist: der Sicherheitsdienst oder ausgewählte Personen mit „SMS an "
+    "Empfänger ohne Verbindung“ (oder „SMS an alle“), oder eine externe Leitstelle mit "
+    "Telefonnummer oder E-Mail-Adresse. Sonst liefe ein Alarm still ins Leere.")
+
+
+def is_last_resort(kind: str, *, sms_when_offline=False, sms_always=False, external_phone="",
+                   external_email="") -> bool:
+    if kind == AlarmTier.Kind.EXTERNAL:
+        return bool(external_phone or external_email)
+    return kind in LAST_RESORT_KINDS and bool(sms_when_offline or sms_always)
+
+
+def last_resort_problem(tiers: list[dict]) -> str:
+    """"" when the plan's tiers (dicts of tier fields; the highest ``order`` is the last) end in
+    a last resort, else the German reason for refusing the plan."""
+    if not tiers:
+        return "Ein Alarmplan braucht mindestens eine Stufe. " + LAST_RESORT_REFUSED
+    last = max(tiers, key=lambda t: t.get("order") or 0)
+    fields = ("sms_when_offline", "sms_always", "external_phone", "external_email")
+    if is_last_resort(last.get("kind"), **{f: last.get(f) for f in fields}):
+        return ""
+    return LAST_RESORT_REFUSED
+
+
+def tier_fields(tier: AlarmTier) -> dict:
+    return {"order": tier.order, "kind": tier.kind, "sms_when_offline": tier.sms_when_offline,
+            "sms_always": tier.sms_always, "external_phone": tier.external_phone,
+            "external_email": tier.external_email}
+
+
+def plan_problem(plan: AlarmPlan) -> str:
+    """The refusal reason for a stored plan ("" when it ends in a last resort)."""
+    return last_resort_problem([tier_fields(t) for t in plan.tiers.all()])
 
 
 @dataclass
@@ -63,7 +105,9 @@ def _in_area(members: Members, room_filter: Q) -> Members:
 
 
 def _neighbours(room, lat, lon, radius_m: int) -> Members:
-    members = Members()
+    """The room's neighbours by the floor plan, and - with a position (a field worker, an SMS
+    with coordinates) - colleagues whose phones are near it: room plus position."""
+    members = _near_position(lat, lon, radius_m)
     if room is not None:
         if room.x is None or room.y is None:
             return _in_area(members, Q(room__floor_id=room.floor_id))
@@ -80,9 +124,13 @@ def _neighbours(room, lat, lon, radius_m: int) -> Members:
             if r_x is not None and r_y is not None and \
                     ((r_x - room.x) ** 2 + (r_y - room.y) ** 2) ** 0.5 <= radius_m:
                 members.device_ids.add(dev_id)
-        return members
+    return members
+
+
+def _near_position(lat, lon, radius_m: int) -> Members:
+    members = Members()
     if lat is not None and lon is not None:
-        # Field service: colleagues whose phones reported a position nearby recently.
+        # Colleagues whose phones reported a position nearby recently.
         since = timezone.now() - timedelta(minutes=settings.ALARM_POSITION_MAX_AGE_MINUTES)
         radius = max(radius_m, 200)
         for user_id, p_lat, p_lon in (Inbox.objects.filter(user__isnull=False,
@@ -123,6 +171,11 @@ def security_user_ids() -> set[int]:
                .values_list("user_id", flat=True))
 
 
+def admin_user_ids() -> set[int]:
+    return set(RoleGrant.objects.active().filter(role=Role.ADMIN, user__is_active=True)
+               .values_list("user_id", flat=True))
+
+
 def area_members(room, scope: str) -> Members:
     """Everybody in the building or site of ``room`` (Amok), plus the security service."""
     members = Members(user_ids=security_user_ids())
@@ -131,22 +184,3 @@ def area_members(room, scope: str) -> Members:
     if scope == "site":
         return _in_area(members, Q(room__floor__building__site_id=room.floor.building.site_id))
     return _in_area(members, Q(room__floor__building_id=room.floor.building_id))
-
-
-def online_inboxes(inbox_ids) -> set[int]:
-    """Inboxes with a live connection in this process or in a process that is alive."""
-    from beistand.alarms.hub import HUB
-
-    inbox_ids = set(inbox_ids)
-    online = HUB.connected_inboxes() & inbox_ids
-    rest = inbox_ids - online
-    if rest:
-        alive = timezone.now() - timedelta(seconds=PROCESS_ALIVE_SECONDS)
-        online |= set(Presence.objects.filter(inbox_id__in=rest, connections__gt=0,
-                                              process__beat_at__gte=alive)
-                      .values_list("inbox_id", flat=True))
-    return online
-
-
-# A server process whose heartbeat is older than this counts as dead (its connections too).
-PROCESS_ALIVE_SECONDS = 20

@@ -3,7 +3,12 @@
 The report form (``/meldungen/neu/?alarm=<id>``) asks ``initial_for`` for its initial data:
 time and room of the alarm, the sender as the person affected, the helpers who came as
 witnesses. Only the alarm's sender and its helpers (answered "coming") get it. When the report
-is saved, ``link_report`` stores it on the alarm (``Alarm.report``).
+is saved, ``link_report`` stores it on the alarm (``Alarm.report``), in the transaction that
+creates the report.
+
+The reports app sits below alarms and does not import it: ``connect()`` (called from the
+alarms app's ``ready()``) registers this as the report origin ``alarm``
+(``beistand.reports.origins``).
 """
 
 from django.db import transaction
@@ -11,17 +16,9 @@ from django.utils import timezone
 
 from beistand.alarms.models import Alarm, AlarmRecipient, Inbox
 from beistand.audit import services as audit
-from beistand.core.errors import AccessDenied, InvalidInput, NotFound
-
-
-def parse_alarm_id(value) -> int | None:
-    """The ``alarm`` GET parameter: None when absent, InvalidInput when not a number."""
-    value = (value or "").strip()
-    if not value:
-        return None
-    if not value.isdigit() or len(value) > 18:
-        raise InvalidInput("Ungültige Alarmnummer.", field="alarm")
-    return int(value)
+from beistand.core.errors import AccessDenied, NotFound
+from beistand.reports import origins
+from beistand.reports.forms import colleague_label
 
 
 def _alarm_for(user, alarm_id: int) -> tuple[Alarm, str]:
@@ -35,6 +32,8 @@ def _alarm_for(user, alarm_id: int) -> tuple[Alarm, str]:
     if inbox is not None and AlarmRecipient.objects.filter(
             alarm=alarm, inbox=inbox, response=AlarmRecipient.Response.COMING).exists():
         return alarm, "helper"
+    if inbox is None or not AlarmRecipient.objects.filter(alarm=alarm, inbox=inbox).exists():
+        raise NotFound("Diesen Alarm gibt es nicht.")  # not on it: as for an unknown id
     raise AccessDenied("Eine Meldung aus diesem Alarm können nur die auslösende Person und "
                        "die Helferinnen und Helfer anlegen.")
 
@@ -49,8 +48,6 @@ def can_report(user, alarm: Alarm) -> bool:
 
 def initial_for(user, alarm_id: int) -> dict:
     """Initial data for ``reports.forms.ReportForms`` (audited read of the alarm)."""
-    from beistand.reports.forms import colleague_label
-
     alarm, role = _alarm_for(user, alarm_id)
     helpers = list(AlarmRecipient.objects.filter(
         alarm=alarm, response=AlarmRecipient.Response.COMING).select_related("inbox__user")
@@ -90,7 +87,8 @@ def initial_for(user, alarm_id: int) -> dict:
 
 
 def link_report(user, alarm_id: int, report) -> bool:
-    """Store the new report on the alarm (if the user may and it has none yet)."""
+    """Store the new report on the alarm (if the user may and it has none yet); runs inside
+    the transaction that creates the report."""
     try:
         alarm, _ = _alarm_for(user, alarm_id)
     except (AccessDenied, NotFound):
@@ -102,3 +100,12 @@ def link_report(user, alarm_id: int, report) -> bool:
         updated.report = report
         updated.save(update_fields=["report"])
     return True
+
+
+ORIGIN = origins.Origin(name="alarm", initial=initial_for, link=link_report,
+                        invalid_id="Ungültige Alarmnummer.")
+
+
+def connect() -> None:
+    """Make "Vorfall melden" after an alarm known to the report form (start-up)."""
+    origins.register(ORIGIN)

@@ -3,7 +3,6 @@ timeline and recipients. Built on ``services.alarm_log`` / ``services.get_alarm`
 every read of alarm personal data is recorded in the audit trail, like ``services.get_alarm``.
 """
 
-import csv
 import io
 import math
 import statistics
@@ -14,10 +13,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from beistand.alarms import locations, payloads, services
-from beistand.alarms.models import Alarm, AlarmTemplate
+from beistand.alarms import locations, payloads, services, sms
+from beistand.alarms.models import Alarm, AlarmTemplate, Inbox
 from beistand.audit import services as audit
 from beistand.core.errors import InvalidInput
+from beistand.core.spreadsheet import csv_writer
 
 # Rows shown on the log page; the CSV file holds all.
 PAGE_SIZE = 200
@@ -141,6 +141,22 @@ def log(user, flt: LogFilter) -> tuple[list[dict], int]:
     return [row(a) for a in alarms], total
 
 
+def read_log(user, *, since=None, until=None, template=None, state=None,
+             limit: int = 500) -> list[Alarm]:
+    """The API's alarm log (``GET /api/v1/alarms``): at most ``limit`` alarms, read and audited
+    in one transaction like the page's ``log`` (``alarms.alarm.log_read`` with the ids shown)."""
+    qs = services.alarm_log(user, since=since, until=until, template=template, state=state)
+    with transaction.atomic():
+        alarms = list(qs[:limit])
+        audit.record("alarms.alarm.log_read", object_type="alarms.alarm",
+                     object_repr="Alarmprotokoll", actor=user, purpose="Alarmprotokoll ansehen",
+                     after={"filters": {"from": since.isoformat() if since else None,
+                                        "to": until.isoformat() if until else None,
+                                        "template": template, "state": state},
+                            "count": len(alarms), "shown": [a.pk for a in alarms]})
+    return alarms
+
+
 CSV_HEADERS = ["Nr.", "Ausgelöst", "Vorlage", "Probealarm", "Status", "Quelle",
                "Auslösende Person", "Einheit", "Ort", "Empfänger", "Zusagen „kommt“",
                "Erste Zustellung nach (s)", "Erste Zusage nach (s)", "Beendet", "Meldung"]
@@ -155,7 +171,7 @@ def export_csv(user, flt: LogFilter) -> str:
                      object_repr="Alarmprotokoll", actor=user, purpose="Alarmprotokoll "
                      "exportieren", after={"filters": flt.as_text(), "count": len(alarms)})
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer = csv_writer(out)  # formulas and bidi controls neutralised (core.spreadsheet)
     writer.writerow(CSV_HEADERS)
     for alarm in alarms:
         r = row(alarm)
@@ -261,6 +277,7 @@ def detail(user, alarm_id: int) -> dict:
     through ``services.get_alarm``)."""
     alarm = services.get_alarm(user, alarm_id)
     location = payloads.location_of(alarm)
+    sms_by_phone = _sms_by_phone(alarm)
     recipients = [{
         "label": r.label, "tier": r.tier or "–", "online": r.online,
         "notified": _local(r.notified_at), "delivered": _local(r.delivered_at),
@@ -268,7 +285,9 @@ def detail(user, alarm_id: int) -> dict:
         "response": RESPONSE_LABELS.get(r.response, r.response),
         "response_code": r.response, "responded": _local(r.responded_at),
         "sms": r.sms_sent,
-    } for r in alarm.recipients.order_by("tier", "label")]
+        "sms_state": _sms_state(sms_by_phone, r) if r.sms_sent else "",
+    } for r in alarm.recipients.select_related("inbox__user__employee").order_by("tier",
+                                                                               "label")]
     timeline = [{
         "at": _local(t.at), "iso": t.at.isoformat(), "kind": t.kind,
         "kind_label": TIMELINE_LABELS.get(t.kind, t.kind), "text": t.text, "actor": t.actor,
@@ -287,10 +306,36 @@ def detail(user, alarm_id: int) -> dict:
     }
 
 
+# What became of a receiver's SMS, the best outcome of its messages first.
+SMS_OUTCOMES = (("delivered", "zugestellt"), ("sent", "an Gateway übergeben"),
+                ("sending", "wird gesendet"), ("queued", "wartet"),
+                ("failed", "fehlgeschlagen"), ("cancelled", "nicht gesendet (Alarm beendet)"))
+
+
+def _sms_by_phone(alarm) -> dict[str, list[tuple[str, datetime]]]:
+    found: dict[str, list[tuple[str, datetime]]] = {}
+    for phone, state, at in alarm.sms.values_list("phone", "state", "updated_at"):
+        found.setdefault(phone, []).append((state, at))
+    return found
+
+
+def _sms_state(by_phone: dict, recipient) -> str:
+    """"zugestellt 14:03:07" (the gateway's delivery report), "an Gateway übergeben", … for
+    the SMS to this receiver's mobile number."""
+    user = recipient.inbox.user
+    employee = getattr(user, "employee", None) if user is not None else None
+    if employee is None or not employee.mobile_phone:
+        return ""
+    rows = by_phone.get(sms.normalise_number(employee.mobile_phone)[:40], [])
+    for state, label in SMS_OUTCOMES:
+        times = [at for s, at in rows if s == state]
+        if times:
+            return f"{label} {_local(max(times))}" if state == "delivered" else label
+    return ""
+
+
 def participant_alarms(user, limit: int = 10) -> list[Alarm]:
     """Recent alarms this user sent or helped with (answered "coming"), newest first."""
-    from beistand.alarms.models import Inbox
-
     inbox = Inbox.objects.filter(user=user).first()
     cond = Q(sender_user=user)
     if inbox is not None:

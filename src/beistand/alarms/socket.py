@@ -2,8 +2,9 @@
 
 Plain ASGI rather than a Channels consumer: one coroutine and one small ``Connection`` per
 client, no channel-layer subscription, so ten thousand idle clients fit in a few hundred MB.
-Authentication: a bearer token (header or ``?token=``) of a person or a device, else the browser
-session cookie. The protocol is documented in docs/alarm-protocol.md.
+Authentication: a bearer token (``Authorization`` header, or the ``beistand.bearer.<token>``
+subprotocol from browsers; never the URL) of a person or a device, else the browser session
+cookie. The protocol is documented in docs/alarm-protocol.md.
 """
 
 import asyncio
@@ -11,13 +12,20 @@ import json
 import logging
 import time
 from http.cookies import SimpleCookie
-from urllib.parse import parse_qs
 
 from django.conf import settings
 from django.utils import timezone
 
+from beistand.accounts.services import (
+    device_for_token,
+    user_for_api_token,
+    user_for_connection,
+    user_for_session_key,
+)
+from beistand.accounts.tokens import accepted_subprotocol, bearer_from_handshake
+from beistand.alarms import payloads, presence, server, services, store
 from beistand.alarms.hub import HUB, Connection
-from beistand.core.errors import DomainError
+from beistand.core.errors import AccessDenied, DomainError
 
 logger = logging.getLogger("beistand.alarms")
 
@@ -26,11 +34,7 @@ MAX_FRAME = 8192
 
 
 def _token_from(scope) -> str:
-    token = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token", [""])[0]
-    for name, value in scope.get("headers", []):
-        if name == b"authorization" and value[:7].lower() == b"bearer ":
-            token = value[7:].decode("latin-1").strip()
-    return token
+    return bearer_from_handshake(scope)
 
 
 def _session_key(scope) -> str:
@@ -48,54 +52,41 @@ def _session_key(scope) -> str:
 
 def _authenticate(token: str, session_key: str) -> dict | None:
     """-> receiver description, or None. Runs on a database thread."""
-    from beistand.accounts.services import device_for_token, user_for_api_token
-    from beistand.alarms import store
-
     if token:
         user = user_for_api_token(token)
         if user is not None:
             inbox = store.inbox_for_user(user)
             return {"inbox": inbox, "user_id": user.pk, "device_id": None,
-                    "label": _name(user), "token_kind": "user", "token_ref": user.api_token.pk}
+                    "label": _name(user), "token_kind": "user", "token_ref": user.api_token.pk,
+                    "coverage": _coverage_key(user)}
         device = device_for_token(token)
         if device is not None:
             inbox = store.inbox_for_device(device)
             label = _name(device.user) if device.user_id else f"Gerät {device.name}"
             return {"inbox": inbox, "user_id": device.user_id, "device_id": device.pk,
-                    "label": label, "token_kind": "device", "token_ref": device.pk}
+                    "label": label, "token_kind": "device", "token_ref": device.pk,
+                    "coverage": _coverage_key(device.user) if device.user_id else None}
         return None
     if session_key:
         user = _session_user(session_key)
         if user is not None:
             inbox = store.inbox_for_user(user)
             return {"inbox": inbox, "user_id": user.pk, "device_id": None, "label": _name(user),
-                    "token_kind": "session", "token_ref": session_key}
+                    "token_kind": "session", "token_ref": session_key,
+                    "coverage": _coverage_key(user)}
     return None
 
 
+def _coverage_key(user) -> tuple | None:
+    """Where the person's alarm plan is resolved from (room, unit): the place of the coverage
+    frames this connection gets; None for an account without an employee record."""
+    emp = getattr(user, "employee", None)
+    return (emp.room_id, emp.unit_id) if emp is not None else None
+
+
 def _session_user(session_key: str):
-    from importlib import import_module
-
-    from django.contrib.auth import (
-        BACKEND_SESSION_KEY,
-        HASH_SESSION_KEY,
-        SESSION_KEY,
-        get_user_model,
-    )
-    from django.utils.crypto import constant_time_compare
-
-    engine = import_module(settings.SESSION_ENGINE)
-    session = engine.SessionStore(session_key)
-    user_id = session.get(SESSION_KEY)
-    if user_id is None or BACKEND_SESSION_KEY not in session:
-        return None
-    user = get_user_model()._default_manager.filter(pk=user_id, is_active=True).first()
-    if user is None:
-        return None
-    if not constant_time_compare(session.get(HASH_SESSION_KEY, ""),
-                                 user.get_session_auth_hash()):
-        return None
-    return user
+    # The same rule as HTTP, second factor included (accounts.services.user_for_session).
+    return user_for_session_key(session_key)
 
 
 def _name(user) -> str:
@@ -111,17 +102,16 @@ def _error(code: str, detail: str, request_id=None) -> str:
 
 
 async def alarm_socket(scope, receive, send):
-    HUB.ensure_started()
+    server.ensure_started()
     message = await receive()
     if message["type"] != "websocket.connect":
         return
-    engine = HUB.engine
     try:
-        who = await engine.db(_authenticate, _token_from(scope), _session_key(scope))
+        who = await HUB.db(_authenticate, _token_from(scope), _session_key(scope))
     except Exception:
         logger.exception("Anmeldung an der Alarm-Verbindung fehlgeschlagen")
         who = None
-    await send({"type": "websocket.accept"})
+    await send({"type": "websocket.accept", "subprotocol": accepted_subprotocol(scope)})
     if who is None:
         await send({"type": "websocket.close", "code": 4401})
         return
@@ -130,13 +120,15 @@ async def alarm_socket(scope, receive, send):
                       label=who["label"], acked_seq=inbox.acked_seq,
                       token_kind=who["token_kind"], token_ref=who["token_ref"])
     HUB.add(conn)
+    HUB.coverage.track(conn, who.get("coverage"))
     try:
         conn.send_text(json.dumps({
-            "type": "hello", "inbox": inbox.pk, "name": who["label"],
+            "type": "hello", "inbox": inbox.pk, "epoch": inbox.epoch, "name": who["label"],
             "last_event_id": inbox.last_seq, "heartbeat_s": settings.ALARM_HEARTBEAT_SECONDS,
-            "server_time": timezone.now().isoformat()}, ensure_ascii=False))
+            "server_time": payloads.iso(timezone.now())}, ensure_ascii=False))
         conn.want_seq = inbox.last_seq
         last_seq = inbox.last_seq
+        epoch = conn.epoch = inbox.epoch
 
         def default_resume():
             if not conn.resumed and not conn.closed:
@@ -156,12 +148,15 @@ async def alarm_socket(scope, receive, send):
             if text is None:
                 conn.send_text(_error("bad_frame", "Nur JSON-Textnachrichten sind erlaubt."))
                 continue
-            await _handle(conn, text, last_seq)
+            await _handle(conn, text, last_seq, epoch)
     finally:
         HUB.remove(conn)
+        if conn.seat_reported:
+            await HUB.db(presence.report_seat, inbox.pk, conn.seat_key, None)
+            HUB.coverage.inbox_changed(inbox.pk)
 
 
-async def _handle(conn: Connection, text: str, last_seq_at_connect: int) -> None:
+async def _handle(conn: Connection, text: str, last_seq_at_connect: int, epoch: str) -> None:
     if len(text) > MAX_FRAME:
         conn.send_text(_error("bad_frame", "Nachricht zu groß."))
         return
@@ -182,16 +177,23 @@ async def _handle(conn: Connection, text: str, last_seq_at_connect: int) -> None
         if kind == "pong":
             return
         if kind == "ping":
-            conn.send_text('{"type": "pong"}')
+            conn.send_text(json.dumps({"type": "pong", "request_id": request_id})
+                           if request_id is not None else '{"type": "pong"}')
             return
         if kind == "receipt":
             conn.receipt(_int(frame, "event_id"))
         elif kind == "resume":
-            last = _int(frame, "last_event_id")
-            # A client cannot have seen more than was stored; a larger number (a restored
-            # database) would hide new events from it.
-            last_known = max(last_seq_at_connect, conn.want_seq)
-            conn.resume(min(last, last_known))
+            _resume(conn, frame, last_seq_at_connect, epoch)
+        elif kind == "seat":
+            sound, detail = frame.get("sound"), frame.get("detail", "")
+            locked = frame.get("locked", False)
+            if not isinstance(sound, bool) or not isinstance(detail, str) \
+                    or not isinstance(locked, bool):
+                raise _BadFrame("„sound“ und „locked“ sind true/false, „detail“ ein Text.")
+            conn.seat_reported = True
+            await conn.hub.db(presence.report_seat, conn.inbox_id, conn.seat_key,
+                              {"sound": sound, "detail": detail[:200], "locked": locked})
+            conn.hub.coverage.inbox_changed(conn.inbox_id)
         elif kind in ("respond", "message", "position", "resolve"):
             await _command(conn, kind, frame)
         else:
@@ -201,9 +203,17 @@ async def _handle(conn: Connection, text: str, last_seq_at_connect: int) -> None
     except _BadFrame as exc:
         conn.send_text(_error("bad_frame", str(exc), request_id))
         return
+    except _Reauthenticate:
+        # The token or session no longer carries this person (revoked, logged out, or a
+        # privileged role now needs the second factor): 4401, the client signs in again.
+        conn.closed = True
+        await conn.send({"type": "websocket.close", "code": 4401})
+        return
     except DomainError as exc:
-        code = {403: "not_part_of_alarm", 404: "not_found", 409: "conflict"}.get(
-            exc.status, "invalid")
+        code = {403: "forbidden", 404: "not_found", 409: "conflict"}.get(exc.status, "invalid")
+        if kind in ("respond", "message") and exc.status == 403 and conn.user_id is not None \
+                and conn.token_kind != "device":
+            code = "not_part_of_alarm"  # a refusal is never bad_frame (that is for malformed)
         conn.send_text(_error(code, exc.detail, request_id))
         return
     except Exception:
@@ -217,6 +227,34 @@ async def _handle(conn: Connection, text: str, last_seq_at_connect: int) -> None
 
 class _BadFrame(Exception):
     pass
+
+
+class _Reauthenticate(Exception):
+    """The connection's token or session no longer carries the person (checked per command)."""
+
+
+def _resume(conn: Connection, frame: dict, last_seq_at_connect: int, epoch: str) -> None:
+    """``resume``: continue after the client's ``last_event_id`` - unless its numbering is not
+    this inbox's (another ``epoch``: a restored database, another inbox after re-pairing, a
+    reset inbox) or it is ahead of what was ever stored here. Then a ``reset`` frame tells the
+    client to take ``resume_from`` as its last processed event and the events after it (those
+    this inbox has no receipt for) follow; without it the client would drop new events as
+    duplicates."""
+    last = _int(frame, "last_event_id")
+    client_epoch = frame.get("epoch")
+    if client_epoch is not None and (not isinstance(client_epoch, str)
+                                     or len(client_epoch) > 64):
+        raise _BadFrame("„epoch“ muss ein Text bis 64 Zeichen sein.")
+    last_known = max(last_seq_at_connect, conn.want_seq)
+    reason = ("epoch" if client_epoch and client_epoch != epoch
+              else "ahead" if last > last_known else None)
+    if reason is None:
+        conn.resume(last)
+        return
+    resume_from = min(conn.acked_seq, last_known)
+    conn.send_text(json.dumps({"type": "reset", "reason": reason, "epoch": epoch,
+                               "last_event_id": last_known, "resume_from": resume_from}))
+    conn.resume(resume_from)
 
 
 def _int(frame, name) -> int:
@@ -235,37 +273,45 @@ def _number(frame, name, required=True):
     return float(value)
 
 
-async def _command(conn: Connection, kind: str, frame: dict) -> None:
-    from beistand.alarms import services
+DEVICE_CANNOT_ACT = ("Ein Gerät kann Alarme nur auslösen und empfangen. Antworten, Nachrichten "
+                     "und die Entwarnung gibt eine Person mit ihrer eigenen Anmeldung (App oder "
+                     "Browser).")
 
-    if conn.user_id is None:
-        raise _BadFrame("Dieses Gerät ist keiner Person zugeordnet und kann nur empfangen.")
-    user_id = conn.user_id
+
+async def _command(conn: Connection, kind: str, frame: dict) -> None:
+    # A device token carries no person's rights, even when bound to a person: it triggers (the
+    # trigger URL) and receives. Acting as a person needs that person's own login, checked
+    # again for every command (issue 16).
+    if conn.token_kind == "device" or conn.user_id is None:
+        raise AccessDenied(DEVICE_CANNOT_ACT)
     if kind == "position":
         lat, lon = _number(frame, "lat"), _number(frame, "lon")
         acc = _number(frame, "accuracy_m", required=False)
-        await conn.hub.engine.db(_as_user, user_id, services.update_position, lat, lon, acc)
+        await conn.hub.db(_as_user, conn, services.update_position, lat, lon, acc)
         return
     alarm_id = _int(frame, "alarm_id")
     if kind == "respond":
         response = frame.get("response")
         if response not in ("coming", "cannot"):
             raise _BadFrame("„response“ ist „coming“ oder „cannot“.")
-        await conn.hub.engine.db(_as_user, user_id, services.respond, alarm_id, response)
+        await conn.hub.db(_as_user, conn, services.respond, alarm_id, response)
     elif kind == "message":
         text = frame.get("text")
         if not isinstance(text, str):
             raise _BadFrame("„text“ muss ein Text sein.")
-        await conn.hub.engine.db(_as_user, user_id, services.post_message, alarm_id, text)
+        await conn.hub.db(_as_user, conn, services.post_message, alarm_id, text)
     elif kind == "resolve":
         note = frame.get("note", "")
         if not isinstance(note, str):
             raise _BadFrame("„note“ muss ein Text sein.")
-        await conn.hub.engine.db(_as_user, user_id, services.resolve, alarm_id, note)
+        await conn.hub.db(_as_user, conn, services.resolve, alarm_id, note)
 
 
-def _as_user(user_id, fn, *args):
-    from django.contrib.auth import get_user_model
-
-    user = get_user_model()._default_manager.select_related("employee").get(pk=user_id)
+def _as_user(conn: Connection, fn, *args):
+    """Run ``fn`` as the connection's person - if its token or session still carries them now
+    (revoked, logged out, a privileged role granted since the handshake that needs the second
+    factor: ``_Reauthenticate``)."""
+    user = user_for_connection(conn.token_kind, conn.token_ref, conn.user_id)
+    if user is None:
+        raise _Reauthenticate()
     return fn(user, *args)

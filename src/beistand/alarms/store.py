@@ -10,11 +10,14 @@ the events are handed to the fan-out, which pushes them to live connections.
 import json
 from collections import Counter
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from beistand.alarms.models import Inbox, InboxEvent
+from beistand.alarms import fanout
+from beistand.alarms.models import Inbox, InboxEvent, new_epoch
 
 CHUNK = 500
 
@@ -92,7 +95,7 @@ def _lock_and_bump(counts: Counter) -> dict[int, int]:
             # Only placeholders are formatted in; the ids are parameters.
             lock = f"SELECT id, last_seq FROM alarms_inbox WHERE id IN ({marks}) ORDER BY id"  # noqa: S608
             if connection.features.has_select_for_update:
-                lock += " FOR UPDATE"
+                lock += " FOR NO KEY UPDATE"
             cursor.execute(lock, chunk)
             current = dict(cursor.fetchall())
             by_step: dict[int, list[int]] = {}
@@ -158,8 +161,6 @@ def append(events: list[tuple[int, str, dict | str, int | None]]) -> list[Stored
     # Other processes read the batch back by its id range (RETURNING promises no order).
     low, high = min(pks), max(pks)
     stored = [Stored(0, inbox_id, seq, text) for inbox_id, seq, text in texts]
-    from beistand.alarms import fanout
-
     fanout.publish_in_transaction(stored, low, high)
     transaction.on_commit(lambda: fanout.publish_after_commit(stored, low, high))
     return stored
@@ -179,10 +180,6 @@ def events_in_range(first_pk: int, last_pk: int, inbox_ids) -> list[Stored]:
 
 
 def _retention():
-    from datetime import timedelta
-
-    from django.conf import settings
-
     return timedelta(days=settings.ALARM_EVENT_RETENTION_DAYS)
 
 
@@ -190,3 +187,23 @@ def purge_old_events(now=None) -> int:
     now = now or timezone.now()
     deleted, _ = InboxEvent.objects.filter(created_at__lt=now - _retention()).delete()
     return deleted
+
+
+def renew_epochs(inbox_ids=None) -> int:
+    """Give inboxes (all, or ``inbox_ids``) a new ``epoch``: their numbering can no longer be
+    trusted by clients (a restored database, a reset inbox). Clients that resume with the old
+    epoch get a ``reset`` frame. Returns how many inboxes were renewed."""
+    qs = Inbox.objects.all() if inbox_ids is None else Inbox.objects.filter(pk__in=inbox_ids)
+    n = 0
+    with transaction.atomic():
+        batch = []
+        for inbox in qs.only("pk").iterator(chunk_size=CHUNK):
+            inbox.epoch = new_epoch()
+            batch.append(inbox)
+            if len(batch) >= CHUNK:
+                Inbox.objects.bulk_update(batch, ["epoch"])
+                n += len(batch)
+                batch = []
+        Inbox.objects.bulk_update(batch, ["epoch"])
+        n += len(batch)
+    return n

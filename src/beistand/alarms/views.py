@@ -1,8 +1,9 @@
 """Pages of the silent alarm: the alarm page (trigger and browser receive client), the coverage
 check, the alarm log with its detail page, statistics and CSV export.
 
-Thin views: rules and role checks live in ``services``, ``coverage`` and ``reporting``; every
-DomainError becomes a German page, never a 500.
+Thin views: rules and role checks live in ``services``, ``coverage`` and ``reporting``; a
+DomainError a view does not show differently becomes the German error page
+(``core.middleware``), never a 500.
 """
 
 import secrets
@@ -20,11 +21,14 @@ from beistand.accounts.roles import Role
 from beistand.accounts.services import has_role
 from beistand.alarms import coverage, report_hook, reporting, services
 from beistand.alarms.models import Alarm
+from beistand.core import error_pages as errors
 from beistand.core.errors import AccessDenied, DomainError, InvalidInput
 from beistand.organisation import services as org
-from beistand.web import errors
 
 LOG_ROLES = (Role.SECURITY, Role.ZKS, Role.ADMIN)
+# How often the alarm page and the phone app ask for the coverage indicator over HTTP (seconds):
+# a fallback - the server pushes it over the alarm WebSocket (frame "coverage") when it changes.
+COVERAGE_REFRESH_SECONDS = 60
 # The templates offered on the page, in this order (others an admin adds come after them).
 PAGE_TEMPLATES = ["beistand", "bedrohung", "medizin", "amok", "probealarm"]
 TEMPLATE_HINTS = {
@@ -74,6 +78,7 @@ def page(request):
         "templates": _templates(), "employee": employee,
         "client_id": _new_client_id(), "recent": _recent(request.user),
         "heartbeat_s": settings.ALARM_HEARTBEAT_SECONDS,
+        "coverage_refresh_s": COVERAGE_REFRESH_SECONDS,
         "report_url": reverse("reports:new"),
         "can_see_log": has_role(request.user, *LOG_ROLES),
     })
@@ -150,8 +155,8 @@ def coverage_page(request):
                 context["result"] = _coverage_view(
                     coverage.for_request(request.user, room_id=room_id,
                                          employee_id=employee_id))
-    except AccessDenied as exc:
-        return errors.domain_error(request, exc)
+    except AccessDenied:
+        raise
     except DomainError as exc:
         context["error"] = exc.detail
         context["status"] = exc.status
@@ -176,14 +181,11 @@ def _coverage_view(data: dict) -> dict:
 @login_required
 def log_page(request):
     if not has_role(request.user, *LOG_ROLES):
-        return errors.domain_error(request, AccessDenied(
-            "Das Alarmprotokoll sehen nur Sicherheitsdienst, ZKS und Administration."))
+        raise AccessDenied(
+            "Das Alarmprotokoll sehen nur Sicherheitsdienst, ZKS und Administration.")
     flt = reporting.parse_filter(request.GET)
     if request.GET.get("format") == "csv" and flt.valid:
-        try:
-            content = reporting.export_csv(request.user, flt)
-        except DomainError as exc:
-            return errors.domain_error(request, exc)
+        content = reporting.export_csv(request.user, flt)
         response = HttpResponse(content.encode("utf-8-sig"),
                                 content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = (
@@ -191,11 +193,8 @@ def log_page(request):
         return response
     rows, total, stats = [], 0, None
     if flt.valid:
-        try:
-            rows, total = reporting.log(request.user, flt)
-            stats = reporting.log_statistics(request.user, flt)
-        except DomainError as exc:
-            return errors.domain_error(request, exc)
+        rows, total = reporting.log(request.user, flt)
+        stats = reporting.log_statistics(request.user, flt)
         stats["ack_median"] = reporting.seconds_text(stats["ack_median_s"])
         stats["ack_p90"] = reporting.seconds_text(stats["ack_p90_s"])
         peak = max((m["total"] for m in stats["months"]), default=0)
@@ -219,10 +218,7 @@ def log_page(request):
 @login_required
 def detail_page(request, alarm_id: int):
     """One alarm: facts, timeline, recipients, thread. Security/ZKS/admin and participants."""
-    try:
-        data = reporting.detail(request.user, alarm_id)
-    except DomainError as exc:
-        return errors.domain_error(request, exc)
+    data = reporting.detail(request.user, alarm_id)
     alarm = data["alarm"]
     data["can_see_log"] = has_role(request.user, *LOG_ROLES)
     data["report_url"] = ""

@@ -3,7 +3,8 @@
 A phone's web app registers its push subscription (``POST /api/v1/push/subscriptions``). When an
 alarm reaches a receiver who has subscriptions, ``queue_alarm_push`` stores one ``PushMessage``
 row per subscription in the alarm's transaction; the alarm engine of any server process sends
-them (claimed atomically), encrypted (RFC 8291, aes128gcm) and signed with the body's VAPID key,
+them through the common outbox (``beistand.notify.outbox``: claimed atomically, retried with
+backoff), encrypted (RFC 8291, aes128gcm) and signed with the body's VAPID key,
 outside the alarm's critical path. The WebSocket and the SMS fallback stay the delivery that
 counts: iOS delivers web push only to home-screen apps and without critical alerts.
 
@@ -14,19 +15,22 @@ for push services). Without keys nothing is queued.
 
 import base64
 import binascii
+import ipaddress
 import json
 import logging
+import socket
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
-from ninja import Router, Status
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from beistand.core.api import Str, StrictSchema
-from beistand.core.errors import InvalidInput, NotFound
+from beistand.core.errors import Conflict, InvalidInput, NotFound
+from beistand.notify.outbox import Outbox, Undeliverable
 
 logger = logging.getLogger("beistand.alarms.webpush")
 
@@ -60,7 +64,8 @@ class PushSubscription(models.Model):
 
 
 class PushMessage(models.Model):
-    """One alarm push to one subscription, sent by the engine and retried with backoff."""
+    """One push (an alarm, or a lone-worker visit's question) to one subscription, sent by the
+    engine through the common outbox."""
 
     class State(models.TextChoices):
         QUEUED = "queued", "wartet"
@@ -86,6 +91,13 @@ class PushMessage(models.Model):
 
     def __str__(self):
         return f"Push {self.pk} ({self.state})"
+
+
+# Push messages go through the common outbox: claimed by one process, retried after 2, 4, 8 …
+# (at most 60) seconds, failed after MAX_ATTEMPTS attempts or when the push service says the
+# subscription is gone.
+OUTBOX = Outbox(PushMessage, max_attempts=lambda: MAX_ATTEMPTS, retry_seconds=lambda: 2,
+                max_backoff=timedelta(seconds=60), lease=STALE_SENDING, describe_error=str)
 
 
 # --- Keys ---------------------------------------------------------------------------------------
@@ -116,13 +128,112 @@ def configured() -> bool:
 
 # --- Subscriptions ------------------------------------------------------------------------------
 
-def subscribe(user, endpoint: str, p256dh: str, auth: str) -> tuple[PushSubscription, bool]:
-    """Store a subscription; the same endpoint again updates it (idempotent). -> (row, created)"""
-    endpoint = (endpoint or "").strip()
+def _allow_listed(host: str) -> bool:
+    return host.lower().rstrip(".") in {h.lower().rstrip(".") for h in
+                                         settings.WEBPUSH_ALLOWED_HOSTS}
+
+
+def _resolve(host: str, port: int) -> list[str]:
+    """The resolver the check and the connection share (tests answer with their own)."""
+    return [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+
+
+RESOLVER = _resolve
+
+
+def _addresses(host: str, port: int = 443) -> list[str] | None:
+    """The addresses ``host`` stands for (an IP literal: itself), in the resolver's order; None
+    if it does not resolve."""
+    try:
+        return [str(ipaddress.ip_address(host.strip("[]")))]
+    except ValueError:
+        pass
+    try:
+        found = RESOLVER(host, port)
+    except (OSError, UnicodeError):
+        return None
+    return list(dict.fromkeys(str(a).split("%")[0] for a in found)) or None
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries and reaches: IPv4-mapped (::ffff:a.b.c.d),
+    IPv4-compatible (::a.b.c.d), NAT64 (64:ff9b::/96), 6to4 (2002::/16), Teredo (client)."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    packed = int(ip)
+    if ip in _NAT64 or (packed >> 32 == 0 and packed > 0xFFFF):
+        return ipaddress.IPv4Address(packed & 0xFFFFFFFF)
+    return None
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: local-use, never public
+
+
+def public_address(address: str) -> bool:
+    """Global, and so is any IPv4 address it embeds (a NAT64 or 6to4 form of 169.254.169.254
+    or of loopback reaches that, though the IPv6 range itself counts as global)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%")[0])
+    except ValueError:
+        return False
+    if not ip.is_global:
+        return False
+    if ip.version == 6:
+        if ip in _NAT64_LOCAL:
+            return False
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None and not embedded.is_global:
+            return False
+    return True
+
+
+def resolve_endpoint(endpoint: str, resolve_failure_ok: bool) -> tuple[str | None, str | None]:
+    """-> (why ``endpoint`` must not be contacted (German) or None, the address to connect to).
+
+    Only https endpoints of public push services: a host must resolve to public (global)
+    addresses only - never loopback, link-local (169.254.169.254, the cloud metadata service),
+    private or other internal ranges, nor an IPv6 form that embeds one (IPv4-mapped, NAT64,
+    6to4, Teredo). On-premise push services are named in ``BEISTAND_WEBPUSH_ALLOWED_HOSTS``.
+    Checked when subscribing and again before every send, where the host is resolved *once*:
+    the connection goes to the address checked (no second lookup a DNS rebinding could answer
+    differently).
+    """
     parts = urlsplit(endpoint)
-    if parts.scheme not in ALLOWED_SCHEMES or not parts.netloc:
-        raise InvalidInput("endpoint muss eine https-Adresse eines Push-Dienstes sein.",
-                           field="endpoint")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return "endpoint hat einen ungültigen Port.", None
+    host = parts.hostname or ""
+    if parts.scheme not in ALLOWED_SCHEMES or not host or parts.username or parts.password:
+        return "endpoint muss eine https-Adresse eines Push-Dienstes sein.", None
+    addresses = _addresses(host, port)
+    if addresses is None:
+        return (None if resolve_failure_ok else "Der Push-Dienst ist nicht auflösbar."), None
+    if _allow_listed(host):
+        return None, addresses[0]
+    if not all(public_address(a) for a in addresses):
+        return ("endpoint muss ein öffentlicher Push-Dienst sein (keine interne, lokale oder "
+                "private Adresse).", None)
+    return None, addresses[0]
+
+
+def endpoint_refusal(endpoint: str, resolve_failure_ok: bool) -> str | None:
+    """Why ``endpoint`` must not be contacted (German), or None (``resolve_endpoint``)."""
+    return resolve_endpoint(endpoint, resolve_failure_ok)[0]
+
+
+def subscribe(user, endpoint: str, p256dh: str, auth: str) -> tuple[PushSubscription, bool]:
+    """Store a subscription; the same endpoint again updates its keys (idempotent) - for its
+    owner only: another person's subscription is never taken over. -> (row, created)"""
+    endpoint = (endpoint or "").strip()
+    refusal = endpoint_refusal(endpoint, resolve_failure_ok=True)
+    if refusal:
+        raise InvalidInput(refusal, field="endpoint")
     try:
         key, secret = _unb64url(p256dh), _unb64url(auth)
     except (ValueError, binascii.Error):
@@ -141,9 +252,14 @@ def subscribe(user, endpoint: str, p256dh: str, auth: str) -> tuple[PushSubscrip
         if row is None:
             return PushSubscription.objects.create(user=user, endpoint=endpoint, p256dh=p256dh,
                                                    auth=auth), True
-        # The browser renewed its keys, or another person now uses this phone.
-        row.user, row.p256dh, row.auth, row.last_error = user, p256dh, auth, ""
-        row.save(update_fields=["user", "p256dh", "auth", "last_error"])
+        if row.user_id != user.pk:
+            # Bound to its owner: whoever else names this endpoint (a copied URL) would steal
+            # or silence the owner's alarm pushes. A phone handed on is unsubscribed first.
+            raise Conflict("Dieses Push-Abonnement gehört zu einem anderen Konto. Bitte dort "
+                           "zuerst abmelden.")
+        # The browser renewed its keys.
+        row.p256dh, row.auth, row.last_error = p256dh, auth, ""
+        row.save(update_fields=["p256dh", "auth", "last_error"])
         return row, False
 
 
@@ -185,63 +301,101 @@ def queue_alarm_push(alarm, user_ids, now) -> int:
 
 
 def due_ids(now=None) -> list[int]:
-    now = now or timezone.now()
-    PushMessage.objects.filter(state=PushMessage.State.SENDING,
-                               updated_at__lt=now - STALE_SENDING).update(
-        state=PushMessage.State.QUEUED, next_attempt_at=now)
-    return list(PushMessage.objects.filter(state=PushMessage.State.QUEUED,
-                                           next_attempt_at__lte=now)
-                .order_by("created_at").values_list("id", flat=True)[:50])
+    """Push messages to send now (rows a crashed process left "sending" are queued again)."""
+    return OUTBOX.due(now)
 
 
 def send_one(push_id: int) -> str:
+    """Hand one queued push to its push service. -> "sent", "retry", "failed" or "taken"."""
+    attempt = OUTBOX.send(push_id, _to_push_service)
+    if attempt.outcome == "retry" or (attempt.outcome == "failed"
+                                      and attempt.error_type != "Undeliverable"):
+        logger.warning("Web Push %s fehlgeschlagen (Versuch %s): %s", push_id,
+                       attempt.attempts, attempt.error)
+    return attempt.outcome
+
+
+def _to_push_service(msg: PushMessage) -> None:
     from pywebpush import WebPushException, webpush
 
-    now = timezone.now()
-    if not PushMessage.objects.filter(pk=push_id, state=PushMessage.State.QUEUED).update(
-            state=PushMessage.State.SENDING, updated_at=now):
-        return "taken"
-    msg = PushMessage.objects.select_related("subscription").get(pk=push_id)
     sub = msg.subscription
-    if sub is None or (msg.created_at < now - timedelta(seconds=TTL_SECONDS)):
-        PushMessage.objects.filter(pk=push_id).update(
-            state=PushMessage.State.FAILED, updated_at=now,
-            error="Abonnement entfernt" if sub is None else "zu alt")
-        return "failed"
-    status = None
+    if sub is None:
+        raise Undeliverable("Abonnement entfernt")
+    if msg.created_at < timezone.now() - timedelta(seconds=TTL_SECONDS):
+        raise Undeliverable("zu alt")
+    refusal, address = resolve_endpoint(sub.endpoint, resolve_failure_ok=False)
+    if refusal:  # an internal address now (or never resolvable): never contacted
+        raise Undeliverable(refusal)
     try:
         webpush(subscription_info={"endpoint": sub.endpoint,
                                    "keys": {"p256dh": sub.p256dh, "auth": sub.auth}},
                 data=msg.payload, vapid_private_key=_vapid(),
                 vapid_claims={"sub": settings.VAPID_SUBJECT}, ttl=TTL_SECONDS,
                 headers={"Urgency": "high", "Topic": f"alarm-{msg.alarm_id}"[:32]},
-                content_encoding="aes128gcm", timeout=10)
+                content_encoding="aes128gcm", timeout=SEND_TIMEOUT_SECONDS,
+                requests_session=pinned_session(address))
     except WebPushException as exc:
         status = getattr(exc.response, "status_code", None)
-        error = f"Push-Dienst antwortete {status}" if status else str(exc)
+        error = (f"Push-Dienst antwortete {status}" if status else str(exc))[:300]
+        if status is not None and 300 <= status < 400:
+            # Never followed: a public endpoint could send us on to an internal address.
+            PushSubscription.objects.filter(pk=sub.pk).update(last_error=error)
+            raise Undeliverable(f"{error} (Weiterleitung, nicht verfolgt)") from exc
+        if status in (404, 410):  # the subscription is gone for good
+            PushSubscription.objects.filter(pk=sub.pk).delete()
+            raise Undeliverable(error) from exc
+        PushSubscription.objects.filter(pk=sub.pk).update(last_error=error)
+        raise RuntimeError(error) from exc
     except Exception as exc:  # network errors: retried like a refusal
-        error = str(exc)
-    else:
-        PushMessage.objects.filter(pk=push_id).update(
-            state=PushMessage.State.SENT, attempts=msg.attempts + 1, error="",
-            updated_at=timezone.now())
-        return "sent"
-    error = error[:300]
-    if status in (404, 410):  # the subscription is gone for good
-        PushSubscription.objects.filter(pk=sub.pk).delete()
-        PushMessage.objects.filter(pk=push_id).update(
-            state=PushMessage.State.FAILED, attempts=msg.attempts + 1, error=error,
-            updated_at=timezone.now())
-        return "gone"
-    attempts = msg.attempts + 1
-    failed = attempts >= MAX_ATTEMPTS
-    PushSubscription.objects.filter(pk=sub.pk).update(last_error=error)
-    PushMessage.objects.filter(pk=push_id).update(
-        state=PushMessage.State.FAILED if failed else PushMessage.State.QUEUED,
-        attempts=attempts, error=error, updated_at=timezone.now(),
-        next_attempt_at=timezone.now() + timedelta(seconds=min(60, 2 ** attempts)))
-    logger.warning("Web Push %s fehlgeschlagen (Versuch %s): %s", push_id, attempts, error)
-    return "failed" if failed else "retry"
+        PushSubscription.objects.filter(pk=sub.pk).update(last_error=str(exc)[:300])
+        raise
+
+
+SEND_TIMEOUT_SECONDS = 10
+
+
+def pinned_session(address: str):
+    """A requests session that connects to ``address`` only (whatever the URL's host resolves
+    to by then; TLS still checks the certificate against the host name), follows no redirect
+    and ignores proxy settings of the environment."""
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    def pin(connection_class):
+        class Pinned(connection_class):
+            def _new_conn(self):
+                host = self._dns_host
+                self._dns_host = address
+                try:
+                    return super()._new_conn()
+                finally:
+                    self._dns_host = host
+        return Pinned
+
+    class PinnedHTTPPool(HTTPConnectionPool):
+        ConnectionCls = pin(HTTPConnection)
+
+    class PinnedHTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = pin(HTTPSConnection)
+
+    class PinnedAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs):
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = {"http": PinnedHTTPPool,
+                                                       "https": PinnedHTTPSPool}
+
+    class NoRedirects(requests.Session):
+        def get_redirect_target(self, resp):
+            return None  # a 3xx answer is the answer
+
+    session = NoRedirects()
+    session.trust_env = False
+    adapter = PinnedAdapter(max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 def _vapid():
@@ -268,7 +422,18 @@ class SubscriptionIn(StrictSchema):
     keys: Keys
 
 
-@router.post("/push/subscriptions", response={200: dict, 201: dict})
+class SubscriptionOut(Schema):
+    id: int
+    endpoint: str
+    created: bool
+
+
+class VapidKeyOut(Schema):
+    public_key: str
+
+
+@router.post("/push/subscriptions", response={200: SubscriptionOut, 201: SubscriptionOut},
+             operation_id="push_subscribe")
 def add_subscription(request, payload: SubscriptionIn):
     """Push-Abonnement dieses Geräts speichern (gleicher Endpunkt: aktualisiert)."""
     row, created = subscribe(request.auth, payload.endpoint, payload.keys.p256dh,
@@ -277,14 +442,14 @@ def add_subscription(request, payload: SubscriptionIn):
                                             "created": created})
 
 
-@router.delete("/push/subscriptions", response={204: None})
+@router.delete("/push/subscriptions", response={204: None}, operation_id="push_unsubscribe")
 def remove_subscription(request, endpoint: str):
     """Push-Abonnement abmelden (``?endpoint=…``)."""
     unsubscribe(request.auth, endpoint)
     return Status(204, None)
 
 
-@router.get("/push/vapid-public-key")
+@router.get("/push/vapid-public-key", response=VapidKeyOut, operation_id="push_vapid_key")
 def vapid_public_key(request):
     """Öffentlicher VAPID-Schlüssel (``applicationServerKey`` für ``pushManager.subscribe``)."""
     if not configured():

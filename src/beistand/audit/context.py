@@ -30,6 +30,13 @@ def actor_for_user(user, remote_addr: str = "") -> Actor:
     return Actor(user=user, label=user.get_username(), remote_addr=remote_addr)
 
 
+def switch_actor(actor: Actor) -> None:
+    """Replace the actor for the rest of the current context (a request whose user is known only
+    after authentication, e.g. by an API token). The enclosing ``acting_as`` restores the old one
+    when it ends."""
+    _current.set(actor)
+
+
 @contextlib.contextmanager
 def acting_as(actor: Actor):
     token = _current.set(actor)

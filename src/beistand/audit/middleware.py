@@ -1,6 +1,6 @@
 """Binds the request's user and address to the audit context for the request's duration."""
 
-from beistand.audit.context import _current, actor_for_user
+from beistand.audit.context import acting_as, actor_for_user
 
 
 class AuditActorMiddleware:
@@ -9,8 +9,5 @@ class AuditActorMiddleware:
 
     def __call__(self, request):
         remote = request.META.get("REMOTE_ADDR", "") or ""
-        token = _current.set(actor_for_user(getattr(request, "user", None), remote))
-        try:
+        with acting_as(actor_for_user(getattr(request, "user", None), remote)):
             return self.get_response(request)
-        finally:
-            _current.reset(token)

@@ -3,7 +3,9 @@
 Each ``AuditEvent`` row stores the SHA-256 of its own content plus the previous row's hash, so
 editing, deleting or re-ordering rows breaks the chain (``beistand audit verify``). ``AuditHead``
 is the single row that holds the newest sequence number and hash; appending locks it, which
-serialises writers and lets verification detect a truncated tail.
+serialises writers and lets verification detect a truncated tail. Database triggers
+(``protection.py``) refuse changing or deleting events and moving the head anywhere but one row
+forward.
 """
 
 from django.conf import settings
@@ -70,9 +72,6 @@ class AuditHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64)
-    # Database triggers refuse DELETE on audit rows while this is false. Only the (future) audited
-    # retention pruning sets it, inside its own transaction, and resets it before commit.
-    allow_prune = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = "Protokollkopf"

@@ -16,8 +16,10 @@ from beistand.audit.context import Actor, acting_as, actor_for_user, current_act
 from beistand.audit.models import AuditEvent, AuditHead
 
 __all__ = [
-    "Actor", "AuditOutsideTransaction", "VerifyResult", "acting_as", "actor_for_user",
-    "current_actor", "in_transaction", "record", "record_read", "verify_chain",
+    "VERIFIED", "Actor", "AuditOutsideTransaction", "VerifyResult", "acting_as", "actor_for_user",
+    "chained_payloads", "current_actor", "entry_count", "in_transaction", "last_verification",
+    "record", "record_read", "register_content_check", "verify_and_record", "verify_chain",
+    "verify_content",
 ]
 
 
@@ -140,3 +142,66 @@ def verify_chain(chunk_size: int = 5000) -> VerifyResult:
                             f"Ende der Kette passt nicht zum Kopf (Kopf #{head.last_seq}, "
                             f"letzte Zeile #{last_seq}): Zeilen am Ende gelöscht?")
     return VerifyResult(True, checked)
+
+
+# --- Content kept outside the chain, fixed by digests inside it ---------------------------------
+
+# Higher apps whose rows are fixed by a keyed digest chained into their audit event (the
+# register's access log) register a check here: ``check() -> list[str]`` (German problem texts,
+# empty when every row matches its chained digest). ``beistand audit verify`` runs them after the
+# chain itself.
+_content_checks: dict[str, object] = {}
+
+
+def register_content_check(name: str, check) -> None:
+    _content_checks[name] = check
+
+
+def chained_payloads(actions: tuple[str, ...]):
+    """``(action, object_id, after)`` of every event with one of ``actions``, oldest first (for
+    the content checks of higher apps)."""
+    return AuditEvent.objects.filter(action__in=actions).order_by("seq").values_list(
+        "action", "object_id", "after").iterator(chunk_size=5000)
+
+
+def verify_content() -> list[str]:
+    problems = []
+    for name, check in sorted(_content_checks.items()):
+        problems += [f"{name}: {text}" for text in check()]
+    return problems
+
+
+# --- A person's check of the chain (the DPO's button on the start page) ------------------------
+
+# The event that stores the result of a chain check started by a person.
+VERIFIED = "audit.verified"
+
+
+def entry_count() -> int:
+    """How many events the chain holds."""
+    head = AuditHead.objects.filter(pk=1).first()
+    return head.last_seq if head else 0
+
+
+def last_verification() -> AuditEvent | None:
+    """The newest recorded result of ``verify_and_record`` (its ``after`` holds the result)."""
+    return AuditEvent.objects.filter(action=VERIFIED).order_by("-seq").first()
+
+
+def verify_and_record(actor) -> VerifyResult:
+    """Check the whole chain and record the result in the chain itself, by ``actor``.
+
+    The check runs outside a transaction (it can take a while on a large trail and must not hold
+    the write lock); only the short append of its result is transactional. Who may start it is
+    the caller's rule.
+    """
+    result = verify_chain()
+    if result.ok:
+        problems = verify_content()
+        if problems:
+            result = VerifyResult(False, result.checked, None, "; ".join(problems)[:1000])
+    with transaction.atomic():
+        record(VERIFIED, object_type="audit.chain", object_id="1", object_repr="Prüfprotokoll",
+               actor=actor, after={"ok": result.ok, "checked": result.checked,
+                                   "bad_seq": result.bad_seq, "reason": result.reason})
+    return result

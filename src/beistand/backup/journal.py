@@ -6,7 +6,8 @@ log is also appended to a file outside the database (``BEISTAND_DELETION_JOURNAL
 ``BEISTAND_DATA_DIR/deletions.log``), one JSON object per line, flushed and fsynced right after
 the deleting transaction commits. The journal holds no personal data: ids, creation times (which
 tell a re-used id apart), dates and the reason exactly as the audit trail has it (name parts
-redacted).
+redacted). The register announces its deletions with signals
+(``beistand.register.signals``) that this app connects to at start-up.
 
 Lines::
 
@@ -93,6 +94,16 @@ def person_purged(person_id: int, reason: str) -> None:
 def lookups_pruned(cutoff: datetime, ids: list[int]) -> None:
     entry = {"type": LOOKUP_PRUNE, "cutoff": _iso(cutoff), "ids": list(ids)}
     _after_commit(lambda: entry)
+
+
+def on_person_purged(sender, *, person_id: int, reason: str, **kwargs) -> None:
+    """Receiver of ``beistand.register.signals.person_purged`` (connected in apps.py)."""
+    person_purged(person_id, reason)
+
+
+def on_lookups_pruned(sender, *, cutoff: datetime, ids: list[int], **kwargs) -> None:
+    """Receiver of ``beistand.register.signals.lookups_pruned`` (connected in apps.py)."""
+    lookups_pruned(cutoff, ids)
 
 
 def read(path: Path | None = None) -> tuple[list[dict], int]:

@@ -23,7 +23,7 @@ from django.utils import timezone
 from beistand.audit import services as audit
 from beistand.audit.models import AuditEvent
 from beistand.backup import journal
-from beistand.register import retention
+from beistand.register import services as register
 from beistand.register.models import Lookup, RegisterPerson
 
 ACTOR = audit.Actor(user=None, label="restore")
@@ -86,8 +86,6 @@ def _purge_entry(entry: dict, result: ReapplyResult) -> None:
     reason = (PREFIX + (entry.get("reason") or ""))[:500]
     keep_id = entry.get("merged_into")
     if keep_id is not None:
-        from beistand.register import zks
-
         keep = _person(keep_id)
         if (keep is None or keep.status == RegisterPerson.Status.DELETED
                 or not _same_time(keep.created_at, entry.get("merged_into_created_at"))):
@@ -95,10 +93,10 @@ def _purge_entry(entry: dict, result: ReapplyResult) -> None:
             # incidents that the merge had moved. The ZKS decides (named in the summary).
             result.merges_open.append(person.pk)
             return
-        zks.merge_duplicate(keep.pk, person.pk, reason)
+        register.merge_duplicate(keep.pk, person.pk, reason)
         result.merges_repeated.append(person.pk)
         return
-    retention.purge_person(person, reason)
+    register.purge_person(person, reason)
     result.persons_purged.append(person.pk)
 
 
@@ -138,9 +136,9 @@ def reapply_deletions(entries: list[dict], unreadable: int = 0, today=None) -> R
         ids = {int(i) for i in purged if str(i).isdigit()}
         for person in (RegisterPerson.objects.filter(pk__in=ids)
                        .exclude(status=RegisterPerson.Status.DELETED)):
-            retention.purge_person(person, PREFIX + "Löschung laut Audit-Protokoll")
+            register.purge_person(person, PREFIX + "Löschung laut Audit-Protokoll")
             result.persons_purged.append(person.pk)
-        run = retention.run_retention(today=today or timezone.localdate())
+        run = register.run_retention(today=today or timezone.localdate())
         result.retention_persons = run.persons_deleted
         result.retention_lookups = run.lookups_deleted
     return result

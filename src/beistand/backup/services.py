@@ -39,6 +39,7 @@ from django.core.management import call_command
 from django.db import connections, transaction
 from django.utils import timezone
 
+from beistand.alarms import services as alarms
 from beistand.audit import services as audit
 from beistand.backup import crypto, database, journal
 from beistand.backup.crypto import ArchiveDamaged, BackupKeyError
@@ -341,6 +342,11 @@ def restore_backup(archive: Path, key: str | None = None, *, force: bool = False
             # The restoring process generated a fresh key at start-up; the backup's is the real.
             os.replace(staging / SECRET, data_dir / "secret_key")
             os.chmod(data_dir / "secret_key", 0o600)
+            if not os.environ.get("BEISTAND_SECRET_KEY"):
+                # ... and this process goes on with it: the re-applied deletions below chain
+                # keyed digests (the access log's, docs/register.md) that a later `audit
+                # verify` checks with the restored key.
+                settings.SECRET_KEY = (data_dir / "secret_key").read_text().strip()
         live_journal = journal.journal_path()
         if (staging / JOURNAL).is_file() and not (live_journal.is_file()
                                                   and live_journal.stat().st_size):
@@ -350,6 +356,9 @@ def restore_backup(archive: Path, key: str | None = None, *, force: bool = False
         say(f"Dateien wiederhergestellt ({sum(1 for _ in _upload_files(uploads))} Datei(en)).")
     connections.close_all()
     call_command("migrate", interactive=False, verbosity=0)
+    # Alarm clients numbered their events in the live database: a new epoch per inbox makes
+    # them reset instead of dropping new events as already seen (docs/alarm-protocol.md).
+    alarms.renew_inbox_epochs()
     from beistand.backup.reapply import reapply_deletions
 
     entries, unreadable = journal.read()

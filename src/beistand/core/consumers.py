@@ -7,7 +7,10 @@ class PingConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         # Accept first, then close with 4401: a refused handshake would reach clients only as a
         # bare HTTP 403, while 4401 tells them to re-authenticate rather than retry blindly.
-        await self.accept()
+        # Browsers authenticate with the subprotocol ``beistand.bearer.<token>`` next to
+        # ``beistand.v1`` and need the latter answered (accounts.tokens, issue 16).
+        offered = self.scope.get("subprotocols") or ()
+        await self.accept(subprotocol="beistand.v1" if "beistand.v1" in offered else None)
         if self.scope.get("user") is None and self.scope.get("device") is None:
             await self.close(code=4401)
 

@@ -38,8 +38,43 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
 
 
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...], *,
+               upper: bool = False) -> str:
+    """One of ``choices`` (compared without surrounding blanks and case-insensitively; returned
+    in the spelling of ``choices``). Unset or empty means ``default``."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().upper() if upper else raw.strip().lower()
+    if value not in choices:
+        raise ImproperlyConfigured(
+            f"{name} must be one of {', '.join(choices)}; got {raw!r}")
+    return value
+
+
+def env_choices(name: str, default: list[str], choices: tuple[str, ...]) -> list[str]:
+    """A comma-separated list of values from ``choices`` (see ``env_list``)."""
+    values = env_list(name, default)
+    wrong = [v for v in values if v not in choices]
+    if wrong:
+        raise ImproperlyConfigured(
+            f"{name} takes a comma-separated list of {', '.join(choices)}; "
+            f"got {', '.join(repr(w) for w in wrong)}")
+    return values

@@ -93,4 +93,7 @@ DEMO_PASSWORD = "demo"  # the documented password of the demo accounts
 # then the security service, then the floor, then the building; (tier, kind, timeout seconds).
 ALARM_PLAN_SITE = "Stadthaus"
 ALARM_PLAN_TIERS = [(1, "neighbours", 20), (2, "security", 30), (3, "floor", 20),
-                    (4, "building", 20)]
+                    (4, "building", 20), (5, "external", 60)]
+# The last resort of the demo plan (tier 5): the control room, reached by SMS and e-mail.
+ALARM_CONTROL_ROOM = {"external_phone": "+49 221 000110",
+                      "external_email": "leitstelle@musterstadt.example"}

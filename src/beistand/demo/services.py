@@ -188,7 +188,8 @@ def _load_incidents(summary: DemoSummary):
 
 def _load_alarm_plan(summary: DemoSummary):
     """The Stadthaus alarm plan: neighbours within 15 m, then the security service, then the
-    floor, then the building (the default plan elsewhere)."""
+    floor, then the building, last the control room (the last resort, SMS and e-mail; the
+    default plan elsewhere)."""
     from beistand.alarms.models import AlarmPlan, AlarmTier
     from beistand.alarms.seed import ensure_defaults
 
@@ -199,7 +200,8 @@ def _load_alarm_plan(summary: DemoSummary):
     for order, kind, timeout in data.ALARM_PLAN_TIERS:
         _ensure(summary, AlarmTier, {"plan": plan, "order": order},
                 {"kind": kind, "timeout_s": timeout, "radius_m": 15, "acks_needed": 1,
-                 "sms_when_offline": True})
+                 "sms_when_offline": True,
+                 **(data.ALARM_CONTROL_ROOM if kind == "external" else {})})
 
 
 def load_demo() -> DemoSummary:

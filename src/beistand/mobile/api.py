@@ -7,7 +7,8 @@ from typing import Annotated
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from beistand.core.api import Id, Str, StrictSchema, authorised
+from beistand.accounts.api_auth import authorised
+from beistand.core.api import Id, Str, StrictSchema
 from beistand.mobile import services
 
 router = Router(tags=["Handy-App"])
@@ -68,20 +69,20 @@ def _visit(visit) -> dict:
             "alarm_id": visit.alarm_id, "server_time": timezone.now()}
 
 
-@router.get("/app/config")
+@router.get("/app/config", operation_id="app_config")
 def config(request):
     """Einstellungen der Handy-App: Auslöseart, SMS-Rückfallnummer, Zeitalarm."""
     return services.app_config(request.auth)
 
 
-@router.post("/app/device-token", response={201: DeviceTokenOut})
+@router.post("/app/device-token", response={201: DeviceTokenOut}, operation_id="app_device_token")
 def device_token(request, payload: DeviceTokenIn | None = None):
     """Ein langlebiges Token für dieses Telefon – nur aus einer angemeldeten Browsersitzung."""
     clear, token = services.issue_device_token(request, payload.device_name if payload else "")
     return Status(201, {"id": token.pk, "token": clear, "expires_at": token.expires_at})
 
 
-@router.post("/visits", response={201: VisitOut})
+@router.post("/visits", response={201: VisitOut}, operation_id="visit_start")
 def start_visit(request, payload: VisitIn):
     """Besuch mit Zeitalarm starten."""
     position = None if payload.position is None else payload.position.model_dump()
@@ -90,7 +91,7 @@ def start_visit(request, payload: VisitIn):
     return Status(201, _visit(visit))
 
 
-@router.get("/visits/current", response={200: VisitOut, 204: None})
+@router.get("/visits/current", response={200: VisitOut, 204: None}, operation_id="visit_current")
 def current_visit(request):
     """Der laufende Besuch (oder 204, wenn keiner läuft)."""
     visit = services.current(request.auth)
@@ -99,7 +100,7 @@ def current_visit(request):
     return _visit(visit)
 
 
-@router.get("/visits/{int:visit_id}", response=VisitOut)
+@router.get("/visits/{int:visit_id}", response=VisitOut, operation_id="visit_detail")
 def visit_detail(request, visit_id: int):
     return _visit(services.get(request.auth, visit_id))
 
@@ -109,19 +110,21 @@ def _own_visit(user, visit_id, **_path):
     services.get(user, visit_id)
 
 
-@router.post("/visits/{int:visit_id}/checkin", response=VisitOut, auth=authorised(_own_visit))
+@router.post("/visits/{int:visit_id}/checkin", response=VisitOut, auth=authorised(_own_visit),
+             operation_id="visit_checkin")
 def checkin(request, visit_id: int, payload: CheckinIn):
     """„Alles in Ordnung“ – der Besuch dauert noch ``minutes`` Minuten."""
     return _visit(services.checkin(request.auth, visit_id, payload.minutes))
 
 
-@router.post("/visits/{int:visit_id}/end", response=VisitOut)
+@router.post("/visits/{int:visit_id}/end", response=VisitOut, operation_id="visit_end")
 def end(request, visit_id: int):
     """Besuch beendet, alles in Ordnung."""
     return _visit(services.end(request.auth, visit_id))
 
 
-@router.post("/visits/{int:visit_id}/position", response=VisitOut, auth=authorised(_own_visit))
+@router.post("/visits/{int:visit_id}/position", response=VisitOut, auth=authorised(_own_visit),
+             operation_id="visit_position")
 def position(request, visit_id: int, payload: PositionIn):
     return _visit(services.report_position(request.auth, visit_id, payload.lat, payload.lon,
                                            payload.accuracy_m))

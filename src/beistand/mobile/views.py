@@ -16,14 +16,14 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from beistand.web.services import body_name
+from beistand.organisation.services import body_name
 
 APP_SCOPE = "/app/"
 # Files of the app shell the service worker keeps for an offline start.
 SHELL_STATIC = [
     "vendor/kern/fonts/fira-sans.css", "vendor/kern/kern.min.css", "mobile/app.css",
-    "mobile/app.js", "alarms/alarm-socket.js", "mobile/geo.js", "mobile/visit.js",
-    "mobile/sms.js", "mobile/store.js",
+    "mobile/app.js", "alarms/alarm-socket.js", "alarms/alarm-state.js", "alarms/ui.js",
+    "mobile/geo.js", "mobile/visit.js", "mobile/sms.js", "mobile/store.js",
     "mobile/icons/icon-192.png", "mobile/icons/apple-touch-icon.png",
 ]
 

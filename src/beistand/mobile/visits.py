@@ -64,9 +64,9 @@ def schedule(expected_end, minutes: int) -> dict:
 def _position(position):
     if not position:
         return None, None, None
-    from beistand.alarms.services import _check_position
+    from beistand.alarms.services import check_position
 
-    return _check_position(position)
+    return check_position(position)
 
 
 def current(user) -> Visit | None:
@@ -274,3 +274,16 @@ def _notify(visit, kind: str) -> None:
                                                                       ensure_ascii=False),
                                 state=webpush.PushMessage.State.QUEUED, created_at=now,
                                 updated_at=now, next_attempt_at=now) for s in subs])
+
+
+def running_visit_place(user):
+    """For a device trigger of ``user``: the running visit's address and last position (the
+    alarm app asks through ``alarms.device_location``, registered in ``MobileConfig.ready``)."""
+    from beistand.alarms.services import VisitPlace
+
+    visit = (Visit.objects.filter(user=user, state__in=Visit.OPEN_STATES)
+             .order_by("-started_at").first())
+    if visit is None:
+        return None
+    return VisitPlace(address=visit.address, lat=visit.last_lat, lon=visit.last_lon,
+                      accuracy_m=visit.last_accuracy_m, position_at=visit.position_at)

@@ -1,9 +1,10 @@
 """The outbox: one row per e-mail beistand wants to send, with its delivery state.
 
-The row and its delivery job (a ``django_tasks_db`` task) are written in the transaction of
-the action that causes the mail, so a mail exists exactly when the action committed. The row
-stays after sending: it is how the administration sees what went out, what is still being
-retried and what failed for good (``status``, ``attempts``, ``last_error``).
+The row is written in the transaction of the action that causes the mail, so a mail exists
+exactly when the action committed; it is sent by the worker through the outbox mechanism
+(``beistand.notify.outbox``). The row stays after sending: it is how the administration sees
+what went out, what is still being retried and what failed for good (``status``, ``attempts``,
+``last_error``).
 """
 
 from django.db import models
@@ -12,6 +13,7 @@ from django.db import models
 class OutgoingMail(models.Model):
     class State(models.TextChoices):
         PENDING = "pending", "wird zugestellt"
+        SENDING = "sending", "wird gerade gesendet"
         SENT = "sent", "versendet"
         FAILED = "failed", "endgültig fehlgeschlagen"
         SKIPPED = "skipped", "keine Empfängeradresse"
@@ -28,11 +30,11 @@ class OutgoingMail(models.Model):
     html = models.TextField("HTML", blank=True)
     attempts = models.PositiveSmallIntegerField("Zustellversuche", default=0)
     last_error = models.TextField("letzter Fehler", blank=True)
-    # The delivery job currently responsible for this mail (a retry enqueues a new one).
-    task_id = models.CharField(max_length=64, blank=True, db_index=True)
     created_at = models.DateTimeField("erstellt", auto_now_add=True)
+    # Stamped when a worker claims the mail (the claim's lease counts from it).
     last_attempt_at = models.DateTimeField("letzter Versuch", null=True, blank=True)
-    next_attempt_at = models.DateTimeField("nächster Versuch", null=True, blank=True)
+    next_attempt_at = models.DateTimeField("nächster Versuch", null=True, blank=True,
+                                           db_index=True)
     sent_at = models.DateTimeField("versendet", null=True, blank=True)
 
     class Meta:

@@ -1,11 +1,12 @@
 """Public face of the notify app: queue an e-mail now, deliver it after commit, retry, recover.
 
-Semantics: **at least once.** ``enqueue_mail`` writes an outbox row and its delivery job in the
-caller's transaction (a rolled-back action leaves neither). A worker (``beistand worker``)
-delivers it. If SMTP fails, the mail is retried with exponential backoff (a new job with
-``run_after``) up to ``MAIL_MAX_ATTEMPTS`` times, then marked failed and logged. If a worker
-dies after the SMTP server accepted a mail but before the row was marked sent, the mail is
-sent again later: a recipient may, rarely, get a mail twice, but never none.
+Semantics: **at least once** (the outbox mechanism of ``beistand.notify.outbox``).
+``enqueue_mail`` writes an outbox row in the caller's transaction (a rolled-back action leaves
+none). The worker (``beistand worker``, its ``notify.mail`` job) sends due mails every turn. If
+SMTP fails, the mail is retried with exponential backoff (``MAIL_RETRY_SECONDS`` doubled per
+failure, at most an hour) up to ``MAIL_MAX_ATTEMPTS`` times, then marked failed and logged. If a
+worker dies after the SMTP server accepted a mail but before the row was marked sent, the mail
+is sent again later: a recipient may, rarely, get a mail twice, but never none.
 """
 
 import logging
@@ -20,16 +21,29 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from beistand.notify.models import OutgoingMail
+from beistand.notify.outbox import Outbox
 
 logger = logging.getLogger("beistand.notify")
 
 # Longest wait between two attempts, however many attempts failed before.
 MAX_BACKOFF = timedelta(hours=1)
 
+MAIL = Outbox(
+    OutgoingMail, max_attempts=lambda: settings.MAIL_MAX_ATTEMPTS,
+    retry_seconds=lambda: settings.MAIL_RETRY_SECONDS, max_backoff=MAX_BACKOFF,
+    # A delivery takes at most a few SMTP timeouts; the worker's --stale-after overrides it.
+    lease=timedelta(minutes=5),
+    state_field="status", queued=OutgoingMail.State.PENDING, sending=OutgoingMail.State.SENDING,
+    sent=OutgoingMail.State.SENT, failed=OutgoingMail.State.FAILED,
+    claimed_field="last_attempt_at", error_field="last_error", error_length=2000,
+    on_sent=lambda now: {"sent_at": now})
+
 
 def enqueue_mail(to: list[str], subject: str, template: str, context: dict, *, reason: str,
                  missing: list[str] | tuple[str, ...] = ()) -> OutgoingMail:
     """Render ``notify/<template>.txt`` (and ``.html`` if present) and queue it for delivery.
+    Each app keeps the templates of its mails in its own ``templates/notify/``; notify has only
+    the common footer.
 
     Call it inside the transaction of the action that causes the mail. ``missing`` names
     intended recipients without an e-mail address: they are recorded on the outbox row (and
@@ -48,137 +62,67 @@ def enqueue_mail(to: list[str], subject: str, template: str, context: dict, *, r
         mail = OutgoingMail.objects.create(
             reason=reason[:200], to=recipients, missing=list(missing), subject=subject,
             body=body, html=html,
-            status=OutgoingMail.State.PENDING if recipients else OutgoingMail.State.SKIPPED)
+            status=OutgoingMail.State.PENDING if recipients else OutgoingMail.State.SKIPPED,
+            next_attempt_at=timezone.now() if recipients else None)
         if missing:
             # Who is missing is on the outbox row (admin); log lines carry no names.
             logger.warning("E-Mail %s (%s): %s vorgesehene Empfänger ohne E-Mail-Adresse",
                            mail.pk, reason, len(missing))
-        if recipients:
-            _schedule(mail, run_after=None)
     return mail
-
-
-def _schedule(mail: OutgoingMail, run_after) -> None:
-    """Enqueue a delivery job for ``mail`` (in the current transaction) and remember it."""
-    from beistand.notify.tasks import deliver_mail
-
-    task = deliver_mail.using(run_after=run_after) if run_after else deliver_mail
-    result = task.enqueue(mail.pk)
-    mail.task_id = str(result.id)
-    mail.next_attempt_at = run_after
-    mail.save(update_fields=["task_id", "next_attempt_at"])
 
 
 def backoff(attempt: int) -> timedelta:
     """Wait before attempt ``attempt + 1``: MAIL_RETRY_SECONDS doubled per failure, capped."""
-    seconds = settings.MAIL_RETRY_SECONDS * 2 ** max(0, attempt - 1)
-    return min(timedelta(seconds=seconds), MAX_BACKOFF)
+    return MAIL.backoff(attempt)
 
 
 def deliver(mail_id: int) -> str:
-    """Send one outbox mail (the body of the delivery job). Returns what happened."""
-    # Count the attempt before sending, in its own short transaction: a mail that kills its
-    # worker every time still reaches the attempt limit. No lock is held while talking SMTP.
-    with transaction.atomic():
-        mail = OutgoingMail.objects.select_for_update().filter(pk=mail_id).first()
-        if mail is None or mail.status != OutgoingMail.State.PENDING:
-            return "nothing to do"
-        mail.attempts += 1
-        mail.last_attempt_at = timezone.now()
-        mail.save(update_fields=["attempts", "last_attempt_at"])
-    try:
-        message = django_mail.EmailMultiAlternatives(
-            mail.subject, mail.body, settings.DEFAULT_FROM_EMAIL, mail.to)
-        if mail.html:
-            message.attach_alternative(mail.html, "text/html")
-        message.send(using="default")
-    except Exception as exc:  # SMTP down, refused, timeout, DNS: all mean "try again later"
-        return _failed_attempt(mail_id, f"{type(exc).__name__}: {exc}")
-    with transaction.atomic():
-        mail = OutgoingMail.objects.select_for_update().get(pk=mail_id)
-        mail.status = OutgoingMail.State.SENT
-        mail.sent_at = timezone.now()
-        mail.next_attempt_at = None
-        mail.last_error = ""
-        mail.save(update_fields=["status", "sent_at", "next_attempt_at", "last_error"])
-    return "sent"
+    """Send one outbox mail now. Returns what happened: "sent", "retry", "failed", or
+    "nothing to do" (already sent, or another worker has it)."""
+    attempt = MAIL.send(mail_id, _smtp)
+    if attempt.outcome == "taken":
+        return "nothing to do"
+    mail = attempt.row
+    if attempt.outcome == "failed":
+        # The exception class only: an SMTP error's text may name recipients' addresses (the
+        # full text is on the outbox row, for the admin).
+        logger.error("E-Mail %s (%s) an %s Empfänger endgültig fehlgeschlagen nach %s "
+                     "Versuchen: %s", mail.pk, mail.reason, len(mail.to), attempt.attempts,
+                     attempt.error_type)
+    elif attempt.outcome == "retry":
+        logger.warning("E-Mail %s (%s): Versuch %s fehlgeschlagen (%s); nächster Versuch %s",
+                       mail.pk, mail.reason, attempt.attempts, attempt.error_type,
+                       attempt.retry_at.isoformat(timespec="seconds"))
+    return attempt.outcome
 
 
-def _failed_attempt(mail_id: int, error: str) -> str:
-    with transaction.atomic():
-        mail = OutgoingMail.objects.select_for_update().get(pk=mail_id)
-        mail.last_error = error[:2000]
-        if mail.attempts >= settings.MAIL_MAX_ATTEMPTS:
-            mail.status = OutgoingMail.State.FAILED
-            mail.next_attempt_at = None
-            mail.save(update_fields=["status", "last_error", "next_attempt_at"])
-            logger.error("E-Mail %s (%s) an %s Empfänger endgültig fehlgeschlagen nach %s "
-                         "Versuchen: %s", mail.pk, mail.reason, len(mail.to), mail.attempts,
-                         _error_kind(error))
-            return "failed"
-        mail.save(update_fields=["last_error"])
-        when = timezone.now() + backoff(mail.attempts)
-        _schedule(mail, run_after=when)
-    logger.warning("E-Mail %s (%s): Versuch %s fehlgeschlagen (%s); nächster Versuch %s",
-                   mail_id,
-                   mail.reason, mail.attempts, _error_kind(error),
-                   when.isoformat(timespec="seconds"))
-    return "retry"
+def _smtp(mail: OutgoingMail) -> None:
+    message = django_mail.EmailMultiAlternatives(
+        mail.subject, mail.body, settings.DEFAULT_FROM_EMAIL, mail.to)
+    if mail.html:
+        message.attach_alternative(mail.html, "text/html")
+    message.send(using="default")
 
 
-def _error_kind(error: str) -> str:
-    """The exception class of an SMTP error: its text may name recipients' addresses (the
-    full text is on the outbox row, for the admin)."""
-    return error.split(":", 1)[0]
+def send_due(now=None, stale_after: timedelta | None = None) -> int:
+    """Send every mail that is due (once each; a failed one waits for its backoff). Mails whose
+    worker died mid-send are queued again first. Returns how many were sent."""
+    recover_stalled(stale_after or MAIL.lease, now=now)
+    return sum(deliver(pk) == "sent" for pk in MAIL.due(now, lease=stale_after))
 
 
 def recover_stalled(stale_after: timedelta, now=None) -> int:
-    """Re-queue pending mails whose job can no longer deliver them. Returns how many.
-
-    A worker killed mid-job (SIGKILL, power loss) leaves its job "running" for ever; so does
-    one whose job crashed outside the SMTP call. A delivery job takes at most a few SMTP
-    timeouts, so a job running longer than ``stale_after`` is dead; its mail gets a new job.
-    """
-    from django.tasks import TaskResultStatus
-    from django_tasks_db.models import DBTaskResult
-
-    now = now or timezone.now()
-    pending = list(OutgoingMail.objects.filter(status=OutgoingMail.State.PENDING)
-                   .values_list("pk", "task_id"))
-    if not pending:
-        return 0
-    jobs = {str(j.pk): j for j in DBTaskResult.objects.filter(
-        pk__in=[t for _, t in pending if t])}
-    recovered = 0
-    for mail_id, task_id in pending:
-        job = jobs.get(task_id)
-        if job is not None and (job.status == TaskResultStatus.READY or (
-                job.status == TaskResultStatus.RUNNING and job.started_at
-                and job.started_at > now - stale_after)):
-            continue
-        with transaction.atomic():
-            mail = OutgoingMail.objects.select_for_update().get(pk=mail_id)
-            if mail.status != OutgoingMail.State.PENDING or mail.task_id != task_id:
-                continue  # changed meanwhile: another worker is on it
-            if job is not None and job.status == TaskResultStatus.RUNNING:
-                DBTaskResult.objects.select_for_update().get(pk=job.pk).set_failed(
-                    WorkerLost(f"worker {job.worker_ids[-1:]} lost; mail re-queued"))
-            if mail.attempts >= settings.MAIL_MAX_ATTEMPTS:
-                mail.status = OutgoingMail.State.FAILED
-                mail.last_error = (mail.last_error or "Zustellung abgebrochen")[:2000]
-                mail.save(update_fields=["status", "last_error"])
-                logger.error("E-Mail %s (%s) endgültig fehlgeschlagen nach %s Versuchen", mail.pk,
-                             mail.reason, mail.attempts)
-                continue
-            _schedule(mail, run_after=None)
-            recovered += 1
-            logger.warning("E-Mail %s (%s): Zustellauftrag verloren, neu eingereiht", mail.pk,
-                           mail.reason)
-    return recovered
-
-
-class WorkerLost(Exception):
-    """Recorded on a job whose worker died while running it."""
+    """Queue again the mails a dead worker was sending (SIGKILL, power loss: the row stays
+    "sending"); a delivery takes at most a few SMTP timeouts, so one sending for longer than
+    ``stale_after`` is dead. At the attempt limit the mail fails instead. Returns how many."""
+    stale = MAIL.reset_stale(now, lease=stale_after)
+    for mail in OutgoingMail.objects.filter(pk__in=stale.failed):
+        logger.error("E-Mail %s (%s) endgültig fehlgeschlagen nach %s Versuchen", mail.pk,
+                     mail.reason, mail.attempts)
+    for mail in OutgoingMail.objects.filter(pk__in=stale.requeued):
+        logger.warning("E-Mail %s (%s): Zustellung abgebrochen, neu eingereiht", mail.pk,
+                       mail.reason)
+    return len(stale.requeued)
 
 
 def failed_mails() -> QuerySet:
@@ -188,11 +132,5 @@ def failed_mails() -> QuerySet:
 
 def retry_failed(mail_id: int) -> OutgoingMail:
     """Give a failed mail a fresh round of attempts (e.g. after the SMTP server was fixed)."""
-    with transaction.atomic():
-        mail = OutgoingMail.objects.select_for_update().get(pk=mail_id)
-        if mail.status == OutgoingMail.State.FAILED:
-            mail.status = OutgoingMail.State.PENDING
-            mail.attempts = 0
-            mail.save(update_fields=["status", "attempts"])
-            _schedule(mail, run_after=None)
-    return mail
+    MAIL.retry_failed(mail_id)
+    return OutgoingMail.objects.get(pk=mail_id)

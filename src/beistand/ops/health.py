@@ -1,5 +1,6 @@
 """Health checks: ``/health/live`` (the process answers) and ``/health/ready`` (it can do its
-work: database, worker heartbeat, alarm engine and fan-out of this process, SMS gateway).
+work: database, its grants and the audit protections, worker heartbeat, alarm engine (alive and
+not failing) and fan-out of this process, SMS gateway).
 
 Each check returns ``(status, detail)`` with status ``ok``, ``fail`` or ``skipped`` (not
 configured). Ready is 200 when no check failed, else 503. Details never contain personal data.
@@ -29,6 +30,17 @@ def check_database():
     return "ok", connection.vendor
 
 
+def check_grants():
+    """The database role of this process can do its work and the audit trail's protections are
+    in place (triggers; on PostgreSQL the grants of deploy/postgres/grants.sql)."""
+    from beistand.audit import protections
+
+    problems = protections.own_privilege_problems() + protections.problems()
+    if problems:
+        return "fail", "; ".join(problems[:5])[:500]
+    return "ok", f"{connection.vendor}: Rechte und Audit-Schutz vollständig"
+
+
 def check_worker(now=None):
     from beistand.ops.models import WorkerHeartbeat
 
@@ -43,26 +55,32 @@ def check_worker(now=None):
 
 
 def check_alarm_engine():
+    from beistand.alarms import server
     from beistand.alarms.hub import HUB
 
-    engine = HUB.engine
-    if not HUB.running or engine is None:
+    engine = server.engine()
+    if engine is None:
         return "fail", "Alarm-Engine dieses Prozesses läuft nicht (uvicorn --lifespan on?)"
     dead = [t.get_name() for t in list(engine.tasks)
             if t.done() and t.get_name() != "alarm-listen"]
     if dead:
         return "fail", "beendete Hintergrundschleifen: " + ", ".join(sorted(dead))
+    failing = dict(getattr(engine, "failing", {}))
+    if failing:
+        # A loop that keeps failing (missing grants, a broken table) logs and retries forever:
+        # the process is not ready although every task is alive.
+        return "fail", "fehlschlagende Hintergrundschleifen: " + ", ".join(
+            f"{name} ({error})" for name, error in sorted(failing.items()))
     return "ok", f"{len(engine.tasks)} Hintergrundschleifen, {HUB.count()} Verbindungen"
 
 
 def check_fanout():
-    from beistand.alarms import fanout
-    from beistand.alarms.hub import HUB
+    from beistand.alarms import fanout, server
 
     backend = fanout.backend()
     if backend == "inprocess":
         return "ok", "inprocess (ein Serverprozess)"
-    engine = HUB.engine
+    engine = server.engine()
     if engine is None or not getattr(engine, "fanout_connected", False):
         return "fail", f"{backend}: Empfang (LISTEN/SUBSCRIBE) nicht verbunden"
     if backend == "postgres":
@@ -110,6 +128,7 @@ def _reachable(url: str):
 
 READY_CHECKS = {
     "database": check_database,
+    "grants": check_grants,
     "worker": check_worker,
     "alarm_engine": check_alarm_engine,
     "alarm_fanout": check_fanout,

@@ -9,6 +9,8 @@ import json
 import logging
 from datetime import UTC, datetime
 
+from beistand.core.logscrub import scrub
+
 # Attributes every LogRecord has; anything else was passed with ``extra=`` and is kept.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime",
                                                                         "taskName"}
@@ -27,12 +29,15 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
+                # str() of an object (Django's request extra: method and full path) is
+                # scrubbed here; the filter saw only the object.
                 entry[key] = value if isinstance(value, (str, int, float, bool, type(None))) \
-                    else str(value)
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        elif record.exc_text:
+                    else scrub(str(value))
+        # exc_text first: the ScrubSecrets filter left the scrubbed traceback there.
+        if record.exc_text:
             entry["exception"] = record.exc_text
+        elif record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
         return json.dumps(entry, ensure_ascii=False)

@@ -2,14 +2,17 @@
 
 Two kinds: figures read from the database at scrape time (the same from every process: alarms
 triggered, overdue report cases, job queue, SMS, open technical alerts), and figures of this
-process (connected alarm clients per unit, delivery latency). Scrape every web process on its
+process (connected alarm clients per unit, delivery latency). The delivery latency histogram is
+the alarm app's (``alarms.metrics``); it is only registered here. Scrape every web process on its
 own port (``127.0.0.1:8001``, ``:8002``) so the per-process figures are complete.
 """
 
 import logging
 
-from prometheus_client import CollectorRegistry, Histogram, ProcessCollector, generate_latest
+from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+from beistand.alarms import metrics as alarm_metrics
 
 logger = logging.getLogger("beistand.ops")
 
@@ -17,37 +20,13 @@ logger = logging.getLogger("beistand.ops")
 REGISTRY = CollectorRegistry()
 ProcessCollector(registry=REGISTRY)
 
-DELIVERY_SECONDS = Histogram(
-    "beistand_alarm_delivery_seconds",
-    "Time from an alarm reaching a receiver's inbox (notified) to the receiver's first receipt.",
-    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
-    registry=REGISTRY)
-
-
-def observe_deliveries(recipient_ids, now) -> None:
-    """First receipts of these AlarmRecipient rows at ``now`` (called by record_receipts)."""
-    try:
-        from django.db import transaction
-
-        from beistand.alarms.models import AlarmRecipient
-
-        ids = list(recipient_ids)
-        with transaction.atomic():  # a savepoint: a failure here leaves the receipts intact
-            for start in range(0, len(ids), 500):
-                for (notified_at,) in AlarmRecipient.objects.filter(
-                        pk__in=ids[start:start + 500]).values_list("notified_at"):
-                    DELIVERY_SECONDS.observe(max(0.0, (now - notified_at).total_seconds()))
-    except Exception:  # metrics must never break the recording of receipts
-        logger.exception("Zustell-Latenz konnte nicht erfasst werden")
-
-
 class DatabaseCollector:
     def collect(self):
         from django.db.models import Count
         from django.utils import timezone
-        from django_tasks_db.models import DBTaskResult
 
         from beistand.alarms.models import Alarm, SmsMessage
+        from beistand.notify.models import OutgoingMail
         from beistand.ops.models import ProbeRun, TechnicalAlert, WorkerHeartbeat
         from beistand.reports.models import Report
         from beistand.reports.workflow import FINAL_STATES
@@ -64,8 +43,10 @@ class DatabaseCollector:
             "beistand_reports_overdue", "Open report cases past their step's deadline.",
             value=Report.objects.filter(due_at__lt=now).exclude(status__in=FINAL_STATES).count())
         yield GaugeMetricFamily("beistand_jobs_ready",
-                                "Background jobs (e-mails) due and waiting for the worker.",
-                                value=DBTaskResult.objects.ready().count())
+                                "E-mails due in the outbox and waiting for the worker.",
+                                value=OutgoingMail.objects.filter(
+                                    status=OutgoingMail.State.PENDING,
+                                    next_attempt_at__lte=now).count())
         sms = GaugeMetricFamily("beistand_sms_messages", "Outgoing SMS by state.",
                                 labels=["state"])
         counts = dict(SmsMessage.objects.filter(direction=SmsMessage.Direction.OUT)
@@ -95,13 +76,14 @@ class HubCollector:
     """Connected alarm clients of this process, per unit (code) of the person connected."""
 
     def collect(self):
+        from beistand.alarms import runtime
         from beistand.alarms.hub import HUB
         from beistand.organisation.models import Employee
 
         gauge = GaugeMetricFamily("beistand_alarm_clients_connected",
                                   "Alarm WebSocket connections of this process, by unit.",
                                   labels=["unit"])
-        conns = list(HUB.connections()) if HUB.running else []
+        conns = list(HUB.connections()) if runtime.running() else []
         users = {c.user_id for c in conns if c.user_id}
         unit_of = dict(Employee.objects.filter(user_id__in=users)
                        .values_list("user_id", "unit__code")) if users else {}
@@ -114,6 +96,7 @@ class HubCollector:
         yield gauge
 
 
+REGISTRY.register(alarm_metrics.DELIVERY_SECONDS)
 REGISTRY.register(DatabaseCollector())
 REGISTRY.register(HubCollector())
 

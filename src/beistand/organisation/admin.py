@@ -1,4 +1,4 @@
-"""Master data in the admin site (only holders of the admin role get in, see web/admin_site).
+"""Master data in the admin site (only holders of the admin role get in, see core/admin_site).
 
 Writes through the admin are audited by the model signals (Django's admin saves inside a
 transaction). Opening an employee's change page shows personal data, so it is recorded as a read.
@@ -8,6 +8,8 @@ from django.contrib import admin
 from django.db import transaction
 
 from beistand.audit import services as audit
+from beistand.core.admin_site import admin_site
+from beistand.organisation import services
 from beistand.organisation.models import (
     Body,
     Building,
@@ -17,7 +19,6 @@ from beistand.organisation.models import (
     Room,
     Site,
 )
-from beistand.web.admin_site import admin_site
 
 
 @admin.register(Body, site=admin_site)
@@ -105,6 +106,14 @@ class EmployeeAdmin(admin.ModelAdmin):
         ("Erreichbarkeit", {"fields": ["email", "service_phone", "mobile_phone"]}),
         ("Arbeitsplatz", {"fields": ["room", "workstation", "field_service"]}),
     ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Single sign-on maps a login to the account through these fields: for the holder of a
+        # privileged role no single administrator changes them (issue 16, attack review 2).
+        fields = list(super().get_readonly_fields(request, obj))
+        if services.identity_locked(obj):
+            fields += ["email", "user"]
+        return fields
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         # The read is recorded in the same transaction as the page is built. A POST (save) is

@@ -5,7 +5,24 @@ import math
 from django.db import transaction
 
 from beistand.audit import services as audit
-from beistand.organisation.models import Employee, OrgUnit, Room
+from beistand.organisation.models import Body, Employee, OrgUnit, Room
+
+# Filled by accounts at start-up (organisation knows no roles): whether the account with this id
+# holds a privileged role, so that its employee record's e-mail and account link are read-only
+# in the admin site (issue 16, attack review 2; accounts also refuses such saves on any path).
+identity_check = None
+
+
+def identity_locked(employee: Employee | None) -> bool:
+    """The employee's identity-linking fields (e-mail, account) may not be edited here."""
+    if employee is None or employee.user_id is None:
+        return False
+    return identity_check is None or bool(identity_check(employee.user_id))
+
+
+def body_name() -> str:
+    """The name of the body this installation serves ("" before it is set up)."""
+    return Body.objects.filter(pk=1).values_list("name", flat=True).first() or ""
 
 
 def employee_of(user) -> Employee | None:
@@ -128,3 +145,16 @@ def floor_label(floor) -> str:
     if floor.level < 0:
         return f"{-floor.level}. Untergeschoss"
     return f"{floor.level}. Obergeschoss"
+
+
+# --- Gaps in the master data (the administrator's start page card) -----------------------------
+
+def count_employees_without_room() -> int:
+    """Active employees with neither a room nor field service: the silent alarm cannot place
+    them."""
+    return Employee.objects.filter(active=True, room__isnull=True, field_service=False).count()
+
+
+def units_without_head() -> list[str]:
+    """The codes of units without a head: nobody there releases reports."""
+    return list(OrgUnit.objects.filter(head__isnull=True).values_list("code", flat=True))

@@ -9,7 +9,6 @@ is first narrowed in the database by period and querier.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections import defaultdict
@@ -21,12 +20,14 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from beistand.accounts import services as accounts
 from beistand.accounts.roles import Role
 from beistand.audit import services as audit
 from beistand.core.errors import InvalidInput, NotFound
-from beistand.register.models import Lookup
+from beistand.core.spreadsheet import csv_writer
+from beistand.register.models import Lookup, RegisterPerson
 
 MAX_ROWS = 10000
 UNIT_WINDOW_DAYS = 30
@@ -106,6 +107,129 @@ def search(user, querier=None, person_id=None, since=None, until=None) -> list[L
     return rows
 
 
+# --- The log's content, fixed inside the audit chain (issue 16, finding 6) ----------------------
+#
+# The rows of the log live outside the chain (they have their own, shorter retention). Their
+# content is fixed by a keyed digest (HMAC-SHA256 with a key derived from SECRET_KEY, so that a
+# reader of the audit trail cannot test names against it) of EVERY column of the row – kind,
+# querier, querier label, unit, time, purpose, query data, shown ids, the detail view's parent
+# and the keep flag (version 2; version 1 covered kind, querier, query and shown ids only) –
+# chained into the look-up's audit event. ``beistand audit verify`` recomputes it for every row.
+# The legitimate changes chain a new digest in the same transaction: the DPO's keep flag
+# (``register.lookup.keep``/``.release``) and the redaction of query and purpose when a shown
+# person is purged (``register.lookup.rehash``). A parent pruned by retention leaves
+# ``parent = NULL``; the chained parent id is accepted as NULL only when a prune event covers it.
+
+DIGEST_SALT = "beistand.register.access_log.content"
+DIGEST_VERSION = 2
+REHASH = "register.lookup.rehash"
+_DIGEST_ACTIONS = ("register.lookup", "register.lookup.keep", "register.lookup.release", REHASH,
+                   "register.lookup.prune")
+
+
+def redacted_query(query) -> dict:
+    """What the purge of a shown person leaves of the query data (see ``retention``)."""
+    return {"entfernt": sorted((query or {}).keys())} if query else {}
+
+
+def content_digest(kind, querier_id, query, shown) -> str:
+    """Version 1 (look-ups logged before version 2): kind, querier, query data, shown ids."""
+    canonical = json.dumps({"kind": str(kind), "querier": querier_id, "query": query or {},
+                            "shown": list(shown or [])},
+                           sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return salted_hmac(DIGEST_SALT, canonical, algorithm="sha256").hexdigest()
+
+
+def _utc_iso(value) -> str:
+    from datetime import UTC
+
+    return value.astimezone(UTC).isoformat() if value is not None else ""
+
+
+def row_digest(entry: Lookup, parent_id=...) -> str:
+    """Version 2: the keyed digest of every column of the row (``parent_id``: as chained)."""
+    canonical = json.dumps({
+        "v": DIGEST_VERSION, "id": entry.pk, "kind": str(entry.kind),
+        "querier": entry.querier_id, "querier_label": entry.querier_label,
+        "unit_code": entry.unit_code, "at": _utc_iso(entry.at), "purpose": entry.purpose,
+        "query": entry.query or {}, "shown": list(entry.shown or []),
+        "parent": entry.parent_id if parent_id is ... else parent_id,
+        "keep_for_audit": bool(entry.keep_for_audit),
+    }, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return salted_hmac(DIGEST_SALT, canonical, algorithm="sha256").hexdigest()
+
+
+def chained_digests(entry: Lookup) -> dict:
+    """The ``after`` of a look-up's (or a keep flag's) audit event: the digest of the whole row
+    and its parent id (a look-up id, no personal data)."""
+    entry.refresh_from_db()  # the stored form (JSON, time precision) is what verify reads back
+    return {"v": DIGEST_VERSION, "content": row_digest(entry), "parent": entry.parent_id}
+
+
+def rehash(entries) -> None:
+    """Chain new digests for rows a legitimate change rewrote (the purge's redaction); inside
+    the caller's transaction."""
+    digests = {}
+    for entry in entries:
+        entry.refresh_from_db()
+        digests[str(entry.pk)] = {"content": row_digest(entry), "parent": entry.parent_id}
+    if digests:
+        audit.record(REHASH, object_type="register.lookup", object_repr="Abfrageprotokoll",
+                     purpose="Abfragedaten gelöschter Personen entfernt",
+                     after={"v": DIGEST_VERSION, "digests": digests})
+
+
+def verify_log() -> list[str]:
+    """Every look-up row against the digest chained last for it (an ``audit verify`` content
+    check). Rows logged before digests were chained have none and are skipped."""
+    chained, pruned = {}, []
+    for action, object_id, after in audit.chained_payloads(_DIGEST_ACTIONS):
+        if not after:
+            continue
+        if action == "register.lookup.prune":
+            if "first_id" in after:
+                pruned.append((int(after["first_id"]), int(after["last_id"])))
+        elif action == REHASH:
+            for pk, expected in (after.get("digests") or {}).items():
+                chained[int(pk)] = {"v": after.get("v"), **expected}
+        elif "content" in after and object_id.isdigit():
+            chained[int(object_id)] = after
+
+    def was_pruned(pk) -> bool:
+        return any(first <= pk <= last for first, last in pruned)
+
+    deleted_persons = set(RegisterPerson.objects.filter(
+        status=RegisterPerson.Status.DELETED).values_list("pk", flat=True))
+    problems = []
+    seen = set()
+    for row in Lookup.objects.order_by("pk").iterator(chunk_size=2000):
+        seen.add(row.pk)
+        expected = chained.get(row.pk)
+        if expected is None:
+            continue
+        if expected.get("v") == DIGEST_VERSION:
+            parent = expected.get("parent")
+            if row.parent_id is None and parent is not None and was_pruned(int(parent)):
+                now = row_digest(row, parent_id=parent)
+            else:
+                now = row_digest(row)
+            if now != expected["content"]:
+                problems.append(f"Abfrage #{row.pk}: Inhalt der Protokollzeile geändert "
+                                "(Zweck, Zeit, Einheit, abfragende Person, Abfragedaten, "
+                                "angezeigte Personen oder Aufbewahrungskennzeichen)")
+            continue
+        now = content_digest(row.kind, row.querier_id, row.query, row.shown)
+        if now == expected["content"]:
+            continue
+        if now == expected.get("redacted") and deleted_persons.intersection(row.shown or []):
+            continue
+        problems.append(f"Abfrage #{row.pk}: Abfragedaten oder angezeigte Personen geändert")
+    for pk in sorted(set(chained) - seen):
+        if not was_pruned(pk):
+            problems.append(f"Abfrage #{pk}: aus dem Protokoll gelöscht, ohne Aufbewahrungsfrist")
+    return problems
+
+
 CSV_HEADERS = ["Nr.", "Art", "Zeitpunkt", "Abfragende Person", "Einheit", "Zweck",
                "Abfragedaten", "Angezeigte Personen", "Zu Abfrage Nr.",
                "Für Prüfung aufbewahrt"]
@@ -120,7 +244,7 @@ def export_csv(user, querier=None, person_id=None, since=None, until=None) -> st
                      object_repr="Abfrageprotokoll", actor=user,
                      after={"filters": filters, "count": len(rows)})
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer = csv_writer(out)  # formulas and bidi controls neutralised (core.spreadsheet)
     writer.writerow(CSV_HEADERS)
     for lookup in rows:
         writer.writerow([
@@ -151,7 +275,7 @@ def keep_for_audit(user, lookup_id, reason, keep: bool = True) -> Lookup:
             audit.record("register.lookup.keep" if keep else "register.lookup.release",
                          object_type="register.lookup", object_id=lookup.pk,
                          object_repr=f"Abfrage #{lookup.pk}", actor=user, purpose=reason[:500],
-                         after={"keep_for_audit": keep})
+                         after={"keep_for_audit": keep, **chained_digests(lookup)})
     return lookup
 
 

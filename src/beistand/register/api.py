@@ -10,7 +10,7 @@ from ninja import Router, Schema
 from pydantic import Field
 
 from beistand.core.api import Id, Str, StrictSchema
-from beistand.register import lookup
+from beistand.register import services as register
 
 router = Router(tags=["Register"])
 
@@ -32,8 +32,10 @@ class LookupIn(StrictSchema):
 
 
 class MatchOut(Schema):
-    field: str
-    how: str
+    field: str = Field(description="last_name, first_name, date_of_birth oder address")
+    how: str = Field(description="Übereinstimmungsstufe des Felds, z. B. „exakt“, "
+                     "„phonetisch“, „Tag und Monat vertauscht“, „im Register nicht erfasst“")
+    detail: str = Field(default="", description="verglichene Schreibweisen, z. B. „vogt/voigt“")
 
 
 class CandidateOut(Schema):
@@ -44,7 +46,9 @@ class CandidateOut(Schema):
     hazard_level: int
     last_incident_on: date | None
     measures: list[str]
-    score: float
+    score: float = Field(description="Trefferwahrscheinlichkeit des Modells (0..1)")
+    level: str = Field(description="„sicher“, „wahrscheinlich“ oder „möglich“")
+    explanation: str = Field(description="eine Zeile: was übereinstimmt und was abweicht")
     match: list[MatchOut]
 
 
@@ -79,19 +83,20 @@ class DetailOut(Schema):
     zks_contact: ContactOut | None
 
 
-@router.post("/lookups", response={200: LookupOut})
+@router.post("/lookups", response={200: LookupOut}, operation_id="register_lookup_create")
 def create_lookup(request, body: LookupIn):
     """Auskunft: bis zu 10 Kandidaten, bestbewertete zuerst; jede Abfrage wird protokolliert."""
     if not body.last_name.strip() and (body.street.strip() or body.postal_code.strip()) \
             and not body.first_name.strip() and body.date_of_birth is None:
-        return lookup.lookup_address(request.auth, body.purpose, body.street, body.postal_code,
+        return register.lookup_address(request.auth, body.purpose, body.street, body.postal_code,
                                      body.house_number)
-    return lookup.lookup_person(request.auth, body.purpose, body.last_name, body.first_name,
+    return register.lookup_person(request.auth, body.purpose, body.last_name, body.first_name,
                                 body.date_of_birth, body.street, body.postal_code, body.city,
                                 body.house_number)
 
 
-@router.get("/lookups/{lookup_id}/persons/{person_id}", response=DetailOut)
+@router.get("/lookups/{lookup_id}/persons/{person_id}", response=DetailOut,
+            operation_id="register_lookup_detail")
 def lookup_detail(request, lookup_id: Id, person_id: Id):
     """Zweiter Klick: Vorfälle (Kategorien, Daten) und Maßnahmen; wird ebenfalls protokolliert."""
-    return lookup.lookup_detail(request.auth, lookup_id, person_id)
+    return register.lookup_detail(request.auth, lookup_id, person_id)

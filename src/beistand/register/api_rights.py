@@ -12,8 +12,9 @@ from django.utils.http import content_disposition_header
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from beistand.core.api import Str, StrictSchema, authorised, role_check
-from beistand.register import rights
+from beistand.accounts.api_auth import authorised, role_check
+from beistand.core.api import Str, StrictSchema
+from beistand.register import services as register
 
 router = Router(tags=["Register: Betroffenenrechte"])
 
@@ -72,10 +73,7 @@ class DecisionOut(RequestOut):
 def _out(req) -> dict:
     from django.utils import timezone
 
-    today = timezone.localdate()
-    overdue = (req.state == req.State.OPEN and req.due_on <= today) or (
-        req.state == req.State.DEFERRED and req.defer_until is not None
-        and req.defer_until <= today)
+    overdue = register.rights_request_is_due(req, timezone.localdate())
     return {
         "id": req.pk, "person_id": req.person_id, "kind": req.kind,
         "kind_label": req.get_kind_display(), "state": req.state,
@@ -96,39 +94,43 @@ def _pdf(filename: str, pdf: bytes) -> HttpResponse:
 
 @router.post("/persons/{int:person_id}/rights-requests", response={201: RequestOut},
              summary="Antrag der betroffenen Person erfassen",
-             auth=authorised(role_check(*rights.DECIDING_ROLES)))
+             auth=authorised(role_check(*register.DECIDING_ROLES)),
+             operation_id="rights_request_create")
 def create_request(request, person_id: int, payload: RequestIn):
     """Erfasst einen Antrag (Art. 15, 16, 17, 18, 21 DSGVO) mit Frist von einem Monat
     (Art. 12 Abs. 3). Nur ZKS."""
     from django.utils import timezone
 
-    req = rights.create_request(request.auth, person_id, payload.kind,
+    req = register.create_rights_request(request.auth, person_id, payload.kind,
                                 payload.received_on or timezone.localdate(), payload.details)
     return Status(201, _out(req))
 
 
-@router.get("/rights-requests", response=list[RequestOut], summary="Anträge und Fristen")
+@router.get("/rights-requests", response=list[RequestOut], summary="Anträge und Fristen",
+            operation_id="rights_requests_list")
 def list_requests(request, state: str | None = None, person_id: int | None = None):
     """Alle Anträge, nächste Frist zuerst. `state=open` (offen/zurückgestellt), `overdue`
     (Frist oder Wiedervorlage erreicht) oder ein Status. ZKS und Datenschutzbeauftragte/r."""
-    return [_out(r) for r in rights.list_requests(request.auth, state=state,
+    return [_out(r) for r in register.list_rights_requests(request.auth, state=state,
                                                   person_id=person_id)]
 
 
-@router.get("/rights-requests/{int:request_id}", response=RequestOut, summary="Ein Antrag")
+@router.get("/rights-requests/{int:request_id}", response=RequestOut, summary="Ein Antrag",
+            operation_id="rights_request_get")
 def get_request(request, request_id: int):
-    return _out(rights.get_request(request.auth, request_id))
+    return _out(register.get_rights_request(request.auth, request_id))
 
 
 @router.post("/rights-requests/{int:request_id}/decision", response=DecisionOut,
              summary="Über einen Antrag entscheiden",
-             auth=authorised(role_check(*rights.DECIDING_ROLES)))
+             auth=authorised(role_check(*register.DECIDING_ROLES)),
+             operation_id="rights_request_decide")
 def decide(request, request_id: int, payload: DecisionIn):
     """`granted`/`refused` mit Begründung; Art. 14: `done` (Information versandt). Bei
     stattgegebener Löschung enthält die Antwort das Schreiben (Base64), weil es danach nicht
     mehr erzeugt werden kann. Nur ZKS."""
-    result = rights.decide(request.auth, request_id, payload.decision, payload.reason,
-                           payload.changes)
+    result = register.decide_rights_request(request.auth, request_id, payload.decision,
+                                            payload.reason, payload.changes)
     out = _out(result.request)
     if result.letter_pdf is not None:
         out["letter_pdf_base64"] = base64.b64encode(result.letter_pdf).decode("ascii")
@@ -137,29 +139,32 @@ def decide(request, request_id: int, payload: DecisionIn):
 
 @router.post("/rights-requests/{int:request_id}/defer", response=RequestOut,
              summary="Information nach Art. 14 zurückstellen",
-             auth=authorised(role_check(*rights.DECIDING_ROLES)))
+             auth=authorised(role_check(*register.DECIDING_ROLES)),
+             operation_id="rights_request_defer")
 def defer(request, request_id: int, payload: DeferIn):
     """Zurückstellung nach DSG NRW § 11 mit Begründung und Datum der erneuten Prüfung.
     Nur ZKS."""
-    return _out(rights.defer(request.auth, request_id, payload.reason, payload.defer_until))
+    return _out(register.defer_rights_request(request.auth, request_id, payload.reason,
+                                              payload.defer_until))
 
 
 @router.get("/rights-requests/{int:request_id}/letter.pdf", summary="Schreiben (PDF)",
-            openapi_extra=_PDF_RESPONSE)
+            openapi_extra=_PDF_RESPONSE, operation_id="rights_request_letter")
 def letter(request, request_id: int):
     """Art. 14: die Information; sonst das Entscheidungsschreiben (bei stattgegebener
     Auskunft die vollständige Auskunft). ZKS und Datenschutzbeauftragte/r."""
-    return _pdf(*rights.letter_pdf(request.auth, request_id))
+    return _pdf(*register.letter_pdf(request.auth, request_id))
 
 
-@router.get("/persons/{int:person_id}/access-report", summary="Auskunft nach Art. 15 (JSON)")
+@router.get("/persons/{int:person_id}/access-report", summary="Auskunft nach Art. 15 (JSON)",
+            operation_id="rights_access_report")
 def access_report(request, person_id: int):
     """Alle Daten zur Person, Zwecke, Empfänger, Abfragen je Organisationseinheit – ohne
     Angaben zu Meldenden und ohne Namen der Abfragenden. ZKS und Datenschutzbeauftragte/r."""
-    return rights.access_report(request.auth, person_id)
+    return register.access_report(request.auth, person_id)
 
 
 @router.get("/persons/{int:person_id}/access-report.pdf", summary="Auskunft nach Art. 15 (PDF)",
-            openapi_extra=_PDF_RESPONSE)
+            openapi_extra=_PDF_RESPONSE, operation_id="rights_access_report_pdf")
 def access_report_pdf(request, person_id: int):
-    return _pdf(*rights.access_report_pdf(request.auth, person_id))
+    return _pdf(*register.access_report_pdf(request.auth, person_id))

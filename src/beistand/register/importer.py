@@ -3,14 +3,24 @@
 Format: docs/register.md, "Legacy import". Every row is validated (German reasons, with the line
 number); valid rows become a ``RegisterPerson`` with its current address, one
 ``RegisterEntry(source=import)`` carrying the hazard level, offence categories and date of the
-last incident, the recommended measures and the search keys. Idempotent: the natural key is the
-normalised last name + first names + date of birth; a person already in the register (or twice
-in the file) creates nothing.
+last incident, the recommended measures and the search keys. Only rows without a name, or with
+invalid data (dates, codes, levels, lengths), are rejected: a row with an incomplete address is
+imported without the address, and a row with only a last name is imported, each with a warning.
+Idempotent: the natural key is the normalised last name + first names + date of birth (without
+a date of birth: + current address); a person already in the register (or twice in the file)
+creates nothing. Persons who may be the same (same names, dates of birth equal or missing on
+one side) are imported as separate persons and listed as possible duplicates for the ZKS to
+review — never merged automatically.
 
 Built for 1,000,000 rows: the file is streamed, rows are written in chunks of ``CHUNK`` per
-transaction with ``bulk_create``. ``bulk_create`` does not fire the audit signals, so instead of
-one audit row per created object the importer writes ONE audit summary row per chunk (file
-name, line range, counts; no personal data). This is deliberate: a per-row audit would multiply
+transaction with ``bulk_create``. Everything that needs no database (validation, the search keys
+of the matching model) is computed before a chunk's transaction, and a chunk is small, so the
+write lock (SQLite) and the audit head's row lock (PostgreSQL) are held only for the inserts:
+an alarm raised during an import waits tens of milliseconds, not seconds.
+
+``bulk_create`` does not fire the audit signals, so instead of one audit row per created object
+the importer writes ONE audit summary row per chunk (file name, line range, counts; no personal
+data). This is deliberate: a per-row audit would multiply
 the import time and copy the whole legacy register into the audit trail.
 """
 
@@ -43,9 +53,12 @@ from beistand.register.models import (
     RegisterPerson,
     SearchKey,
 )
+from beistand.register.rights import ALIAS_LENGTH, MAX_ALIASES
 from beistand.reports.models import Offence
 
-CHUNK = 5000
+# Rows per transaction: about 40 ms of inserts on SQLite (persons, addresses, entries, links and
+# about ten search keys each); larger chunks barely speed the import up but hold the lock longer.
+CHUNK = 250
 LIST_SEPARATOR = "|"
 
 # Canonical column -> accepted header spellings (after _norm_header).
@@ -76,11 +89,29 @@ MAX_LENGTHS = {"last_name": 100, "first_names": 150, "birth_name": 100, "street"
                "house_number": 20, "postal_code": 10, "city": 100}
 
 
-def natural_key(last_name: str, first_names: str, date_of_birth: date | None) -> str:
-    """Case-, space- and umlaut-insensitive identity of a person for idempotency."""
-    def norm(text):
-        return " ".join(matching.normalise(part) for part in (text or "").split())
-    return f"{norm(last_name)}|{norm(first_names)}|{date_of_birth or ''}"
+def _norm(text: str) -> str:
+    return " ".join(matching.normalise(part) for part in (text or "").split())
+
+
+def name_key(last_name: str, first_names: str) -> str:
+    """Case-, space- and umlaut-insensitive names (possible duplicates share it)."""
+    return f"{_norm(last_name)}|{_norm(first_names)}"
+
+
+def address_key(street: str, postal_code: str) -> str:
+    if not (street and postal_code):
+        return ""
+    return f"{matching.normalise_street(street)}|{matching.normalise_postal_code(postal_code)}"
+
+
+def natural_key(last_name: str, first_names: str, date_of_birth: date | None,
+                address: str = "") -> str:
+    """Identity of a row for idempotency: names and date of birth; without a date of birth,
+    names and the current address (``address_key``). Two namesakes without a date of birth at
+    different addresses are two persons (listed as possible duplicates), not one."""
+    if date_of_birth is not None:
+        return f"{name_key(last_name, first_names)}|{date_of_birth}|"
+    return f"{name_key(last_name, first_names)}||{address}"
 
 
 def parse_date(text: str) -> date:
@@ -104,6 +135,17 @@ class Rejection:
 
 
 @dataclass
+class RowWarning:
+    """A row that was imported, but with something for the ZKS to know or check."""
+
+    line: int
+    reasons: list[str]
+
+    def as_text(self) -> str:
+        return f"Zeile {self.line}: {'; '.join(self.reasons)}"
+
+
+@dataclass
 class ImportReport:
     file: str
     dry_run: bool = False
@@ -111,6 +153,9 @@ class ImportReport:
     created: int = 0
     existing: int = 0
     rejections: list[Rejection] = field(default_factory=list)
+    warnings: list[RowWarning] = field(default_factory=list)
+    # (line, "Zeile N" or "Person Nr. N") of every row that may be a person already there.
+    possible_duplicates: list[tuple[int, str]] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -121,8 +166,8 @@ class ImportReport:
     def as_text(self, max_rejections: int = 1000) -> str:
         verb = "würden übernommen" if self.dry_run else "übernommen"
         lines = [f"{self.file}: {self.rows} Zeilen, {self.created} Personen {verb}, "
-                 f"{self.existing} bereits im Register, {len(self.rejections)} abgelehnt "
-                 f"({self.seconds:.1f} s)"]
+                 f"{self.existing} bereits im Register, {len(self.rejections)} abgelehnt, "
+                 f"{len(self.warnings)} mit Hinweis ({self.seconds:.1f} s)"]
         if self.ignored_columns:
             lines.append("Unbekannte Spalten (ignoriert): " + ", ".join(self.ignored_columns))
         if self.rejections:
@@ -130,6 +175,12 @@ class ImportReport:
             lines += [f"  {r.as_text()}" for r in self.rejections[:max_rejections]]
             if len(self.rejections) > max_rejections:
                 lines.append(f"  … und {len(self.rejections) - max_rejections} weitere")
+        if self.warnings:
+            lines.append(f"Übernommen mit Hinweis ({len(self.warnings)}; mögliche Dubletten "
+                         "bitte durch die ZKS prüfen und ggf. zusammenführen):")
+            lines += [f"  {w.as_text()}" for w in self.warnings[:max_rejections]]
+            if len(self.warnings) > max_rejections:
+                lines.append(f"  … und {len(self.warnings) - max_rejections} weitere")
         return "\n".join(lines)
 
 
@@ -198,6 +249,7 @@ def _open_rows(path: Path, delimiter: str | None, encoding: str | None):
 class Planned:
     line: int
     key: str
+    names: str
     last_name: str
     first_names: str
     birth_name: str
@@ -221,8 +273,9 @@ def _split(text: str) -> list[str]:
 
 
 def validate_row(values: dict[str, str], line: int, offences: set[str], measures: set[str],
-                 today: date) -> tuple[Planned | None, list[str]]:
-    errors = []
+                 today: date) -> tuple[Planned | None, list[str], list[str]]:
+    """(plan or None, errors that reject the row, warnings of an imported row)."""
+    errors, warnings = [], []
     v = {k: (values.get(k) or "").strip() for k in COLUMNS}
     for col, limit in MAX_LENGTHS.items():
         if len(v[col]) > limit:
@@ -243,9 +296,9 @@ def validate_row(values: dict[str, str], line: int, offences: set[str], measures
     dob, incident = dates["date_of_birth"], dates["last_incident_on"]
     if not v["last_incident_on"]:
         errors.append("Datum des letzten Vorfalls fehlt")
-    if not v["first_names"] and not v["date_of_birth"]:
-        errors.append("Vornamen oder Geburtsdatum sind nötig (sonst ist die Person nicht "
-                      "sicher zu erkennen)")
+    if v["last_name"] and not v["first_names"] and not v["date_of_birth"]:
+        warnings.append("weder Vornamen noch Geburtsdatum – nur über Name und Anschrift zu "
+                        "finden")
     if dob and dob > today:
         errors.append("Geburtsdatum liegt in der Zukunft")
     if incident and incident > today:
@@ -271,30 +324,67 @@ def validate_row(values: dict[str, str], line: int, offences: set[str], measures
     if unknown:
         errors.append("unbekannte Schutzmaßnahme(n): " + ", ".join(unknown))
     aliases = _split(v["aliases"])
-    if any(len(a) > 100 for a in aliases):
-        errors.append("ein weiterer Name ist länger als 100 Zeichen")
+    if any(len(a) > ALIAS_LENGTH for a in aliases):
+        errors.append(f"ein weiterer Name ist länger als {ALIAS_LENGTH} Zeichen")
+    if len(aliases) > MAX_ALIASES:
+        errors.append(f"zu viele weitere Namen ({len(aliases)}; höchstens {MAX_ALIASES})")
     address = None
     if any(v[c] for c in ("street", "house_number", "postal_code", "city")):
+        # The person is imported without the address; a dangerous person must not be dropped
+        # because the old system did not know the street.
         if not v["street"] or not v["postal_code"]:
-            errors.append("Anschrift unvollständig: Straße und PLZ sind nötig")
+            warnings.append("Anschrift unvollständig (Straße und PLZ sind nötig) – ohne "
+                            "Anschrift übernommen")
         elif not re.fullmatch(r"\d{5}", v["postal_code"]):
-            errors.append(f"PLZ „{v['postal_code']}“ hat nicht fünf Ziffern")
+            warnings.append(f"PLZ „{v['postal_code']}“ hat nicht fünf Ziffern – ohne Anschrift "
+                            "übernommen")
         else:
             address = (v["street"], v["house_number"], v["postal_code"], v["city"])
     if errors:
-        return None, errors
-    return Planned(line, natural_key(v["last_name"], v["first_names"], dob), v["last_name"],
+        return None, errors, []
+    key = natural_key(v["last_name"], v["first_names"], dob,
+                      address_key(address[0], address[2]) if address else "")
+    return Planned(line, key, name_key(v["last_name"], v["first_names"]), v["last_name"],
                    v["first_names"], v["birth_name"], aliases, dob, address, level,
-                   offence_codes, incident, measure_codes), []
+                   offence_codes, incident, measure_codes), [], warnings
 
 
-def _existing_keys() -> set[str]:
-    keys = set()
+class _Seen:
+    """Persons seen so far (register and file): natural keys for idempotency, and per names
+    the (date of birth, reference) pairs for the possible-duplicate check."""
+
+    def __init__(self):
+        self.keys: set[str] = set()
+        self.by_names: dict[str, list[tuple[date | None, str]]] = {}
+
+    def add(self, key: str, names: str, dob: date | None, ref: str) -> None:
+        self.keys.add(key)
+        self.by_names.setdefault(names, []).append((dob, ref))
+
+    def possible_duplicate(self, names: str, dob: date | None) -> str | None:
+        """The first person with the same names whose date of birth agrees or is missing on
+        either side (a missing date is neither for nor against)."""
+        for other_dob, ref in self.by_names.get(names, ()):
+            if dob is None or other_dob is None or other_dob == dob:
+                return ref
+        return None
+
+
+def _existing() -> _Seen:
+    seen = _Seen()
+    addresses: dict[int, list[str]] = {}
+    for pid, street, postal in (RegisterAddress.objects.filter(valid_to__isnull=True)
+                                .values_list("person_id", "street", "postal_code")
+                                .iterator(chunk_size=10000)):
+        addresses.setdefault(pid, []).append(address_key(street, postal))
     rows = (RegisterPerson.objects.exclude(status=RegisterPerson.Status.DELETED)
-            .values_list("last_name", "first_names", "date_of_birth"))
-    for last, first, dob in rows.iterator(chunk_size=10000):
-        keys.add(natural_key(last, first, dob))
-    return keys
+            .filter(merged_into__isnull=True)
+            .values_list("pk", "last_name", "first_names", "date_of_birth"))
+    for pid, last, first, dob in rows.iterator(chunk_size=10000):
+        names = name_key(last, first)
+        for address in addresses.get(pid, [""]):
+            seen.add(natural_key(last, first, dob, address), names, dob, f"Person Nr. {pid}")
+    return seen
 
 
 # --- Writing ------------------------------------------------------------------------------------
@@ -315,6 +405,14 @@ def _insert(model, fields: tuple[str, ...], rows: list[tuple]) -> None:
 def _write_chunk(plans: list[Planned], file_name: str, chunk_no: int) -> None:
     review = timedelta(days=365 * settings.REGISTER_REVIEW_YEARS)
     delete = timedelta(days=365 * settings.REGISTER_DELETE_YEARS)
+    # The search keys before the transaction: the matching model's phonetics are most of a
+    # chunk's time, and need no database.
+    plan_keys = []
+    for p in plans:
+        ident = matching.Identity(
+            p.last_name, p.first_names, p.birth_name, p.aliases, p.date_of_birth,
+            [p.address[:3]] if p.address else [])
+        plan_keys.append(sorted(matching.person_keys(ident)))
     with audit.acting_as(audit.Actor(user=None, label=f"import-register:{file_name}"[:200])), \
             transaction.atomic():
         persons = RegisterPerson.objects.bulk_create([
@@ -341,12 +439,8 @@ def _write_chunk(plans: list[Planned], file_name: str, chunk_no: int) -> None:
         _insert(RegisterPerson.measures.through, ("registerperson_id", "protectivemeasure_id"),
                 [(person.pk, code) for p, person in zip(plans, persons, strict=True)
                  for code in p.measures])
-        keys = []
-        for p, person in zip(plans, persons, strict=True):
-            ident = matching.Identity(
-                p.last_name, p.first_names, p.birth_name, p.aliases, p.date_of_birth,
-                [p.address[:3]] if p.address else [])
-            keys += [(person.pk, k, v) for k, v in sorted(matching.person_keys(ident))]
+        keys = [(person.pk, k, v) for person, pairs in zip(persons, plan_keys, strict=True)
+                for k, v in pairs]
         _insert(SearchKey, ("person_id", "kind", "value"), keys)
         # One summary row per chunk instead of per object (see module docstring).
         audit.record("register.import", object_type="register.registerperson",
@@ -370,8 +464,9 @@ def import_register(path, *, dry_run: bool = False, delimiter: str | None = None
     report = ImportReport(file=path.name, dry_run=dry_run)
     offences = set(Offence.objects.values_list("code", flat=True))
     measures = set(ProtectiveMeasure.objects.filter(active=True).values_list("code", flat=True))
-    existing = _existing_keys()
+    existing = _existing()
     in_file: dict[str, int] = {}
+    file_seen = _Seen()
     fh, reader, mapping, ignored = _open_rows(path, delimiter, encoding)
     report.ignored_columns = ignored
     width = max(mapping) + 1 if mapping else 0
@@ -416,17 +511,27 @@ def import_register(path, *, dry_run: bool = False, delimiter: str | None = None
             if len(raw) < width and len(raw) > 1:
                 raw = raw + [""] * (width - len(raw))
             values = {canon: raw[i] for i, canon in mapping.items() if i < len(raw)}
-            plan, errors = validate_row(values, line, offences, measures, today)
+            plan, errors, warnings = validate_row(values, line, offences, measures, today)
             if plan is not None:
                 if plan.key in in_file:
                     errors = [f"Person doppelt in der Datei (wie Zeile {in_file[plan.key]})"]
-                elif plan.key in existing:
+                elif plan.key in existing.keys:
                     report.existing += 1
                     continue
             if errors:
                 report.rejections.append(Rejection(line, errors))
                 continue
+            other = (file_seen.possible_duplicate(plan.names, plan.date_of_birth)
+                     or existing.possible_duplicate(plan.names, plan.date_of_birth))
+            if other:
+                report.possible_duplicates.append((line, other))
+                warnings.append(f"mögliche Dublette von {other} (gleicher Name und Vorname, "
+                                "Geburtsdatum gleich oder nicht bekannt) – als "
+                                "eigene Person übernommen, bitte durch die ZKS prüfen")
+            if warnings:
+                report.warnings.append(RowWarning(line, warnings))
             in_file[plan.key] = line
+            file_seen.add(plan.key, plan.names, plan.date_of_birth, f"Zeile {line}")
             pending.append(plan)
             if len(pending) >= chunk:
                 flush()

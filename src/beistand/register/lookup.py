@@ -2,19 +2,21 @@
 
 Only holders of an active querier grant may ask; every question needs a purpose and enough
 identifying data that it cannot be used for browsing. Candidates are collected only through the
-indexed ``SearchKey`` rows (never by scanning persons), scored by ``matching.score`` and cut at
-``matching.SCORE_FLOOR``. Each look-up, and each second click on a candidate's details, writes one
-``Lookup`` row (the access log, with the query data) and one audit-chain event that references it
-without any of the query's personal data — both in the look-up's transaction.
+indexed ``SearchKey`` rows (never by scanning persons; several blocking passes, see
+``matching.query_keys``), weighed by ``matching.assess`` and cut at ``matching.SCORE_FLOOR``.
+Each look-up, and each second click on a candidate's details, writes one ``Lookup`` row (the
+access log, with the query data) and one audit-chain event that references it without any of
+the query's personal data — both in the look-up's transaction.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from beistand.accounts import services as accounts
@@ -22,7 +24,7 @@ from beistand.accounts.roles import Role
 from beistand.audit import services as audit
 from beistand.core.errors import InvalidInput, NotFound, TooManyRequests
 from beistand.organisation import services as org
-from beistand.register import matching
+from beistand.register import access_log, matching
 from beistand.register.models import Lookup, RegisterAddress, RegisterPerson, SearchKey
 
 MAX_CANDIDATES = 10
@@ -131,16 +133,19 @@ def _log(user, kind, purpose, query, shown, parent=None) -> Lookup:
                                   unit_code=unit_code, purpose=purpose, query=query,
                                   shown=shown, parent=parent)
     # The audit chain references the access log only; the query's personal data stays in the
-    # log, which has its own (shorter) retention.
+    # log, which has its own (shorter) retention. A keyed digest of query and shown ids is
+    # chained, so the row cannot be rewritten unnoticed (access_log.verify_log).
     audit.record("register.lookup", object_type="register.lookup", object_id=entry.pk,
-                 object_repr=entry.get_kind_display(), actor=user, purpose=purpose)
+                 object_repr=entry.get_kind_display(), actor=user, purpose=purpose,
+                 after=access_log.chained_digests(entry))
     return entry
 
 
-def _visible(ids) -> list[dict]:
-    """Active, unmerged persons among ``ids`` (restricted and deleted are never shown)."""
+def _visible(ids, statuses=(RegisterPerson.Status.ACTIVE,)) -> list[dict]:
+    """Active, unmerged persons among ``ids`` (restricted and deleted are never shown to a
+    querier; the ZKS duplicate check also weighs restricted persons)."""
     return list(RegisterPerson.objects.filter(
-        pk__in=list(ids), status=RegisterPerson.Status.ACTIVE, merged_into__isnull=True,
+        pk__in=list(ids), status__in=list(statuses), merged_into__isnull=True,
     ).values("id", "last_name", "first_names", "birth_name", "aliases", "date_of_birth",
              "hazard_level", "last_incident_on"))
 
@@ -169,42 +174,114 @@ def _card(row: dict, measures, score: float, match: list[dict]) -> dict:
     return {"entry_id": row["id"], "last_name": row["last_name"],
             "first_names": row["first_names"], "date_of_birth": row["date_of_birth"],
             "hazard_level": row["hazard_level"], "last_incident_on": row["last_incident_on"],
-            "measures": measures.get(row["id"], []), "score": score, "match": match}
+            "measures": measures.get(row["id"], []), "score": score, "match": match,
+            "level": matching.match_level(score), "explanation": matching.explain(match)}
 
 
 def candidate_ids(keys: dict[str, set[str]]) -> set[int]:
     """Person ids with at least one exactly equal search key (one indexed probe per kind)."""
-    ids: set[int] = set()
-    for kind, values in keys.items():
-        ids.update(SearchKey.objects.filter(kind=kind, value__in=sorted(values))
-                   .values_list("person_id", flat=True))
-    return ids
+    # One statement for all passes (each an indexed (kind, value) range); written out because
+    # building the ORM query cost more than running it.
+    parts, params = [], []
+    for kind, values in sorted(keys.items()):
+        values = sorted(values)
+        for start in range(0, len(values), 900):
+            chunk = values[start:start + 900]
+            # Only the model's table name and placeholders are formatted in; values are params.
+            parts.append(f"SELECT person_id FROM {SearchKey._meta.db_table} WHERE kind = %s "  # noqa: S608
+                         f"AND value IN ({', '.join(['%s'] * len(chunk))})")
+            params += [kind, *chunk]
+    if not parts:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ".join(parts), params)
+        return {row[0] for row in cursor.fetchall()}
 
 
-def rank(q: matching.Query, ids) -> list[tuple[float, list[dict], dict]]:
-    """Score the visible persons among ``ids``; best first, floor applied, at most 10.
+_SIZE_CACHE: dict[str, tuple[float, int]] = {}
+SIZE_CACHE_SECONDS = 600
 
-    If any candidate agrees without tolerance, candidates that needed one are dropped; if all
-    needed one, only those within ``FUZZY_MARGIN`` of the best are kept.
+
+def register_size() -> int:
+    """Number of registered persons (for surname frequencies), counted at most every ten
+    minutes per process and database."""
+    alias = RegisterPerson.objects.db
+    cached = _SIZE_CACHE.get(alias)
+    now = time.monotonic()
+    if cached is None or now - cached[0] > SIZE_CACHE_SECONDS:
+        cached = (now, RegisterPerson.objects.count())
+        _SIZE_CACHE[alias] = cached
+    return cached[1]
+
+
+def frequencies(q: matching.Query) -> matching.Frequencies | None:
+    """Surname frequencies of the query's name forms (``sn`` keys; one grouped index count),
+    or None while the register is smaller than MATCH_FREQUENCY_MIN_PERSONS."""
+    persons = register_size()
+    if persons < settings.MATCH_FREQUENCY_MIN_PERSONS:
+        return None
+    return _with_counts(matching.Frequencies({}, persons), matching.counted_forms(q))
+
+
+def _with_counts(freq: matching.Frequencies, forms) -> matching.Frequencies:
+    """``freq`` with the counts of ``forms`` added (one grouped count over the ``sn`` keys)."""
+    todo = sorted(f for f in forms if f not in freq.counts)
+    counts = dict(freq.counts)
+    for start in range(0, len(todo), 900):
+        chunk = todo[start:start + 900]
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT value, COUNT(*) FROM {SearchKey._meta.db_table} "  # noqa: S608
+                           f"WHERE kind = 'sn' AND value IN ({', '.join(['%s'] * len(chunk))}) "
+                           "GROUP BY value", chunk)
+            found = dict(cursor.fetchall())
+        counts.update({f: found.get(f, 0) for f in chunk})
+    return matching.Frequencies(counts, freq.persons)
+
+
+def frequent_forms(freq: matching.Frequencies | None) -> frozenset[str]:
+    """Surname forms carried by more than MATCH_WIDE_PROBE_MAX persons (not probed alone)."""
+    if freq is None:
+        return frozenset()
+    return frozenset(f for f, n in freq.counts.items() if n > settings.MATCH_WIDE_PROBE_MAX)
+
+
+def find_candidates(q: matching.Query, statuses=(RegisterPerson.Status.ACTIVE,),
+                    exclude=()) -> list[tuple[float, list[dict], dict]]:
+    """Key probes, then weighing: the ranked candidates of a person query (the querier look-up
+    and the ZKS duplicate check at publishing use this one path). ``exclude``: person ids left
+    out before weighing (a person compared with the register must not hide, by agreeing with
+    itself exactly, the fuzzy candidates the precision rule would otherwise drop)."""
+    freq = frequencies(q)
+    ids = candidate_ids(matching.query_keys(q, frequent_forms(freq))) - set(exclude)
+    return rank(q, ids, freq, statuses)
+
+
+def rank(q: matching.Query, ids, freq: matching.Frequencies | None = None,
+         statuses=(RegisterPerson.Status.ACTIVE,)) -> list[tuple[float, list[dict], dict]]:
+    """Weigh the visible persons among ``ids`` (``matching.assess``); best first, at most 10.
+
+    Shown: every candidate at or above the setting MATCH_SHOWN ("möglich"). One precision
+    rule: when a candidate agrees "sicher" without any tolerance, candidates that needed a
+    tolerance or disagree somewhere and are not "sicher" themselves are dropped. A field missing
+    in the register is no tolerance: a querier who gives more data never finds less.
     """
-    rows = _visible(ids)
+    shown, _, sure = matching.thresholds()
+    rows = _visible(ids, statuses)
     addresses = _current_addresses([r["id"] for r in rows]) if q.postal_code else {}
     scored = []
-    for row in rows:
-        candidate = matching.Identity(row["last_name"], row["first_names"], row["birth_name"],
-                                      list(row["aliases"] or []), row["date_of_birth"],
-                                      addresses.get(row["id"], []))
-        value, match = matching.score(q, candidate)
-        if value >= matching.SCORE_FLOOR:
-            scored.append((value, match, row))
-    if any(not matching.is_fuzzy(match) for _, match, _ in scored):
-        scored = [s for s in scored if not matching.is_fuzzy(s[1])]
-    elif scored:
-        # Only tolerant matches: show the closest ones.
-        best = max(value for value, _, _ in scored)
-        scored = [s for s in scored if s[0] >= best - matching.FUZZY_MARGIN]
-    scored.sort(key=lambda s: (-s[0], -(s[2]["hazard_level"] or 0), s[2]["id"]))
-    return scored[:MAX_CANDIDATES]
+    candidates = [(row, matching.Identity(
+        row["last_name"], row["first_names"], row["birth_name"], list(row["aliases"] or []),
+        row["date_of_birth"], addresses.get(row["id"], []))) for row in rows]
+    if freq is not None:
+        freq = _with_counts(freq, {f for _, c in candidates for f in matching.candidate_forms(c)})
+    for row, candidate in candidates:
+        a = matching.assess(q, candidate, freq)
+        if a.score >= shown:
+            scored.append((a, row))
+    if any(a.score >= sure and not a.fuzzy for a, _ in scored):
+        scored = [(a, row) for a, row in scored if not a.fuzzy or a.score >= sure]
+    scored.sort(key=lambda s: (-s[0].weight, -(s[1]["hazard_level"] or 0), s[1]["id"]))
+    return [(a.score, a.match, row) for a, row in scored[:MAX_CANDIDATES]]
 
 
 # --- Look-ups -------------------------------------------------------------------------------
@@ -237,7 +314,7 @@ def lookup_person(user, purpose, last_name, first_name=None, date_of_birth=None,
                                "street": street, "house_number": house_number,
                                "postal_code": postal_code, "city": city}.items() if v}
     with transaction.atomic():
-        ranked = rank(q, candidate_ids(matching.query_keys(q)))
+        ranked = find_candidates(q)
         measures = _measures([r["id"] for _, _, r in ranked])
         candidates = [_card(row, measures, value, match) for value, match, row in ranked]
         entry = _log(user, Lookup.Kind.PERSON, purpose, query,

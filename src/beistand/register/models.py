@@ -67,6 +67,31 @@ class RegisterPerson(models.Model):
         return f"{self.last_name}, {self.first_names}".strip(", ")
 
 
+class DistinctPersons(models.Model):
+    """The ZKS's decision that two persons the matcher finds alike are two people ("andere
+    Person"): the pair is no longer offered as a possible duplicate. Ids only (the reason is in
+    the audit event); ``person_a`` has the lower id."""
+
+    person_a = models.ForeignKey(RegisterPerson, on_delete=models.CASCADE, related_name="+")
+    person_b = models.ForeignKey(RegisterPerson, on_delete=models.CASCADE, related_name="+")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "verschiedene Personen"
+        verbose_name_plural = "verschiedene Personen"
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(fields=["person_a", "person_b"], name="distinct_pair_once"),
+            models.CheckConstraint(condition=models.Q(person_a__lt=models.F("person_b")),
+                                   name="distinct_pair_ordered"),
+        ]
+
+    def __str__(self):
+        return f"Person #{self.person_a_id} ≠ Person #{self.person_b_id}"
+
+
 class RegisterAddress(models.Model):
     person = models.ForeignKey(RegisterPerson, on_delete=models.CASCADE,
                                related_name="addresses")
@@ -185,9 +210,14 @@ class RightsRequest(models.Model):
         GRANTED = "granted", "stattgegeben"
         REFUSED = "refused", "abgelehnt"
         DONE = "done", "erledigt"
+        LAPSED = "lapsed", "entfallen"
 
     person = models.ForeignKey(RegisterPerson, on_delete=models.CASCADE,
                                related_name="rights_requests")
+    # The Art. 14 information is owed per entry: the entry it is about (None for requests of
+    # the person, and for information opened before entries were named).
+    entry = models.ForeignKey("RegisterEntry", null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+", verbose_name="Eintragung")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
     received_on = models.DateField("eingegangen am")

@@ -22,10 +22,11 @@ from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from beistand.audit import services as audit
-from beistand.backup import journal
+from beistand.register import access_log, rights_workflow, signals
 from beistand.register.models import (
     Lookup,
     RegisterAddress,
@@ -36,8 +37,11 @@ from beistand.register.models import (
 )
 
 REDACTED = "[entfernt]"
-# Persons purged per transaction in the retention run (keeps transactions and locks short).
-BATCH = 200
+# Persons purged per transaction in the retention run (keeps transactions and locks short: a
+# transaction of 50 purges writes for well under 100 ms; the alarm store waits behind it).
+BATCH = 50
+# Look-up log rows pruned per transaction.
+PRUNE_BATCH = 2000
 
 
 def identity_tokens(person: RegisterPerson) -> list[str]:
@@ -60,20 +64,52 @@ def redact(text: str, tokens: list[str]) -> str:
     return text
 
 
-def _redact_lookups(tokens_by_person: dict[int, list[str]]) -> int:
+@dataclass
+class LookupScan:
+    """The look-ups that showed some persons, found by a pass over the log made *before* the
+    purge's transaction (the pass reads the whole log: seconds on a large one, and no write
+    lock may be held meanwhile). ``upto``: the highest log id the pass saw; the purge re-checks
+    only rows logged after it, inside its transaction."""
+
+    persons: frozenset[int]
+    lookup_ids: frozenset[int]
+    upto: int
+
+
+def scan_lookups(person_ids) -> LookupScan:
+    """One pass over the access log (no transaction): the look-ups that showed the persons."""
+    ids = set(person_ids)
+    upto = Lookup.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    found = set()
+    if ids:
+        # JSON containment is not portable (SQLite has none): read ``shown`` of every row.
+        rows = Lookup.objects.filter(pk__lte=upto).values_list("pk", "shown")
+        for pk, shown in rows.iterator(chunk_size=5000):
+            if shown and ids.intersection(shown):
+                found.add(pk)
+    return LookupScan(frozenset(ids), frozenset(found), upto)
+
+
+def _redact_lookups(tokens_by_person: dict[int, list[str]], scan: LookupScan | None = None
+                    ) -> int:
     """Strip the query data of every look-up that showed one of the persons.
 
     The row itself stays (who asked, when, purpose, which ids were shown): the DPO's control of
     the querier is unaffected, and the row goes after a year anyway. The query's field names are
     kept so the log still shows *how* was asked (e.g. name + date of birth).
+
+    With a ``scan`` made before the transaction (covering these persons) only its hits and the
+    rows logged since are read here; without one, the whole log is read.
     """
     if not tokens_by_person:
         return 0
     ids = set(tokens_by_person)
     changed = 0
-    # JSON containment is not portable (SQLite has none); one pass over the log per batch.
-    for lookup in Lookup.objects.only("id", "shown", "query", "purpose").iterator(
-            chunk_size=2000):
+    rewritten = []
+    rows = Lookup.objects.all()
+    if scan is not None and ids <= scan.persons:
+        rows = rows.filter(Q(pk__in=scan.lookup_ids) | Q(pk__gt=scan.upto))
+    for lookup in rows.iterator(chunk_size=2000):
         hit = ids.intersection(lookup.shown or [])
         if not hit:
             continue
@@ -81,8 +117,29 @@ def _redact_lookups(tokens_by_person: dict[int, list[str]]) -> int:
         query = {"entfernt": sorted((lookup.query or {}).keys())} if lookup.query else {}
         Lookup.objects.filter(pk=lookup.pk).update(query=query,
                                                    purpose=redact(lookup.purpose, tokens))
+        rewritten.append(lookup)
         changed += 1
+    # The rewritten rows' new content is chained (issue 16, finding 6: every column is fixed).
+    access_log.rehash(rewritten)
     return changed
+
+
+def lapse_notifications(pid: int) -> int:
+    """The open Art. 14 information of an erased person closes itself ("entfallen", with a
+    note): there is nobody left to inform, and an open task nobody can close helps no one.
+    Each move is checked against the rights workflow's table."""
+    today = timezone.localdate()
+    lapsed = 0
+    for rr in RightsRequest.objects.filter(person_id=pid,
+                                           kind=RightsRequest.Kind.NOTIFICATION,
+                                           state__in=rights_workflow.states(open=True)):
+        rights_workflow.check(rr, "lapse", RightsRequest.State.LAPSED)
+        RightsRequest.objects.filter(pk=rr.pk).update(
+            state=RightsRequest.State.LAPSED, decided_at=timezone.now(), decided_by=None,
+            decision_reason=f"Entfallen: Die Person wurde am {today:%d.%m.%Y} aus dem "
+                            "Register gelöscht, bevor sie informiert wurde.")
+        lapsed += 1
+    return lapsed
 
 
 def _purge_rows(person: RegisterPerson, reason: str) -> tuple[dict, list[str]]:
@@ -97,6 +154,8 @@ def _purge_rows(person: RegisterPerson, reason: str) -> tuple[dict, list[str]]:
     addresses._raw_delete(addresses.db)
     entries = RegisterEntry.objects.filter(person_id=pid)
     counts["entries"] = entries.count()
+    # The raw delete below runs no SET_NULL: the Art. 14 requests let go of their entries first.
+    RightsRequest.objects.filter(entry__person_id=pid).update(entry=None)
     RegisterEntry.offences.through.objects.filter(registerentry__person_id=pid).delete()
     entries._raw_delete(entries.db)
     RegisterPerson.measures.through.objects.filter(registerperson_id=pid).delete()
@@ -105,6 +164,7 @@ def _purge_rows(person: RegisterPerson, reason: str) -> tuple[dict, list[str]]:
     for rr in RightsRequest.objects.filter(person_id=pid).only("id", "decision_reason"):
         RightsRequest.objects.filter(pk=rr.pk).update(
             details="", decision_reason=redact(rr.decision_reason, tokens))
+    counts["notifications_lapsed"] = lapse_notifications(pid)
     RegisterPerson.objects.filter(pk=pid).update(
         last_name="", first_names="", birth_name="", aliases=[], date_of_birth=None,
         status=RegisterPerson.Status.DELETED, status_reason=redact(reason, tokens)[:500],
@@ -117,18 +177,23 @@ def _record_purge(pid: int, reason: str, counts: dict, tokens: list[str], actor=
     audit.record("register.person.purge", object_type="register.registerperson",
                  object_id=pid, object_repr=f"Person #{pid}", actor=actor,
                  purpose=redact(reason, tokens), after=counts)
-    # Outside the database too, so a restore of an older backup can delete it again.
-    journal.person_purged(pid, redact(reason, tokens))
+    # The backup app journals it outside the database, so a restore of an older backup can
+    # delete it again.
+    signals.send_journaled(signals.person_purged, sender=RegisterPerson, person_id=pid,
+                           reason=redact(reason, tokens))
 
 
-def purge_person(person: RegisterPerson, reason: str, *, actor=None) -> dict:
+def purge_person(person: RegisterPerson, reason: str, *, actor=None,
+                 scan: LookupScan | None = None) -> dict:
     """Erase the person's personal data everywhere in the register; keep an anonymous tombstone.
 
-    Runs in the caller's transaction (or its own). Returns the counts of what was removed.
+    Runs in the caller's transaction (or its own). Returns the counts of what was removed. A
+    caller that holds a transaction passes ``scan_lookups([person.pk])``, made before it, so the
+    access log is not read whole under the write lock.
     """
     with transaction.atomic():
         counts, tokens = _purge_rows(person, reason)
-        counts["lookups_redacted"] = _redact_lookups({person.pk: tokens})
+        counts["lookups_redacted"] = _redact_lookups({person.pk: tokens}, scan)
         _record_purge(person.pk, reason, counts, tokens, actor=actor)
     person.refresh_from_db()
     return counts
@@ -193,6 +258,7 @@ def run_retention(today: date | None = None, stdout=None, dry_run: bool = False
     system = audit.Actor(user=None, label="retention")
     for start in range(0, len(due_ids), BATCH):
         chunk = due_ids[start:start + BATCH]
+        scan = scan_lookups(chunk)  # before the transaction: a pass over the whole log
         with audit.acting_as(system), transaction.atomic():
             tokens_by_person = {}
             recorded = []
@@ -201,7 +267,7 @@ def run_retention(today: date | None = None, stdout=None, dry_run: bool = False
                 counts, tokens = _purge_rows(person, REASON_DUE)
                 tokens_by_person[person.pk] = tokens
                 recorded.append((person.pk, counts, tokens))
-            redacted = _redact_lookups(tokens_by_person)
+            redacted = _redact_lookups(tokens_by_person, scan)
             for pid, counts, tokens in recorded:
                 _record_purge(pid, REASON_DUE, counts, tokens)
             if redacted:
@@ -218,7 +284,7 @@ def run_retention(today: date | None = None, stdout=None, dry_run: bool = False
     while True:
         with audit.acting_as(system), transaction.atomic():
             batch = list(Lookup.objects.filter(at__lt=cutoff, keep_for_audit=False)
-                         .order_by("pk").values_list("pk", flat=True)[:5000])
+                         .order_by("pk").values_list("pk", flat=True)[:PRUNE_BATCH])
             if not batch:
                 break
             Lookup.objects.filter(parent_id__in=batch).update(parent=None)
@@ -229,7 +295,8 @@ def run_retention(today: date | None = None, stdout=None, dry_run: bool = False
                          purpose=f"Aufbewahrungsfrist {settings.REGISTER_ACCESS_LOG_DAYS} Tage",
                          after={"deleted": len(batch), "before": cutoff.isoformat(),
                                 "first_id": batch[0], "last_id": batch[-1]})
-            journal.lookups_pruned(cutoff, batch)
+            signals.send_journaled(signals.lookups_pruned, sender=Lookup, cutoff=cutoff,
+                                   ids=batch)
         result.lookups_deleted += len(batch)
         say(f"Abfrageprotokoll: {result.lookups_deleted}/{result.lookups_due} gelöscht")
     say(result.summary())

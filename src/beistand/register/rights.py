@@ -14,6 +14,9 @@ Everybody else gets 403.
 - Art. 16/17/18/21: ``decide`` with ``granted``/``refused`` and a reason; granted rectification
   applies ``changes``, erasure purges the person, restriction and objection restrict the entry
   (restricted entries are never shown to queriers).
+
+Which move each kind of request allows, and what each state means (open, due, letter), is the
+table in ``rights_workflow``.
 """
 
 import calendar
@@ -28,23 +31,32 @@ from beistand.accounts import services as accounts
 from beistand.accounts.roles import Role
 from beistand.audit import services as audit
 from beistand.core.errors import Conflict, InvalidInput, NotFound
+from beistand.register import rights_workflow
 from beistand.register.models import (
     Lookup,
     RegisterAddress,
     RegisterPerson,
     RightsRequest,
 )
+from beistand.register.rights_workflow import REQUEST_KINDS
 
 Kind = RightsRequest.Kind
 State = RightsRequest.State
 
 DECIDING_ROLES = (Role.ZKS,)
 READING_ROLES = (Role.ZKS, Role.DPO)
-# Kinds the ZKS may record as a request of the person (Art. 14 is a duty, opened at publication).
-REQUEST_KINDS = (Kind.ACCESS, Kind.RECTIFICATION, Kind.ERASURE, Kind.RESTRICTION, Kind.OBJECTION)
-FINAL_STATES = (State.GRANTED, State.REFUSED, State.DONE)
 RECTIFIABLE = ("last_name", "first_names", "birth_name", "aliases", "date_of_birth", "address")
 ADDRESS_FIELDS = ("street", "house_number", "postal_code", "city")
+
+# Every text that can reach a letter is bounded (a letter's length bounds its rendering time and
+# the time a request spends on it). Names as in the model; aliases: a report brings at most 20,
+# merges add the duplicate's names, so the register allows more, but not without end.
+NAME_LENGTHS = {"last_name": 100, "first_names": 150, "birth_name": 100}
+MAX_ALIASES = 50
+ALIAS_LENGTH = 100
+ADDRESS_LENGTHS = {"street": 150, "house_number": 20, "postal_code": 10, "city": 100}
+REASON_LENGTH = 2000
+DETAILS_LENGTH = 5000
 
 PURPOSES = [
     "Schutz der Beschäftigten der Behörde vor Angriffen bei der Erfüllung ihrer Aufgaben "
@@ -124,14 +136,17 @@ def _request(request_id, *, lock: bool = False) -> RightsRequest:
 
 # --- Requests ---------------------------------------------------------------------------------
 
-def open_notification(person: RegisterPerson, user=None, received_on: date | None = None
-                      ) -> RightsRequest:
-    """The Art. 14 duty for a newly registered person (inside the publication's transaction)."""
+def open_notification(person: RegisterPerson, user=None, received_on: date | None = None,
+                      entry=None) -> RightsRequest:
+    """The Art. 14 duty for a new register entry (inside the publication's transaction): per
+    entry, also for a person registered before — each entry is new data about the person."""
     received_on = received_on or _today()
+    about = (f" vom Vorfall am {entry.incident_date:%d.%m.%Y}"
+             if entry is not None and entry.incident_date else "")
     return RightsRequest.objects.create(
-        person=person, kind=Kind.NOTIFICATION, received_on=received_on,
+        person=person, entry=entry, kind=Kind.NOTIFICATION, received_on=received_on,
         due_on=add_months(received_on), created_by=user,
-        details="Information der betroffenen Person nach Art. 14 DSGVO (Eintragung).")
+        details=f"Information der betroffenen Person nach Art. 14 DSGVO (Eintragung{about}).")
 
 
 def create_request(user, person_id, kind: str, received_on, details: str = "") -> RightsRequest:
@@ -145,8 +160,9 @@ def create_request(user, person_id, kind: str, received_on, details: str = "") -
     if received > _today():
         raise InvalidInput("Das Eingangsdatum liegt in der Zukunft.", field="received_on")
     details = (details or "").strip()
-    if len(details) > 5000:
-        raise InvalidInput("Das Anliegen ist zu lang (höchstens 5000 Zeichen).", field="details")
+    if len(details) > DETAILS_LENGTH:
+        raise InvalidInput(f"Das Anliegen ist zu lang (höchstens {DETAILS_LENGTH} Zeichen).",
+                           field="details")
     with transaction.atomic():
         person = _person(person_id)
         if person.status == RegisterPerson.Status.DELETED:
@@ -156,38 +172,56 @@ def create_request(user, person_id, kind: str, received_on, details: str = "") -
             details=details, created_by=user)
 
 
-def list_requests(user, *, state: str | None = None, person_id=None, now=None):
+def list_requests(user, *, state: str | None = None, person_id=None, now=None
+                  ) -> list[RightsRequest]:
     """Requests, nearest deadline first. ``state``: ``open`` (open or deferred), ``overdue``
-    (deadline or re-check date passed), or a model state."""
+    (deadline or re-check date passed), or a model state.
+
+    The list shows personal data (the person, the request's text, the decision's reason): it is
+    read and audited in one transaction (``register.rightsrequest.list``: filters, count and the
+    request and person ids shown) – every read of personal data is audited (docs/audit.md)."""
     _require_reader(user)
     qs = RightsRequest.objects.select_related("person").order_by("due_on", "pk")
     if person_id is not None:
         qs = qs.filter(person_id=person_id)
     if state in (None, ""):
-        return qs
-    if state == "open":
-        return qs.filter(state__in=(State.OPEN, State.DEFERRED))
-    if state == "overdue":
-        return due_rights_requests(now).select_related("person").order_by("due_on", "pk")
-    if state in State.values:
-        return qs.filter(state=state)
-    raise InvalidInput(f"Unbekannter Filter „{state}“ (open, overdue, "
-                       f"{', '.join(State.values)}).", field="state")
+        pass
+    elif state == "open":
+        qs = qs.filter(state__in=rights_workflow.states(open=True))
+    elif state == "overdue":
+        qs = due_rights_requests(now).select_related("person").order_by("due_on", "pk")
+        if person_id is not None:
+            qs = qs.filter(person_id=person_id)
+    elif state in State.values:
+        qs = qs.filter(state=state)
+    else:
+        raise InvalidInput(f"Unbekannter Filter „{state}“ (open, overdue, "
+                           f"{', '.join(State.values)}).", field="state")
+    with transaction.atomic():
+        requests = list(qs)
+        audit.record("register.rightsrequest.list", object_type="register.rightsrequest",
+                     object_repr="Anträge der Betroffenen", actor=user,
+                     after={"filters": {"state": state or None, "person_id": person_id},
+                            "count": len(requests),
+                            "requests": [r.pk for r in requests],
+                            "persons": sorted({r.person_id for r in requests})})
+    return requests
 
 
 def get_request(user, request_id) -> RightsRequest:
+    """One request (person, text, decision): an audited read, like the list."""
     _require_reader(user)
-    return _request(request_id)
+    with transaction.atomic():
+        req = _request(request_id)
+        audit.record_read(req, actor=user, action="register.rightsrequest.read",
+                          purpose="Antrag der betroffenen Person ansehen",
+                          fields=["person", "kind", "state", "details", "decision_reason"])
+    return req
 
 
 def due_rights_requests(now=None):
     """Open requests past their deadline and deferred ones whose re-check date has come."""
-    from django.db.models import Q
-
-    today = _today(now)
-    return RightsRequest.objects.filter(
-        Q(state=State.OPEN, due_on__lte=today)
-        | Q(state=State.DEFERRED, defer_until__lte=today))
+    return RightsRequest.objects.filter(rights_workflow.due_filter(_today(now)))
 
 
 def defer(user, request_id, reason: str, until) -> RightsRequest:
@@ -197,6 +231,7 @@ def defer(user, request_id, reason: str, until) -> RightsRequest:
     if len(reason) < 10:
         raise InvalidInput("Bitte begründen Sie die Zurückstellung (DSG NRW § 11), mindestens "
                            "10 Zeichen.", field="reason")
+    check_reason(reason)
     if until in (None, ""):
         raise InvalidInput("Bitte geben Sie ein Datum für die erneute Prüfung an.",
                            field="defer_until")
@@ -206,11 +241,7 @@ def defer(user, request_id, reason: str, until) -> RightsRequest:
                            field="defer_until")
     with transaction.atomic():
         req = _request(request_id, lock=True)
-        if req.kind != Kind.NOTIFICATION:
-            raise Conflict("Zurückstellen ist nur bei der Information nach Art. 14 möglich; "
-                           "andere Anträge werden entschieden (stattgegeben/abgelehnt).")
-        if req.state in FINAL_STATES:
-            raise Conflict("Dieser Antrag ist bereits abgeschlossen.")
+        rights_workflow.check(req, "defer", State.DEFERRED)
         req.state = State.DEFERRED
         req.defer_until = until
         req.decision_reason = reason
@@ -227,28 +258,55 @@ class Decision:
     purge_note: str = ""
 
 
+def check_reason(reason: str) -> None:
+    """A decision's or deferral's reason goes into the letter: bounded."""
+    if len(reason) > REASON_LENGTH:
+        raise InvalidInput(f"Die Begründung ist zu lang (höchstens {REASON_LENGTH} Zeichen).",
+                           field="reason")
+
+
+def check_aliases(aliases, field: str = "aliases") -> list[str]:
+    """Further names as a list of at most ``MAX_ALIASES`` texts of ``ALIAS_LENGTH`` characters
+    (refused beyond, nothing cut): they are shown in every letter to the person."""
+    if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+        raise InvalidInput("Weitere Namen als Liste von Texten angeben.", field=field)
+    cleaned = [a.strip() for a in aliases if a.strip()]
+    if len(cleaned) > MAX_ALIASES:
+        raise InvalidInput(f"Zu viele weitere Namen ({len(cleaned)}; höchstens {MAX_ALIASES}).",
+                           field=field)
+    too_long = [a for a in cleaned if len(a) > ALIAS_LENGTH]
+    if too_long:
+        raise InvalidInput(f"Ein weiterer Name ist zu lang (höchstens {ALIAS_LENGTH} Zeichen): "
+                           f"„{too_long[0][:30]}…“.", field=field)
+    return cleaned
+
+
 def decide(user, request_id, decision: str, reason: str = "", changes: dict | None = None
            ) -> Decision:
     """Decide a request. Art. 14: ``done`` (letter sent). Others: ``granted``/``refused`` with a
-    reason; a granted rectification needs ``changes``."""
+    reason; a granted rectification needs ``changes``.
+
+    A granted erasure gathers its letter in the transaction, before the data is purged, and
+    renders it after the commit (no lock is held while the PDF is laid out)."""
     _require_decider(user)
     reason = (reason or "").strip()
+    check_reason(reason)
+    # The look-up log is scanned for the person before the transaction (the slow part of an
+    # erasure); the purge re-checks only what was logged since.
+    scan = None
+    target = RightsRequest.objects.filter(pk=request_id).values_list("person_id", "kind").first()
+    if target is not None and target[1] == Kind.ERASURE and decision == State.GRANTED:
+        from beistand.register.retention import scan_lookups
+
+        scan = scan_lookups([target[0]])
+    draft = None
     with transaction.atomic():
         req = _request(request_id, lock=True)
-        if req.state in FINAL_STATES:
-            raise Conflict("Dieser Antrag ist bereits abgeschlossen.")
+        rights_workflow.check(req, "decide", decision)
         person = RegisterPerson.objects.select_for_update().get(pk=req.person_id)
-        if req.kind == Kind.NOTIFICATION:
-            if decision != State.DONE:
-                raise InvalidInput("Die Information nach Art. 14 wird als versandt („done“) "
-                                   "abgeschlossen oder zurückgestellt.", field="decision")
-        else:
-            if decision not in (State.GRANTED, State.REFUSED):
-                raise InvalidInput("Entscheidung muss „granted“ (stattgegeben) oder „refused“ "
-                                   "(abgelehnt) sein.", field="decision")
-            if len(reason) < 10:
-                raise InvalidInput("Bitte begründen Sie die Entscheidung (mindestens 10 "
-                                   "Zeichen).", field="reason")
+        if req.kind in REQUEST_KINDS and len(reason) < 10:
+            raise InvalidInput("Bitte begründen Sie die Entscheidung (mindestens 10 "
+                               "Zeichen).", field="reason")
         if changes and not (req.kind == Kind.RECTIFICATION and decision == State.GRANTED):
             raise InvalidInput("Änderungen gibt es nur bei einer stattgegebenen Berichtigung.",
                                field="changes")
@@ -270,16 +328,18 @@ def decide(user, request_id, decision: str, reason: str = "", changes: dict | No
                 req.save()
                 from beistand.register import letters
 
-                result.letter_pdf = letters.decision_letter(req)
-                result.purge_note = _erase(person, reason)
+                draft = letters.decision_draft(req)
+                result.purge_note = _erase(person, reason, scan)
                 req.refresh_from_db()
-                return result
-        req.save()
-        return result
+        if draft is None:
+            req.save()
+    if draft is not None:
+        result.letter_pdf = draft.render()
+    return result
 
 
 def _rectify(person: RegisterPerson, changes: dict, req: RightsRequest) -> None:
-    from beistand.register import services
+    from beistand.register.persons import refresh_person
 
     if not changes:
         raise InvalidInput("Eine Berichtigung braucht die zu ändernden Angaben.",
@@ -293,17 +353,15 @@ def _rectify(person: RegisterPerson, changes: dict, req: RightsRequest) -> None:
         if name not in changes:
             continue
         value = changes[name]
-        if not isinstance(value, str) or len(value.strip()) > 100 or (
-                name == "last_name" and not value.strip()):
+        if not isinstance(value, str) or (name == "last_name" and not value.strip()):
             raise InvalidInput(f"Ungültiger Wert für {name}.", field=f"changes.{name}")
+        if len(value.strip()) > NAME_LENGTHS[name]:
+            raise InvalidInput(f"{name}: höchstens {NAME_LENGTHS[name]} Zeichen.",
+                               field=f"changes.{name}")
         setattr(person, name, value.strip())
         applied.append(name)
     if "aliases" in changes:
-        aliases = changes["aliases"]
-        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
-            raise InvalidInput("Weitere Namen als Liste von Texten angeben.",
-                               field="changes.aliases")
-        person.aliases = [a.strip() for a in aliases if a.strip()]
+        person.aliases = check_aliases(changes["aliases"], "changes.aliases")
         applied.append("aliases")
     if "date_of_birth" in changes:
         value = changes["date_of_birth"]
@@ -317,7 +375,7 @@ def _rectify(person: RegisterPerson, changes: dict, req: RightsRequest) -> None:
         _rectify_address(person, changes["address"])
         applied.append("address")
     person.save()
-    services.refresh_person(person)
+    refresh_person(person)
     req.decision_reason = f"{req.decision_reason}\n\nBerichtigt: {', '.join(applied)}".strip()
 
 
@@ -329,6 +387,10 @@ def _rectify_address(person: RegisterPerson, value) -> None:
     data = {k: str(value.get(k) or "").strip() for k in ADDRESS_FIELDS}
     if not data["street"] or not data["postal_code"]:
         raise InvalidInput("Straße und PLZ sind erforderlich.", field="changes.address")
+    for key, limit in ADDRESS_LENGTHS.items():
+        if len(data[key]) > limit:
+            raise InvalidInput(f"Anschrift, {key}: höchstens {limit} Zeichen.",
+                               field=f"changes.address.{key}")
     current = person.addresses.filter(valid_to__isnull=True).order_by("-valid_from", "-pk")
     address = current.first()
     if address is None:
@@ -339,7 +401,7 @@ def _rectify_address(person: RegisterPerson, value) -> None:
     address.save()
 
 
-def _erase(person: RegisterPerson, reason: str) -> str:
+def _erase(person: RegisterPerson, reason: str, scan=None) -> str:
     """Art. 17: the retention engineer's purge if it exists, otherwise our own minimal one."""
     try:
         from beistand.register.retention import purge_person
@@ -347,7 +409,7 @@ def _erase(person: RegisterPerson, reason: str) -> str:
         purge_person = None
     if purge_person is not None:
         purge_person(person, f"Löschung nach Art. 17 DSGVO: {reason}",
-                     actor=audit.current_actor())
+                     actor=audit.current_actor(), scan=scan)
         return "register.retention.purge_person"
     # Fallback: personal data gone, the row stays (the request refers to it) as a tombstone.
     person.addresses.all().delete()
@@ -407,14 +469,16 @@ def remind_deferred(now=None) -> list[int]:
 
 # --- Art. 15 access report --------------------------------------------------------------------
 
-def lookup_counts(person: RegisterPerson) -> dict[str, int]:
-    """Look-ups that showed the person, per unit (no querier names). ``shown`` is a JSON list:
-    a text pre-filter keeps it portable (SQLite has no JSON containment), then an exact check."""
+def lookup_counts(person) -> dict[str, int]:
+    """Look-ups that showed the person (a person or its id), per unit (no querier names).
+    ``shown`` is a JSON list: a text pre-filter keeps it portable (SQLite has no JSON
+    containment), then an exact check. A scan of the access log: the callers count before their
+    audited transaction, which then holds the (SQLite) write lock only for the short reads."""
+    pid = getattr(person, "pk", person)
     counts: dict[str, int] = {}
-    rows = Lookup.objects.filter(shown__icontains=str(person.pk)).values_list("unit_code",
-                                                                              "shown")
+    rows = Lookup.objects.filter(shown__icontains=str(pid)).values_list("unit_code", "shown")
     for unit_code, shown in rows.iterator():
-        if person.pk in (shown or []) or str(person.pk) in [str(s) for s in shown or []]:
+        if pid in (shown or []) or str(pid) in [str(s) for s in shown or []]:
             key = unit_code or "ohne Einheit"
             counts[key] = counts.get(key, 0) + 1
     return dict(sorted(counts.items()))
@@ -447,36 +511,46 @@ def person_data(person: RegisterPerson) -> dict:
     }
 
 
-def access_report(user, person_id, *, purpose: str = "Auskunft nach Art. 15 DSGVO") -> dict:
+def _report(person: RegisterPerson, counts: dict[str, int]) -> dict:
+    return {
+        "generated_at": timezone.now(),
+        "person": person_data(person),
+        "purposes": PURPOSES,
+        "legal_basis": LEGAL_BASIS,
+        "recipients": RECIPIENTS,
+        "source": "Meldungen von Beschäftigten der Behörde über Vorfälle bei der "
+                  "Aufgabenerfüllung (Angaben zur meldenden Person werden nicht "
+                  "gespeichert); ggf. Übernahme aus dem früheren Register der Behörde",
+        "retention": {
+            "review_years": settings.REGISTER_REVIEW_YEARS,
+            "delete_years": settings.REGISTER_DELETE_YEARS,
+            "review_on": person.review_on, "delete_on": person.delete_on,
+        },
+        "lookups_per_unit": counts,
+        "lookup_log_days": settings.REGISTER_ACCESS_LOG_DAYS,
+        "rights_requests": [
+            {"kind": r.kind, "kind_label": r.get_kind_display(), "received_on": r.received_on,
+             "state": r.state, "state_label": r.get_state_display()}
+            for r in person.rights_requests.order_by("received_on", "pk")],
+        "rights": RIGHTS,
+        "supervisory_authority": SUPERVISORY_AUTHORITY,
+    }
+
+
+ACCESS_PURPOSE = "Auskunft nach Art. 15 DSGVO"
+
+
+def access_report(user, person_id, *, purpose: str = ACCESS_PURPOSE) -> dict:
     """The complete Art. 15 report as a JSON-ready dict (audited read)."""
     _require_reader(user)
+    counts = lookup_counts(person_id)
     with transaction.atomic():
         person = _person(person_id)
+        report = _report(person, counts)
+        # Last in the transaction: on PostgreSQL the audit head's row lock is held from here to
+        # the commit, so every other audited write (an alarm) waits for as short as possible.
         audit.record_read(person, actor=user, purpose=purpose,
                           action="register.person.access_report")
-        report = {
-            "generated_at": timezone.now(),
-            "person": person_data(person),
-            "purposes": PURPOSES,
-            "legal_basis": LEGAL_BASIS,
-            "recipients": RECIPIENTS,
-            "source": "Meldungen von Beschäftigten der Behörde über Vorfälle bei der "
-                      "Aufgabenerfüllung (Angaben zur meldenden Person werden nicht "
-                      "gespeichert); ggf. Übernahme aus dem früheren Register der Behörde",
-            "retention": {
-                "review_years": settings.REGISTER_REVIEW_YEARS,
-                "delete_years": settings.REGISTER_DELETE_YEARS,
-                "review_on": person.review_on, "delete_on": person.delete_on,
-            },
-            "lookups_per_unit": lookup_counts(person),
-            "lookup_log_days": settings.REGISTER_ACCESS_LOG_DAYS,
-            "rights_requests": [
-                {"kind": r.kind, "kind_label": r.get_kind_display(), "received_on": r.received_on,
-                 "state": r.state, "state_label": r.get_state_display()}
-                for r in person.rights_requests.order_by("received_on", "pk")],
-            "rights": RIGHTS,
-            "supervisory_authority": SUPERVISORY_AUTHORITY,
-        }
     return report
 
 
@@ -492,30 +566,47 @@ RIGHTS = [
 
 
 def access_report_pdf(user, person_id) -> tuple[str, bytes]:
-    from beistand.register import letters
-
-    data = access_report(user, person_id)
-    return f"auskunft-art15-{person_id}.pdf", letters.access_report_pdf(data)
-
-
-def letter_pdf(user, request_id) -> tuple[str, bytes]:
-    """The letter of a request: Art. 14 notification, or the decision letter of Art. 15-21."""
+    """The Art. 15 letter: gathered and audited in one short transaction, rendered after it."""
     from beistand.register import letters
 
     _require_reader(user)
+    counts = lookup_counts(person_id)
+    with transaction.atomic():
+        person = _person(person_id)
+        draft = letters.access_report_draft(_report(person, counts))
+        audit.record_read(person, actor=user, purpose=ACCESS_PURPOSE,
+                          action="register.person.access_report")
+    return f"auskunft-art15-{person_id}.pdf", draft.render()
+
+
+def letter_pdf(user, request_id) -> tuple[str, bytes]:
+    """The letter of a request: Art. 14 notification, or the decision letter of Art. 15-21.
+    Gathered and audited in one short transaction, rendered after the commit."""
+    from beistand.register import letters
+
+    _require_reader(user)
+    target = RightsRequest.objects.filter(pk=request_id).values_list("person_id", "kind",
+                                                                     "state").first()
+    counts = None
+    if target is not None and target[1] == Kind.ACCESS and target[2] == State.GRANTED:
+        counts = lookup_counts(target[0])
     with transaction.atomic():
         req = _request(request_id)
         if req.person.status == RegisterPerson.Status.DELETED:
             raise Conflict("Die Eintragung ist gelöscht; das Schreiben wurde bei der "
                            "Entscheidung einmalig erzeugt.")
-        if req.kind != Kind.NOTIFICATION and req.state not in (State.GRANTED, State.REFUSED):
+        if not rights_workflow.letter_exists(req):
             raise Conflict("Das Schreiben gibt es erst nach der Entscheidung.")
+        if req.kind == Kind.NOTIFICATION:
+            draft = letters.notification_draft(req)
+        elif req.kind == Kind.ACCESS and req.state == State.GRANTED:
+            if counts is None:  # decided between the look and the transaction
+                counts = lookup_counts(req.person_id)
+            draft = letters.access_report_draft(_report(req.person, counts), request=req)
+            audit.record_read(req.person, actor=user, purpose=ACCESS_PURPOSE,
+                              action="register.person.access_report")
+        else:
+            draft = letters.decision_draft(req)
         audit.record_read(req.person, actor=user, purpose=f"Schreiben zu Antrag {req.pk}",
                           action="register.rights.letter")
-        if req.kind == Kind.NOTIFICATION:
-            pdf = letters.notification_letter(req)
-        elif req.kind == Kind.ACCESS and req.state == State.GRANTED:
-            pdf = letters.access_report_pdf(access_report(user, req.person_id), request=req)
-        else:
-            pdf = letters.decision_letter(req)
-    return f"schreiben-{req.kind}-{req.pk}.pdf", pdf
+    return f"schreiben-{req.kind}-{req.pk}.pdf", draft.render()

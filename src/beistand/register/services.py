@@ -1,74 +1,99 @@
-"""Public face of the register.
+"""Public face of the register: views, the API and other apps call these names, never the
+modules behind them.
 
-Entries are made only by the report workflow's ``publish`` (``publish_from_report``) or by the
-legacy import. Look-ups, rights of the person and retention live in their own modules
-(``lookup.py``, ``rights.py``, ``retention.py``) and are re-exported from here.
+Entries are made only by the report workflow's ``publish`` (``publishing``, connected to the
+reports app's signal at start-up) or by the legacy import. The work itself lives in modules by
+concern, re-exported here:
+
+* ``lookup`` — purpose-bound look-ups by person or address, and the detail of a hit;
+* ``access_log`` — the DPO's side of the look-up log (search, CSV, keep for an audit, misuse);
+* ``zks`` — the ZKS's care of the register (merge, restrict, measures, reviews, case outcomes);
+* ``rights`` and ``rights_workflow`` — the person's rights (Art. 14–18, 21 GDPR) and letters;
+* ``retention`` — purge of a person and the daily retention run;
+* ``persons`` and ``publishing`` — a person's derived data, and entries from a report.
 """
 
-from datetime import timedelta
+from beistand.register.access_log import export_csv as export_access_log_csv
+from beistand.register.access_log import keep_for_audit, misuse_signals
+from beistand.register.access_log import search as search_access_log
+from beistand.register.lookup import lookup_address, lookup_detail, lookup_person
+from beistand.register.persons import rebuild_all_search_keys, refresh_person
+from beistand.register.publishing import publish_from_report
+from beistand.register.retention import purge_person, run_retention
+from beistand.register.rights import (
+    DECIDING_ROLES,
+    access_report,
+    access_report_pdf,
+    due_rights_requests,
+    letter_pdf,
+    open_notification,
+    remind_deferred,
+)
+from beistand.register.rights import create_request as create_rights_request
+from beistand.register.rights import decide as decide_rights_request
+from beistand.register.rights import defer as defer_rights_request
+from beistand.register.rights import get_request as get_rights_request
+from beistand.register.rights import list_requests as list_rights_requests
+from beistand.register.rights_workflow import due_date as rights_request_due_date
+from beistand.register.rights_workflow import facts as rights_request_facts
+from beistand.register.rights_workflow import is_due as rights_request_is_due
+from beistand.register.rights_workflow import letter_exists
+from beistand.register.rights_workflow import states as rights_request_states
+from beistand.register.zks import (
+    decide_review,
+    lift_restriction,
+    mark_distinct,
+    merge_duplicate,
+    merge_persons,
+    read_person,
+    read_review_list,
+    record_case_outcome,
+    restrict_person,
+    review_due,
+    search_persons,
+    set_measures,
+)
 
-from django.conf import settings
-from django.utils import timezone
-
-from beistand.register import rights
-from beistand.register.models import RegisterAddress, RegisterEntry, RegisterPerson
-
-
-def _find_person(p) -> RegisterPerson | None:
-    """The same person already registered: same name, first names and date of birth."""
-    candidates = RegisterPerson.objects.filter(
-        last_name__iexact=p.last_name, first_names__iexact=p.first_names,
-        date_of_birth=p.date_of_birth).exclude(status=RegisterPerson.Status.DELETED)
-    return candidates.first()
-
-
-def refresh_person(person: RegisterPerson) -> None:
-    """Recompute cached level, last incident, review/deletion dates and search keys."""
-    from beistand.register import matching
-
-    entries = list(person.entries.all())
-    if entries:
-        person.hazard_level = max(e.hazard_level for e in entries)
-        person.last_incident_on = max(e.incident_date for e in entries)
-        person.review_on = person.last_incident_on + timedelta(
-            days=365 * settings.REGISTER_REVIEW_YEARS)
-        person.delete_on = person.last_incident_on + timedelta(
-            days=365 * settings.REGISTER_DELETE_YEARS)
-    person.save()
-    matching.rebuild_keys(person)
-
-
-def publish_from_report(user, report) -> list[RegisterEntry]:
-    """Create the register entries of a report (inside the caller's transaction).
-
-    Only the perpetrator's identity and address, the hazard level, offence categories and the
-    incident date are copied; nothing about the reporter, victims, witnesses or the narrative.
-    """
-    entries = []
-    perpetrators = report.perpetrators.filter(known=True).exclude(last_name="")
-    incident_date = timezone.localtime(report.occurred_at).date()
-    offences = list(report.offences.all())
-    for p in perpetrators:
-        person = _find_person(p)
-        if person is None:
-            person = RegisterPerson.objects.create(
-                last_name=p.last_name, first_names=p.first_names, birth_name=p.birth_name,
-                aliases=p.aliases, date_of_birth=p.date_of_birth)
-            # Art. 14 GDPR: a newly registered person must be informed (one-month deadline).
-            rights.open_notification(person, user)
-        if p.street and p.postal_code and not person.addresses.filter(
-                street__iexact=p.street, house_number__iexact=p.house_number,
-                postal_code=p.postal_code, valid_to__isnull=True).exists():
-            RegisterAddress.objects.create(person=person, street=p.street,
-                                           house_number=p.house_number,
-                                           postal_code=p.postal_code, city=p.city,
-                                           valid_from=incident_date)
-        if RegisterEntry.objects.filter(person=person, report=report).exists():
-            continue
-        entry = RegisterEntry.objects.create(person=person, report=report,
-                                             hazard_level=report.hazard_level,
-                                             incident_date=incident_date, published_by=user)
-        entry.offences.set(offences)
-        refresh_person(person)
-        entries.append(entry)
-    return entries
+__all__ = [
+    "DECIDING_ROLES",
+    "access_report",
+    "access_report_pdf",
+    "create_rights_request",
+    "decide_review",
+    "decide_rights_request",
+    "defer_rights_request",
+    "due_rights_requests",
+    "export_access_log_csv",
+    "get_rights_request",
+    "keep_for_audit",
+    "letter_exists",
+    "letter_pdf",
+    "lift_restriction",
+    "list_rights_requests",
+    "lookup_address",
+    "lookup_detail",
+    "lookup_person",
+    "mark_distinct",
+    "merge_duplicate",
+    "merge_persons",
+    "misuse_signals",
+    "open_notification",
+    "publish_from_report",
+    "purge_person",
+    "read_person",
+    "read_review_list",
+    "rebuild_all_search_keys",
+    "record_case_outcome",
+    "refresh_person",
+    "remind_deferred",
+    "restrict_person",
+    "review_due",
+    "rights_request_due_date",
+    "rights_request_facts",
+    "rights_request_is_due",
+    "rights_request_states",
+    "run_retention",
+    "search_access_log",
+    "search_persons",
+    "set_measures",
+]

@@ -1,7 +1,8 @@
 """Register pages: the querier's look-up (Auskunft), the DPO's access log and the ZKS pages.
 
-Thin views: they parse forms and call the register services (lookup, access_log, zks, rights);
-every DomainError becomes a German message on the page, never a 500. There is deliberately no
+Thin views: they parse forms and call the register's public face (``register.services``). A
+DomainError they do not handle becomes the German error page (``core.middleware``); they catch
+one only to show it differently (the form again, or a message on the page). There is deliberately no
 list of persons for queriers: a look-up needs a purpose and more than a last name, and its
 details need a second, logged click.
 """
@@ -17,13 +18,12 @@ from django.utils import timezone
 
 from beistand.accounts import services as accounts
 from beistand.accounts.roles import Role
+from beistand.core import error_pages as errors
 from beistand.core.errors import DomainError, InvalidInput, NotFound
-from beistand.register import access_log as access_log_service
-from beistand.register import forms, rights, zks
-from beistand.register import lookup as lookup_service
+from beistand.register import forms
+from beistand.register import services as register
 from beistand.register.models import Lookup, ProtectiveMeasure, RegisterPerson, RightsRequest
 from beistand.reports.forms import LEVELS
-from beistand.web import errors
 
 # What a querier should do at each hazard level (the Aachen model, as on the report form).
 LEVEL_TITLES = {0: "keine besondere Gefahr", 1: "erhöhte Vorsicht", 2: "Gefahr",
@@ -83,14 +83,6 @@ def _candidate(c: dict) -> dict:
 
 # --- Querier: the look-up --------------------------------------------------------------------
 
-def _require(request, *roles):
-    try:
-        accounts.require_role(request.user, *roles)
-    except DomainError as exc:
-        return errors.domain_error(request, exc)
-    return None
-
-
 def _lookup_page(request, person_form, address_form, mode="person", status=200):
     return render(request, "register/lookup.html", {
         "person_form": person_form, "address_form": address_form, "mode": mode,
@@ -100,9 +92,7 @@ def _lookup_page(request, person_form, address_form, mode="person", status=200):
 @login_required
 def lookup(request):
     """The look-up form (GET) and its result (POST): a warning card per candidate, or none."""
-    denied = _require(request, Role.QUERIER)
-    if denied:
-        return denied
+    accounts.require_role(request.user, Role.QUERIER)
     if request.method == "GET":
         mode = "address" if request.GET.get("modus") == "anschrift" else "person"
         return _lookup_page(request, forms.PersonLookupForm(), forms.AddressLookupForm(), mode)
@@ -119,14 +109,12 @@ def lookup(request):
         return _lookup_page(request, person_form, address_form, mode, status=400)
     try:
         if mode == "address":
-            result = lookup_service.lookup_address(request.user, **form.service_kwargs())
+            result = register.lookup_address(request.user, **form.service_kwargs())
         else:
-            result = lookup_service.lookup_person(request.user, **form.service_kwargs())
+            result = register.lookup_person(request.user, **form.service_kwargs())
     except InvalidInput as exc:
         form.service_error(exc.field, exc.detail)
         return _lookup_page(request, person_form, address_form, mode, status=400)
-    except DomainError as exc:
-        return errors.domain_error(request, exc)
     candidates = [_candidate(c) for c in result["candidates"]]
     d = form.cleaned_data
     if mode == "address":
@@ -145,20 +133,15 @@ def lookup(request):
 @login_required
 def lookup_detail(request):
     """The second click: incident categories and dates of one shown person (logged)."""
-    denied = _require(request, Role.QUERIER)
-    if denied:
-        return denied
+    accounts.require_role(request.user, Role.QUERIER)
     if request.method != "POST":
         return errors.method_not_allowed(request, ["POST"])
     try:
         lookup_id = int(request.POST.get("lookup", ""))
         person_id = int(request.POST.get("person", ""))
     except ValueError:
-        return errors.domain_error(request, NotFound("Diese Abfrage gibt es nicht."))
-    try:
-        detail = lookup_service.lookup_detail(request.user, lookup_id, person_id)
-    except DomainError as exc:
-        return errors.domain_error(request, exc)
+        raise NotFound("Diese Abfrage gibt es nicht.") from None
+    detail = register.lookup_detail(request.user, lookup_id, person_id)
     incidents = [{"date": _fmt_date(inc["incident_date"]), "level": _level(inc["hazard_level"]),
                   "offences": inc["offences"]} for inc in detail["incidents"]]
     contact = detail["zks_contact"]
@@ -197,18 +180,13 @@ LOG_PAGE_SIZE = 200
 
 @login_required
 def access_log(request):
-    denied = _require(request, Role.DPO)
-    if denied:
-        return denied
+    accounts.require_role(request.user, Role.DPO)
     form = forms.AccessLogFilterForm(request.GET or None)
     filters = _log_filters(form) if form.is_bound and form.is_valid() else {}
     if form.is_bound and not form.is_valid():
         filters = None
     if request.GET.get("format") == "csv" and filters is not None:
-        try:
-            content = access_log_service.export_csv(request.user, **filters)
-        except DomainError as exc:
-            return errors.domain_error(request, exc)
+        content = register.export_access_log_csv(request.user, **filters)
         if isinstance(content, str):
             content = content.encode("utf-8-sig")
         response = HttpResponse(content, content_type="text/csv; charset=utf-8")
@@ -216,14 +194,11 @@ def access_log(request):
             f'attachment; filename="zugriffsprotokoll-{timezone.localdate():%Y-%m-%d}.csv"')
         return response
     rows, total, signals = [], 0, []
-    try:
-        if filters is not None:
-            entries = access_log_service.search(request.user, **filters)
-            total = len(entries)
-            rows = [_log_row(e) for e in entries[:LOG_PAGE_SIZE]]
-        signals = _signals(access_log_service.misuse_signals(request.user, timezone.localdate()))
-    except DomainError as exc:
-        return errors.domain_error(request, exc)
+    if filters is not None:
+        entries = register.search_access_log(request.user, **filters)
+        total = len(entries)
+        rows = [_log_row(e) for e in entries[:LOG_PAGE_SIZE]]
+    signals = _signals(register.misuse_signals(request.user, timezone.localdate()))
     csv_query = request.GET.copy()
     csv_query["format"] = "csv"
     return render(request, "register/access_log.html", {
@@ -241,9 +216,7 @@ def _signals(signals) -> list[dict]:
 
 @login_required
 def keep_for_audit(request, lookup_id: int):
-    denied = _require(request, Role.DPO)
-    if denied:
-        return denied
+    accounts.require_role(request.user, Role.DPO)
     if request.method != "POST":
         return errors.method_not_allowed(request, ["POST"])
     reason = request.POST.get("reason", "").strip()
@@ -251,9 +224,9 @@ def keep_for_audit(request, lookup_id: int):
         if not reason:
             raise InvalidInput("Bitte geben Sie an, für welche Prüfung der Eintrag aufbewahrt "
                                "wird.", field="reason")
-        access_log_service.keep_for_audit(request.user, lookup_id, reason)
-    except NotFound as exc:
-        return errors.domain_error(request, exc)
+        register.keep_for_audit(request.user, lookup_id, reason)
+    except NotFound:
+        raise
     except DomainError as exc:
         messages.error(request, f"Abfrage {lookup_id}: {exc.detail} Es wurde nichts geändert.")
     else:
@@ -273,32 +246,20 @@ def _person_row(p: RegisterPerson) -> dict:
             "review_on": _fmt_date(p.review_on), "last_incident": _fmt_date(p.last_incident_on)}
 
 
-def _zks_search(query: str) -> list[RegisterPerson]:
-    """The ZKS finds people in its own register by name (exact, case-insensitive)."""
-    parts = [p.strip() for p in query.replace(",", " ").split() if p.strip()]
-    if not parts:
-        return []
-    qs = RegisterPerson.objects.exclude(status=RegisterPerson.Status.DELETED).filter(
-        merged_into__isnull=True)
-    qs = qs.filter(last_name__iexact=parts[0]) | qs.filter(last_name__iexact=parts[-1])
-    return list(qs.order_by("last_name", "first_names")[:50])
-
-
 @login_required
 def manage(request):
-    denied = _require(request, Role.ZKS)
-    if denied:
-        return denied
+    accounts.require_role(request.user, Role.ZKS)
     today = timezone.localdate()
-    try:
-        due = list(zks.review_due(today))
-    except DomainError as exc:
-        return errors.domain_error(request, exc)
-    open_requests = list(rights.list_requests(request.user, state="open"))
-    query = request.GET.get("name", "").strip()
+    # Reads of persons go through audited services (issue 16, finding 5).
+    due = register.read_review_list(request.user, today)
+    open_requests = list(register.list_rights_requests(request.user, state="open"))
+    query = request.GET.get("name", "").strip()[:200]
+    found = register.search_persons(request.user, query) if query else None
     return render(request, "register/manage.html", {
         "due": [_person_row(p) for p in due], "query": query,
-        "found": [_person_row(p) for p in _zks_search(query)] if query else None,
+        "found": [{**_person_row(p), "match_level": p.match_level,
+                   "explanation": p.match_explanation} for p in found]
+        if found is not None else None,
         "rights_requests": [_rights_row(r, today) for r in open_requests],
         "reason_form": forms.ReasonForm(),
     })
@@ -306,18 +267,16 @@ def manage(request):
 
 def _rights_row(r: RightsRequest, today) -> dict:
     return {"obj": r, "kind": r.get_kind_display(), "state": r.get_state_display(),
-            "due": _fmt_date(r.due_on), "overdue": r.due_on < today and r.state in (
-                RightsRequest.State.OPEN, RightsRequest.State.DEFERRED),
+            "due": _fmt_date(r.due_on),
+            "overdue": r.due_on < today and register.rights_request_facts(r.state).open,
             "defer_until": _fmt_date(r.defer_until), "person_id": r.person_id,
             "person": str(r.person),
             # A letter exists for the Art. 14 information and for every decided request.
             "letter_url": reverse("register:letter_pdf", args=[r.pk])
-            if r.kind == RightsRequest.Kind.NOTIFICATION
-            or r.state in (RightsRequest.State.GRANTED, RightsRequest.State.REFUSED)
-            else "",
+            if register.letter_exists(r) else "",
             "is_notification": r.kind == RightsRequest.Kind.NOTIFICATION,
             "is_rectification": r.kind == RightsRequest.Kind.RECTIFICATION,
-            "open": r.state in (RightsRequest.State.OPEN, RightsRequest.State.DEFERRED)}
+            "open": register.rights_request_facts(r.state).open}
 
 
 def _document_links(person_id: int) -> list[dict]:
@@ -327,41 +286,38 @@ def _document_links(person_id: int) -> list[dict]:
 
 @login_required
 def person(request, person_id: int):
-    denied = _require(request, Role.ZKS)
-    if denied:
-        return denied
-    p = (RegisterPerson.objects.filter(pk=person_id)
-         .exclude(status=RegisterPerson.Status.DELETED).first())
-    if p is None:
-        return errors.domain_error(request, NotFound("Diese Person ist nicht (mehr) im "
-                                                     "Register."))
+    accounts.require_role(request.user, Role.ZKS)
+    # Identity, addresses, incidents and rights requests: one audited read (finding 5).
+    record = register.read_person(request.user, person_id)
+    p = record.person
     today = timezone.localdate()
-    entries = list(p.entries.prefetch_related("offences").order_by("-incident_date"))
+    same = RegisterPerson.objects.in_bulk([d["person_id"] for d in record.same_persons])
     return render(request, "register/person.html", {
         "p": p, "row": _person_row(p), "today": today,
-        "addresses": list(p.addresses.order_by("valid_to", "-valid_from")),
+        "same_persons": [{**d, "name": str(same[d["person_id"]]),
+                          "date_of_birth": _fmt_date(same[d["person_id"]].date_of_birth)}
+                         for d in record.same_persons if d["person_id"] in same],
+        "addresses": record.addresses,
         "entries": [{"obj": e, "date": _fmt_date(e.incident_date),
                      "offences": ", ".join(o.label for o in e.offences.all()),
                      "report_url": f"/meldungen/{e.report_id}/" if e.report_id else ""}
-                    for e in entries],
-        "measures": [(m, m.pk in {x.pk for x in p.measures.all()})
+                    for e in record.entries],
+        "measures": [(m, m.pk in record.measure_ids)
                      for m in ProtectiveMeasure.objects.filter(active=True)],
-        "rights_requests": [_rights_row(r, today) for r in p.rights_requests.all()],
+        "rights_requests": [_rights_row(r, today) for r in record.rights_requests],
         "rights_kinds": RightsRequest.Kind.choices,
         "documents": _document_links(p.pk),
     })
 
 
 def _person_action(request, person_id, call, success):
-    denied = _require(request, Role.ZKS)
-    if denied:
-        return denied
+    accounts.require_role(request.user, Role.ZKS)
     if request.method != "POST":
         return errors.method_not_allowed(request, ["POST"])
     try:
         call()
-    except NotFound as exc:
-        return errors.domain_error(request, exc)
+    except NotFound:
+        raise
     except DomainError as exc:
         messages.error(request, f"{exc.detail} Es wurde nichts geändert.")
     else:
@@ -386,20 +342,23 @@ def person_action(request, person_id: int):
     post = request.POST
     def run():
         if action == "measures":
-            zks.set_measures(request.user, person_id, post.getlist("measures"))
+            register.set_measures(request.user, person_id, post.getlist("measures"))
         elif action == "restrict":
-            zks.restrict_person(request.user, person_id, _reason(request))
+            register.restrict_person(request.user, person_id, _reason(request))
         elif action == "lift":
-            zks.lift_restriction(request.user, person_id, _reason(request))
+            register.lift_restriction(request.user, person_id, _reason(request))
         elif action == "outcome":
-            zks.record_case_outcome(request.user, outcome=post.get("outcome", ""),
+            register.record_case_outcome(request.user, outcome=post.get("outcome", ""),
                                     reason=_reason(request), person_id=person_id)
         elif action == "merge":
             other = _int(post.get("other"), "other",
                          "Bitte geben Sie die Nummer der doppelten Person an.")
-            zks.merge_persons(request.user, person_id, other, _reason(request))
+            register.merge_persons(request.user, person_id, other, _reason(request))
+        elif action == "distinct":
+            other = _int(post.get("other"), "other", "Bitte geben Sie die andere Person an.")
+            register.mark_distinct(request.user, person_id, other, _reason(request))
         elif action in ("extend", "delete"):
-            zks.decide_review(request.user, person_id, action, _reason(request))
+            register.decide_review(request.user, person_id, action, _reason(request))
         else:
             raise InvalidInput("Diese Aktion gibt es nicht.", field="action")
 
@@ -409,6 +368,7 @@ def person_action(request, person_id: int):
         "lift": "Die Einschränkung ist aufgehoben.",
         "outcome": "Der Ausgang des Verfahrens ist erfasst; der Eintrag ist eingeschränkt.",
         "merge": "Die Personen sind zusammengeführt.",
+        "distinct": "Vermerkt: Es sind zwei verschiedene Personen.",
         "extend": "Die Speicherung ist verlängert; die nächste Prüfung ist vorgemerkt.",
         "delete": "Der Eintrag ist gelöscht.",
     }.get(action, "")
@@ -435,19 +395,19 @@ def rights_action(request, person_id: int):
     def run():
         action = post.get("action", "")
         if action == "create":
-            rights.create_request(request.user, person_id, post.get("kind", ""),
+            register.create_rights_request(request.user, person_id, post.get("kind", ""),
                                   _parse_date(post.get("received_on"), "received_on"),
                                   details=post.get("details", "").strip())
             return
         request_id = _int(post.get("request"), "request", "Diese Anfrage gibt es nicht.")
         if action == "defer":
-            rights.defer(request.user, request_id, post.get("reason", ""),
+            register.defer_rights_request(request.user, request_id, post.get("reason", ""),
                          post.get("defer_until", "").strip() or None)
         elif action == "decide":
             changes = {name: post.get(f"change_{name}", "").strip()
                        for name in ("last_name", "first_names", "date_of_birth")}
             changes = {k: v for k, v in changes.items() if v}
-            rights.decide(request.user, request_id, post.get("decision", ""),
+            register.decide_rights_request(request.user, request_id, post.get("decision", ""),
                           post.get("reason", ""), changes=changes or None)
         else:
             raise InvalidInput("Diese Aktion gibt es nicht.", field="action")
@@ -461,25 +421,16 @@ def _pdf(filename: str, content: bytes) -> HttpResponse:
     return response
 
 
-def _pdf_download(request, make):
-    """Run a PDF-producing service call (it checks the role and audits) and send the file."""
-    try:
-        filename, content = make()
-    except DomainError as exc:
-        return errors.domain_error(request, exc)
-    return _pdf(filename, content)
-
-
 @login_required
 def access_report_pdf(request, person_id: int):
     """Art. 15 report of the person as a PDF (ZKS/DPO)."""
-    return _pdf_download(request, lambda: rights.access_report_pdf(request.user, person_id))
+    return _pdf(*register.access_report_pdf(request.user, person_id))
 
 
 @login_required
 def letter_pdf(request, request_id: int):
     """The letter of a rights request (Art. 14 information or a decision letter)."""
-    return _pdf_download(request, lambda: rights.letter_pdf(request.user, request_id))
+    return _pdf(*register.letter_pdf(request.user, request_id))
 
 
 def _parse_date(value, field):

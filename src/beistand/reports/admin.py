@@ -7,8 +7,8 @@ Writes are audited by the model signals (the admin saves inside a transaction).
 
 from django.contrib import admin
 
+from beistand.core.admin_site import admin_site
 from beistand.reports.models import HelpOffer, Offence
-from beistand.web.admin_site import admin_site
 
 
 class _CatalogueAdmin(admin.ModelAdmin):

@@ -14,7 +14,8 @@ from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from beistand.core.api import Id, Str, StrictSchema, authorised
+from beistand.accounts.api_auth import authorised
+from beistand.core.api import Id, Str, StrictSchema
 from beistand.core.errors import InvalidInput, NotFound
 from beistand.organisation import services as org
 from beistand.reports import attachments, services, workflow
@@ -106,6 +107,10 @@ def _to_input(payload: ReportIn) -> services.ReportInput:
         from_other_authority=payload.from_other_authority,
         help_offers=list(payload.help_offers),
     )
+
+
+class VictimIn(StrictSchema):
+    employee_id: int = Field(ge=1, le=2**63 - 1)
 
 
 class TransitionIn(StrictSchema):
@@ -385,13 +390,14 @@ def _list_item(report: Report) -> dict:
 
 # --- Catalogues ---------------------------------------------------------------------------------
 
-@catalogue_router.get("/offences", response=list[OffenceOut])
+@catalogue_router.get("/offences", response=list[OffenceOut], operation_id="catalogue_offences")
 def offences(request):
     """The active offences with hazard level (Aachener Modell) and zero-tolerance flag."""
     return services.offence_catalogue()
 
 
-@catalogue_router.get("/help-offers", response=list[HelpOfferOut])
+@catalogue_router.get("/help-offers", response=list[HelpOfferOut],
+                      operation_id="catalogue_help_offers")
 def help_offers(request):
     """The active help offers with the code of the responsible unit."""
     return services.help_offer_catalogue()
@@ -402,24 +408,17 @@ def help_offers(request):
 class ListParams(Schema):
     scope: Literal["mine", "queue", "visible"] = "visible"
     limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0)
+    # Bounded: an offset beyond any real list is a bad request, not a database error.
+    offset: int = Field(default=0, ge=0, le=1_000_000)
 
 
-@reports_router.get("", response=ReportPage)
+@reports_router.get("", response=ReportPage, operation_id="reports_list")
 def list_reports(request, params: Query[ListParams]):
     """Reports without perpetrator data: ``mine`` (own), ``queue`` (waiting for the caller),
     ``visible`` (everything the caller may see)."""
-    user = request.auth
-    if params.scope == "queue":
-        qs = services.queue(user)
-    else:
-        qs = services.visible_reports(user).order_by("-created_at", "-pk")
-        if params.scope == "mine":
-            employee = org.employee_of(user)
-            qs = qs.filter(reporter=employee) if employee else qs.filter(created_by=user)
-    count = qs.count()
-    page = qs.select_related("reporter").prefetch_related("offences")[
-        params.offset:params.offset + params.limit]
+    # Reading others' reports is audited (reports.services.read_list).
+    count, page = services.read_list(request.auth, params.scope, limit=params.limit,
+                                     offset=params.offset)
     return {"count": count, "limit": params.limit, "offset": params.offset,
             "items": [_list_item(r) for r in page]}
 
@@ -435,14 +434,15 @@ def _help_request_visible(user, request_id, **_path):
         raise NotFound("Diese Hilfeanfrage gibt es nicht.")
 
 
-@reports_router.post("", response={201: ReportOut}, by_alias=True)
+@reports_router.post("", response={201: ReportOut}, by_alias=True, operation_id="report_create")
 def create_report(request, payload: ReportIn):
     """Report an incident: as draft, or with ``"submit": true`` straight to the supervisor."""
     report = services.create_report(request.auth, _to_input(payload), submit=payload.submit)
     return Status(201, _read(request, report.pk, "Meldung erstellt"))
 
 
-@reports_router.get("/{int:report_id}", response=ReportOut, by_alias=True)
+@reports_router.get("/{int:report_id}", response=ReportOut, by_alias=True,
+                    operation_id="report_get")
 def get_report(request, report_id: int, purpose: str = ""):
     """One report with its history and the actions the caller may take (an audited read)."""
     purpose = "".join(ch for ch in purpose if ch.isprintable())[:500]
@@ -450,7 +450,7 @@ def get_report(request, report_id: int, purpose: str = ""):
 
 
 @reports_router.patch("/{int:report_id}", response=ReportOut, by_alias=True,
-                      auth=authorised(_report_visible))
+                      auth=authorised(_report_visible), operation_id="report_update")
 def update_report(request, report_id: int, payload: ReportIn):
     """The reporter edits a draft or returned report (the whole body, as for creation)."""
     services.update_report(request.auth, report_id, _to_input(payload), submit=payload.submit)
@@ -458,12 +458,23 @@ def update_report(request, report_id: int, payload: ReportIn):
 
 
 @reports_router.post("/{int:report_id}/transitions", response=ReportOut,
-                     by_alias=True, auth=authorised(_report_visible))
+                     by_alias=True, auth=authorised(_report_visible),
+                     operation_id="report_transition")
 def take_action(request, report_id: int, payload: TransitionIn):
     """Take a workflow step; a step not allowed now is a 409 naming ``allowed_actions``."""
     services.transition(request.auth, report_id, payload.action,
                         payload.model_dump(exclude={"action"}))
     return _read(request, report_id, f"Bearbeitung: {payload.action}")
+
+
+@reports_router.post("/{int:report_id}/victims", response=ReportOut,
+                     by_alias=True, auth=authorised(_report_visible),
+                     operation_id="report_victim_confirm")
+def confirm_victim(request, report_id: int, payload: VictimIn):
+    """The reporter's direct supervisor confirms a colleague as victim whom the reporter could
+    not name (not in their unit, not at the location); before release, never by the author."""
+    services.confirm_victim(request.auth, report_id, payload.employee_id)
+    return _read(request, report_id, "Betroffene Person bestätigt")
 
 
 # --- Attachments --------------------------------------------------------------------------------
@@ -480,7 +491,7 @@ _UPLOAD_BODY = {
 
 
 @reports_router.post("/{int:report_id}/attachments", response={201: AttachmentOut},
-                     openapi_extra=_UPLOAD_BODY)
+                     openapi_extra=_UPLOAD_BODY, operation_id="report_attachment_upload")
 def upload_attachment(request, report_id: int):
     """Add a photo or PDF (multipart field ``file``); type by content, size limited (413/415)."""
     user = request.auth
@@ -504,7 +515,7 @@ def upload_attachment(request, report_id: int):
 
 
 @reports_router.get("/{int:report_id}/attachments/{int:attachment_id}",
-                    response={200: None})
+                    response={200: None}, operation_id="report_attachment_download")
 def download_attachment(request, report_id: int, attachment_id: int):
     """The file, as a download (never rendered inline); the read is audited."""
     attachment = attachments.open_attachment(request.auth, report_id, attachment_id)
@@ -529,13 +540,13 @@ class HelpUpdateIn(StrictSchema):
     note: Str | None = Field(default=None, max_length=help_service.NOTE_MAX)
 
 
-@help_router.get("", response=list[HelpRequestOut])
+@help_router.get("", response=list[HelpRequestOut], operation_id="help_requests_list")
 def list_help_requests(request):
     """Own help requests and those the caller's unit handles (nobody else sees them)."""
     return _help_list(request.auth, help_service.list_help_requests(request.auth))
 
 
-@help_router.post("", response={201: list[HelpRequestOut]})
+@help_router.post("", response={201: list[HelpRequestOut]}, operation_id="help_request_create")
 def request_help(request, payload: HelpRequestIn):
     """Ask for help offers for yourself, with a report of yours or on their own."""
     created = help_service.request_help(request.auth, payload.report_id, payload.offers)
@@ -543,7 +554,7 @@ def request_help(request, payload: HelpRequestIn):
 
 
 @help_router.post("/{int:request_id}", response=HelpRequestOut,
-                  auth=authorised(_help_request_visible))
+                  auth=authorised(_help_request_visible), operation_id="help_request_update")
 def update_help_request(request, request_id: int, payload: HelpUpdateIn):
     """The responsible unit records the state (and a note); the victim may withdraw."""
     hr = help_service.update_help_request(request.auth, request_id, payload.state, payload.note)

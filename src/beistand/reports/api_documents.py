@@ -18,7 +18,7 @@ _PDF_RESPONSE = {
 
 
 @router.get("/{int:report_id}/documents/{kind}", summary="Dokument zum Fall (PDF)",
-            openapi_extra=_PDF_RESPONSE)
+            openapi_extra=_PDF_RESPONSE, operation_id="report_document")
 def document(request, report_id: int, kind: str, victim_id: int | None = None):
     """Ein Dokument zum Fall als PDF: `complaint` (Strafanzeige, ab Freigabe; Amt 11 und ZKS),
     `accident` (Unfallanzeige je betroffener Person, `victim_id` wählt sie; Amt 11 und die

@@ -15,6 +15,7 @@ import hashlib
 import os
 import re
 import unicodedata
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
@@ -24,7 +25,7 @@ from beistand.audit import services as audit
 from beistand.core import scanning
 from beistand.core.errors import AccessDenied, Conflict, DomainError, InvalidInput, NotFound
 from beistand.reports import workflow
-from beistand.reports.models import Attachment, Report, Status
+from beistand.reports.models import Attachment, Report
 
 # Detected type -> canonical file extension.
 ALLOWED_TYPES = {
@@ -42,7 +43,6 @@ _EXTENSIONS = {
 # ISO-BMFF brands of HEIF/HEIC images as written by phones.
 _HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
 MAX_PER_REPORT = 20
-REPORTER_STATES = (Status.DRAFT, Status.RETURNED, Status.SUBMITTED)
 
 
 class TooLarge(DomainError):
@@ -93,9 +93,10 @@ def clean_name(name: str, content_type: str) -> str:
 
 
 def may_attach(user, report: Report) -> bool:
-    if report.status in workflow.FINAL_STATES:
+    state = workflow.facts(report.status)
+    if state.final:
         return False
-    if workflow._is_reporter(user, report) and report.status in REPORTER_STATES:
+    if workflow.is_reporter(user, report) and state.reporter_attaches:
         return True
     from beistand.reports.services import allowed_actions
 
@@ -112,7 +113,7 @@ def _visible(user, report_id: int):
 def _check_may_attach(user, report: Report) -> None:
     if may_attach(user, report):
         return
-    if workflow._is_reporter(user, report):
+    if workflow.is_reporter(user, report):
         raise Conflict(f"Im Status „{report.get_status_display()}“ können Sie keine Anlagen "
                        "mehr hinzufügen.")
     raise AccessDenied("Anlagen fügen die meldende Person und die jeweils zuständige Stelle "
@@ -125,12 +126,24 @@ def check_may_attach(user, report_id: int) -> None:
     _check_may_attach(user, Report.objects.get(pk=report_id))
 
 
-def add_attachment(user, report_id: int, upload) -> Attachment:
-    """Store one uploaded file with the report; refuse wrong types and oversized files."""
+@dataclass(frozen=True)
+class CheckedUpload:
+    """An upload that passed every check that needs no database: size, type by content, virus
+    scan, digest. Made before the transaction that stores it (scanning can take seconds)."""
+
+    upload: object
+    content_type: str
+    sha256: str
+
+    @property
+    def name(self) -> str:
+        return self.upload.name
+
+
+def check_upload(upload) -> CheckedUpload:
+    """Refuse missing, oversized, empty, wrongly typed and infected files (DomainError)."""
     if upload is None:
         raise InvalidInput("Bitte eine Datei im Feld „file“ hochladen.", field="file")
-    _visible(user, report_id)
-    _check_may_attach(user, Report.objects.get(pk=report_id))
     if upload.size > max_bytes():
         raise too_large_error()
     if upload.size == 0:
@@ -145,26 +158,68 @@ def add_attachment(user, report_id: int, upload) -> Attachment:
     for chunk in upload.chunks():
         digest.update(chunk)
     upload.seek(0)
-    stored = None
+    return CheckedUpload(upload=upload, content_type=content_type, sha256=digest.hexdigest())
+
+
+def check_uploads(uploads, room: int = MAX_PER_REPORT) -> tuple[list[CheckedUpload], list[str]]:
+    """Check several uploads for one report that has ``room`` attachments left: the files that
+    may be stored, and a German problem ("name: reason") for each one that may not."""
+    checked, problems = [], []
+    for upload in uploads:
+        try:
+            if len(checked) >= room:
+                raise Conflict(f"Eine Meldung kann höchstens {MAX_PER_REPORT} Anlagen haben.")
+            checked.append(check_upload(upload))
+        except DomainError as exc:
+            problems.append(f"{upload.name}: {exc.detail}")
+    return checked, problems
+
+
+def store(user, report: Report, checked: CheckedUpload) -> Attachment:
+    """Store a checked upload with the report, inside the caller's transaction, the report row
+    locked by the caller. The file is written at once: a caller whose transaction fails deletes
+    it with ``discard``."""
+    _check_may_attach(user, report)  # under the lock: the state may have moved
+    if report.attachments.count() >= MAX_PER_REPORT:
+        raise Conflict(f"Eine Meldung kann höchstens {MAX_PER_REPORT} Anlagen haben.")
+    upload = checked.upload
+    upload.seek(0)
+    attachment = Attachment(report=report, content_type=checked.content_type,
+                            original_name=clean_name(upload.name, checked.content_type),
+                            size=upload.size, sha256=checked.sha256, uploaded_by=user)
+    attachment.file.save("upload", upload, save=False)
+    try:
+        attachment.save()
+    except BaseException:
+        discard([attachment])
+        raise
+    return attachment
+
+
+def discard(stored: list[Attachment]) -> None:
+    """Delete the files of attachments whose rows rolled back: nothing partial stays behind."""
+    for attachment in stored:
+        if attachment.file.name:
+            attachment.file.storage.delete(attachment.file.name)
+
+
+def add_attachment(user, report_id: int, upload) -> Attachment:
+    """Store one uploaded file with the report; refuse wrong types and oversized files."""
+    if upload is None:
+        raise InvalidInput("Bitte eine Datei im Feld „file“ hochladen.", field="file")
+    _visible(user, report_id)
+    _check_may_attach(user, Report.objects.get(pk=report_id))
+    checked = check_upload(upload)
+    stored = []
     try:
         with transaction.atomic():
             report = Report.objects.select_for_update().get(pk=report_id)
-            _check_may_attach(user, report)  # again, under the lock: the state may have moved
-            if report.attachments.count() >= MAX_PER_REPORT:
-                raise Conflict(f"Eine Meldung kann höchstens {MAX_PER_REPORT} Anlagen haben.")
-            attachment = Attachment(report=report, content_type=content_type,
-                                    original_name=clean_name(upload.name, content_type),
-                                    size=upload.size, sha256=digest.hexdigest(),
-                                    uploaded_by=user)
-            attachment.file.save("upload", upload, save=False)
-            stored = attachment.file.name
-            attachment.save()
+            stored.append(store(user, report, checked))
     except BaseException:
         # Nothing partial stays behind: the row rolled back, so the file goes too.
-        if stored:
-            attachment.file.storage.delete(stored)
+        discard(stored)
         raise
-    return attachment
+    return stored[0]
 
 
 def open_attachment(user, report_id: int, attachment_id: int) -> Attachment:

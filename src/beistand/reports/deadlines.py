@@ -17,8 +17,8 @@ from django.utils import timezone
 from beistand.audit import services as audit
 from beistand.organisation import services as org
 from beistand.reports import notifications as n
-from beistand.reports import services
-from beistand.reports.models import Report, Status
+from beistand.reports import services, workflow
+from beistand.reports.models import Report
 from beistand.reports.workflow import FINAL_STATES
 
 SYSTEM_ACTOR = audit.Actor(user=None, label="system:fristen")
@@ -71,31 +71,42 @@ def _remind(report: Report, overdue: bool) -> None:
     label = "Frist abgelaufen" if overdue else "Erinnerung an die Frist"
     n.notify.enqueue_mail(
         to, f"{label}: Meldung {report.reference}", "report_reminder",
-        {**ctx, "overdue": overdue, "todo": n.TODO.get(report.status, "")},
+        {**ctx, "overdue": overdue, "todo": workflow.facts(report.status).todo},
         reason=f"report:{report.pk}:{report.status}:reminder", missing=missing)
+
+
+def _above_supervisors(report: Report) -> tuple[list[str], list[str]]:
+    people, missing = [], []
+    for supervisor in n.supervisors(report):
+        above = org.direct_supervisor(supervisor)
+        if above is None:
+            missing.append(f"Vorgesetzte/r von {supervisor.full_name}: nicht hinterlegt")
+        else:
+            people.append(above)
+    to, more = n.addresses(people, "Leitung")
+    return [*to, settings.ZKS_MAILBOX], missing + more
+
+
+def _above_personnel(report: Report) -> tuple[list[str], list[str]]:
+    head, missing = n.unit_head(n.PERSONNEL_UNIT)
+    to, more = n.addresses([head], "Leitung Amt 11")
+    return [*to, settings.ZKS_MAILBOX], missing + more
+
+
+def _above_zks(report: Report) -> tuple[list[str], list[str]]:
+    head, missing = n.unit_head(n.ZKS_UNIT)
+    to, more = n.addresses([head], "Leitung ZKS")
+    return to, missing + more
+
+
+# The next level above each party that can be responsible for a state with a deadline.
+ABOVE = {"supervisor": _above_supervisors, "personnel": _above_personnel, "zks": _above_zks}
 
 
 def escalation_recipients(report: Report) -> tuple[list[str], list[str]]:
     """The next level above whoever had to act: unit heads, ZKS lead, ZKS mailbox."""
-    if report.status == Status.SUBMITTED:
-        people, missing = [], []
-        for supervisor in n.supervisors(report):
-            above = org.direct_supervisor(supervisor)
-            if above is None:
-                missing.append(f"Vorgesetzte/r von {supervisor.full_name}: nicht hinterlegt")
-            else:
-                people.append(above)
-        to, more = n.addresses(people, "Leitung")
-        return [*to, settings.ZKS_MAILBOX], missing + more
-    if report.status == Status.RELEASED:
-        head, missing = n.unit_head(n.PERSONNEL_UNIT)
-        to, more = n.addresses([head], "Leitung Amt 11")
-        return [*to, settings.ZKS_MAILBOX], missing + more
-    if report.status == Status.COMPLAINT_FILED:
-        head, missing = n.unit_head(n.ZKS_UNIT)
-        to, more = n.addresses([head], "Leitung ZKS")
-        return to, missing + more
-    return [], []
+    above = ABOVE.get(workflow.facts(report.status).responsible)
+    return above(report) if above else ([], [])
 
 
 def _escalate(report: Report) -> None:
@@ -105,7 +116,8 @@ def _escalate(report: Report) -> None:
         to, f"Eskalation: Frist für Meldung {report.reference} überschritten",
         "report_escalation",
         {**ctx, "due": f"{ctx['due']} (überschritten)",
-         "responsible": n.RESPONSIBLE.get(report.status, "die zuständige Stelle")},
+         "responsible": workflow.facts(report.status).responsible_phrase
+         or "die zuständige Stelle"},
         reason=f"report:{report.pk}:{report.status}:escalation", missing=missing)
 
 

@@ -5,20 +5,23 @@ Who sees a help request: the victim it is for, and the members of the unit that 
 not supervisors, not queriers, not statistics, not the ZKS as such (ZKS staff see I/3 offers only
 because I/3 owns them). A request tells the owning unit who needs help and which report it
 belongs to (reference only), never the report's content.
+
+Who may move a request to which state is the table in ``help_workflow``.
 """
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from beistand.audit import services as audit
-from beistand.core.errors import AccessDenied, Conflict, InvalidInput, NotFound
+from beistand.core.errors import AccessDenied, InvalidInput, NotFound
 from beistand.organisation import services as org
 from beistand.organisation.models import Employee, OrgUnit
+from beistand.reports import help_workflow
 from beistand.reports.models import HelpOffer, HelpRequest, Report
 from beistand.reports.services import active_by_code, visible_reports
 
 NOTE_MAX = 2000
-OPEN_STATES = (HelpRequest.State.REQUESTED, HelpRequest.State.IN_PROGRESS)
+OPEN_STATES = help_workflow.states(open=True)
 
 
 def _active_employee(user) -> Employee:
@@ -114,9 +117,9 @@ def update_help_request(user, request_id: int, state: str, note: str | None = No
 
     The victim may only withdraw an open request (state ``declined``).
     """
-    if state not in HelpRequest.State.values:
+    if state not in help_workflow.STATES:
         raise InvalidInput("Unbekannter Status (erlaubt: "
-                           f"{', '.join(HelpRequest.State.values)}).", field="state")
+                           f"{', '.join(help_workflow.STATES)}).", field="state")
     if note is not None and len(note) > NOTE_MAX:
         raise InvalidInput(f"Die Notiz darf höchstens {NOTE_MAX} Zeichen lang sein.",
                            field="note")
@@ -127,18 +130,16 @@ def update_help_request(user, request_id: int, state: str, note: str | None = No
             raise NotFound("Diese Hilfeanfrage gibt es nicht oder Sie dürfen sie nicht sehen.")
         hr = HelpRequest.objects.select_for_update().select_related("offer").get(pk=hr.pk)
         if hr.offer.unit_code in owned_unit_codes(employee):
-            hr.state = state
+            actor = help_workflow.UNIT
+        elif hr.victim_id == employee.pk:
+            actor = help_workflow.VICTIM
+        else:  # pragma: no cover - visible_help_requests admits only these two
+            raise AccessDenied("Keine Berechtigung.")
+        help_workflow.check(hr, actor, state, note)
+        hr.state = state
+        if actor == help_workflow.UNIT:
             if note is not None:
                 hr.note = note.strip()
             hr.owner = employee
-        elif hr.victim_id == employee.pk:
-            if state != HelpRequest.State.DECLINED or note is not None:
-                raise AccessDenied("Die Anfrage bearbeitet die zuständige Stelle; Sie können "
-                                   "sie nur zurückziehen.")
-            if hr.state not in OPEN_STATES:
-                raise Conflict("Diese Anfrage ist bereits abgeschlossen.")
-            hr.state = state
-        else:  # pragma: no cover - visible_help_requests admits only these two
-            raise AccessDenied("Keine Berechtigung.")
         hr.save()
     return hr

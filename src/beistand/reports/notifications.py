@@ -16,26 +16,12 @@ from beistand.accounts.roles import Role
 from beistand.notify import services as notify
 from beistand.organisation import services as org
 from beistand.organisation.models import Employee, OrgUnit
+from beistand.reports import workflow
 from beistand.reports.models import Report, Status, StatusChange
 
 PERSONNEL_UNIT = "11"
 ZKS_UNIT = "I/3"
 
-# What the people who must act are asked to do, per state.
-TODO = {
-    Status.SUBMITTED: ("Bitte prüfen Sie die Meldung als direkte/r Vorgesetzte/r und geben Sie "
-                       "sie frei – oder geben Sie sie mit einem Kommentar zur Ergänzung zurück."),
-    Status.RELEASED: ("Bitte erstatten Sie Strafanzeige bzw. stellen Sie Strafantrag oder "
-                      "erfassen Sie das Hausverbot, und tragen Sie Aktenzeichen bzw. Datum in "
-                      "beistand ein."),
-    Status.COMPLAINT_FILED: ("Bitte prüfen Sie die Meldung und veröffentlichen Sie sie im "
-                             "Register oder schließen Sie sie mit Begründung ab."),
-}
-RESPONSIBLE = {
-    Status.SUBMITTED: "die/der direkte Vorgesetzte",
-    Status.RELEASED: "die Personalverwaltung (Amt 11)",
-    Status.COMPLAINT_FILED: "die Zentrale Koordinierungsstelle (ZKS)",
-}
 # Reporter's status mail per action: (subject verb, first sentence, what happens next).
 REPORTER_NEWS = {
     "submit": ("eingereicht", "ist eingegangen.",
@@ -115,23 +101,32 @@ def unit_head(code: str) -> tuple[Employee | None, list[str]]:
     return unit.head, []
 
 
+def _supervisors_to(report: Report) -> tuple[list[str], list[str]]:
+    people = supervisors(report)
+    to, missing = addresses(people, "Vorgesetzte/r")
+    if not people:
+        missing.append("direkte/r Vorgesetzte/r: nicht hinterlegt")
+    return to, missing
+
+
+def _personnel_to(report: Report) -> tuple[list[str], list[str]]:
+    people, missing = personnel_staff()
+    to, more = addresses(people, "Personalverwaltung")
+    if not people:
+        missing.append("Personalverwaltung: niemand mit aktiver Rolle")
+    return to, missing + more
+
+
+# How each party that can be responsible for a state is reached by mail (the reporter of a
+# returned report hears of it through the reporter's own status mail).
+REACH = {"supervisor": _supervisors_to, "personnel": _personnel_to,
+         "zks": lambda report: ([settings.ZKS_MAILBOX], [])}
+
+
 def acting_recipients(report: Report) -> tuple[list[str], list[str]]:
     """Addresses of whoever must act on the report in its current state."""
-    if report.status == Status.SUBMITTED:
-        people = supervisors(report)
-        to, missing = addresses(people, "Vorgesetzte/r")
-        if not people:
-            missing.append("direkte/r Vorgesetzte/r: nicht hinterlegt")
-        return to, missing
-    if report.status == Status.RELEASED:
-        people, missing = personnel_staff()
-        to, more = addresses(people, "Personalverwaltung")
-        if not people:
-            missing.append("Personalverwaltung: niemand mit aktiver Rolle")
-        return to, missing + more
-    if report.status == Status.COMPLAINT_FILED:
-        return [settings.ZKS_MAILBOX], []
-    return [], []
+    reach = REACH.get(workflow.facts(report.status).responsible)
+    return reach(report) if reach else ([], [])
 
 
 # Subjects stay short (< 70 characters): longer ones get folded, and Python's e-mail package
@@ -149,29 +144,15 @@ def on_transition(report, transition, actor) -> None:
     reason = f"report:{report.pk}:{transition.action}"
     state = transition.next_state
 
-    if state == Status.SUBMITTED:
+    facts = workflow.facts(state)
+    if facts.ask_subject:
         to, missing = acting_recipients(report)
-        _mail(to, f"Meldung {ref}: bitte prüfen und freigeben", "report_to_act",
-              {**ctx, "intro": f"eine Beschäftigte/ein Beschäftigter Ihres Bereichs hat einen "
-                               f"Vorfall gemeldet (Meldung {ref}).",
-               "todo": TODO[state]},
-              f"{reason}:supervisor", missing)
-        _mail([settings.ZKS_MAILBOX], f"Neue Meldung {ref} eingegangen", "report_info",
-              {**ctx, "intro": f"die Meldung {ref} ist eingegangen und liegt der/dem direkten "
-                               "Vorgesetzten zur Freigabe vor."},
-              f"{reason}:zks")
-    elif state == Status.RELEASED:
-        to, missing = acting_recipients(report)
-        _mail(to, f"Meldung {ref}: Strafanzeige erstatten", "report_to_act",
-              {**ctx, "intro": f"die Meldung {ref} wurde von der/dem Vorgesetzten freigegeben.",
-               "todo": TODO[state]},
-              f"{reason}:personnel", missing)
-    elif state == Status.COMPLAINT_FILED:
-        _mail([settings.ZKS_MAILBOX], f"Meldung {ref}: bitte prüfen", "report_to_act",
-              {**ctx, "intro": f"für die Meldung {ref} hat die Personalverwaltung die "
-                               "Strafanzeige, den Strafantrag oder das Hausverbot erfasst.",
-               "todo": TODO[state]},
-              f"{reason}:zks")
+        _mail(to, facts.ask_subject.format(ref=ref), "report_to_act",
+              {**ctx, "intro": facts.ask_intro.format(ref=ref), "todo": facts.todo},
+              f"{reason}:{facts.responsible}", missing)
+    if facts.zks_subject:
+        _mail([settings.ZKS_MAILBOX], facts.zks_subject.format(ref=ref), "report_info",
+              {**ctx, "intro": facts.zks_intro.format(ref=ref)}, f"{reason}:zks")
 
     # The reporter hears of every step; the return comment is addressed to them.
     to, missing = addresses([report.reporter], "Meldende/r")

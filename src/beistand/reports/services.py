@@ -19,7 +19,7 @@ from beistand.audit import services as audit
 from beistand.core.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from beistand.organisation import services as org
 from beistand.organisation.models import Employee, OrgUnit, Room
-from beistand.reports import workflow
+from beistand.reports import attachments, origins, signals, workflow
 from beistand.reports.models import (
     HelpOffer,
     HelpRequest,
@@ -92,8 +92,26 @@ def active_by_code(model, codes, unknown_message: str, field_name: str) -> list:
     return [rows[c] for c in codes]
 
 
-def _validated(reporter: Employee, data: ReportInput) -> dict:
-    """Check every field; raise InvalidInput naming the first bad one. Returns resolved objects."""
+def plausible_victim(reporter: Employee, victim: Employee, location_kind: str) -> bool:
+    """A named victim other than the reporter must be a plausible colleague (issue 16, finding
+    8): in the reporter's own unit, or - for an incident in the office - working in the same
+    building as the reporter (both from the organisation's master data). The room typed into the
+    report does not count: the reporter chooses it freely, and a room in the victim's building
+    made anyone "present". Anyone else only the reporter's supervisor can confirm
+    (``confirm_victim``)."""
+    if victim.pk == reporter.pk:
+        return True
+    if reporter.unit_id is not None and victim.unit_id == reporter.unit_id:
+        return True
+    if location_kind == "office" and reporter.room_id is not None \
+            and victim.room_id is not None:
+        return victim.room.floor.building_id == reporter.room.floor.building_id
+    return False
+
+
+def _validated(reporter: Employee, data: ReportInput, confirmed=frozenset()) -> dict:
+    """Check every field; raise InvalidInput naming the first bad one. Returns resolved objects.
+    ``confirmed``: victims already on the report (named plausibly or confirmed before)."""
     now = timezone.now()
     occurred_at = data.occurred_at
     if occurred_at is None:
@@ -137,6 +155,15 @@ def _validated(reporter: Employee, data: ReportInput) -> dict:
     if len(victims) != len(victim_ids):
         raise InvalidInput("Betroffene müssen aktive Beschäftigte dieser Behörde sein.",
                            field="victims")
+    for victim in victims:
+        if victim.pk not in confirmed and not plausible_victim(reporter, victim,
+                                                              data.location_kind):
+            raise InvalidInput(
+                f"{victim.first_name} {victim.last_name} arbeitet weder in Ihrer "
+                "Organisationseinheit noch in Ihrem Dienstgebäude und kann hier nicht als "
+                "betroffen genannt werden. Schildern Sie die Beteiligung in der Beschreibung; Ihre "
+                "Vorgesetzte/Ihr Vorgesetzter kann die Person nach Prüfung als betroffen "
+                "bestätigen.", field="victims")
 
     for i, p in enumerate(data.perpetrators):
         if p.known and not (p.last_name or "").strip():
@@ -210,40 +237,91 @@ def _write_children(report: Report, data: ReportInput, resolved: dict) -> None:
             HelpRequest.objects.create(victim=report.reporter, report=report, offer=offer)
 
 
-def create_report(user, data: ReportInput, submit: bool = False) -> Report:
-    """A person reports an incident (as draft, or submitted at once)."""
+def create_report(user, data: ReportInput, submit: bool = False, *,
+                  source: origins.Source | None = None,
+                  files: list[attachments.CheckedUpload] = ()) -> Report:
+    """A person reports an incident (as draft, or submitted at once), in one transaction:
+    create the draft, link it to where it started (``source``, e.g. the alarm), store the
+    attachments (``files``, checked and virus-scanned by ``attachments.check_uploads`` before),
+    then submit. Nothing of it stays when a step fails."""
     reporter = org.employee_of(user)
     if reporter is None or not reporter.active:
         raise AccessDenied("Melden können nur Beschäftigte dieser Behörde.")
     resolved = _validated(reporter, data)
-    with transaction.atomic():
-        report = Report(reporter=reporter, created_by=user, status=Status.DRAFT)
-        _apply(report, data, resolved)
-        report.save()
-        _write_children(report, data, resolved)
-        StatusChange.objects.create(report=report, action="create", from_status="",
-                                    to_status=Status.DRAFT, actor=user)
-        if submit:
-            _do_transition(user, report, "submit", {})
+    stored = []
+    try:
+        with transaction.atomic():
+            report = Report(reporter=reporter, created_by=user, status=Status.DRAFT)
+            _apply(report, data, resolved)
+            report.save()
+            _write_children(report, data, resolved)
+            StatusChange.objects.create(report=report, action="create", from_status="",
+                                        to_status=Status.DRAFT, actor=user)
+            if source is not None:
+                source.link(user, report)
+            for checked in files:
+                stored.append(attachments.store(user, report, checked))
+            if submit:
+                _do_transition(user, report, "submit", {})
+    except BaseException:
+        attachments.discard(stored)
+        raise
     return report
 
 
-def update_report(user, report_id: int, data: ReportInput, submit: bool = False) -> Report:
-    """The reporter edits a draft or a returned report (and with ``submit`` sends it on)."""
+def update_report(user, report_id: int, data: ReportInput, submit: bool = False, *,
+                  files: list[attachments.CheckedUpload] = ()) -> Report:
+    """The reporter edits a draft or a returned report, adds attachments (``files``, checked
+    before) and with ``submit`` sends it on — one transaction."""
+    stored = []
+    try:
+        with transaction.atomic():
+            report = _locked(user, report_id)
+            if not workflow.is_reporter(user, report):
+                raise AccessDenied("Nur die meldende Person kann die Meldung bearbeiten.")
+            if not workflow.facts(report.status).reporter_edits:
+                raise Conflict(f"Im Status „{report.get_status_display()}“ ist die Meldung "
+                               "nicht mehr änderbar.")
+            resolved = _validated(report.reporter, data, confirmed=frozenset(
+                report.victims.values_list("pk", flat=True)))
+            _apply(report, data, resolved)
+            report.save()
+            _write_children(report, data, resolved)
+            for checked in files:
+                stored.append(attachments.store(user, report, checked))
+            if submit:
+                _do_transition(user, report, "submit" if report.status == Status.DRAFT
+                               else "resubmit", {})
+    except BaseException:
+        attachments.discard(stored)
+        raise
+    return report
+
+
+def confirm_victim(user, report_id: int, employee_id) -> Report:
+    """The reporter's direct supervisor confirms a colleague as a victim whom the reporter could
+    not name (not in their unit, not at the location): while the report waits for release, never
+    by its author. Audited (``reports.report.victim_confirmed``)."""
+    try:
+        employee_id = int(employee_id)
+    except (TypeError, ValueError):
+        raise InvalidInput("Ungültige Personalangabe.", field="employee_id") from None
     with transaction.atomic():
         report = _locked(user, report_id)
-        if not workflow._is_reporter(user, report):
-            raise AccessDenied("Nur die meldende Person kann die Meldung bearbeiten.")
-        if report.status not in (Status.DRAFT, Status.RETURNED):
-            raise Conflict(f"Im Status „{report.get_status_display()}“ ist die Meldung nicht "
-                           "mehr änderbar.")
-        resolved = _validated(report.reporter, data)
-        _apply(report, data, resolved)
-        report.save()
-        _write_children(report, data, resolved)
-        if submit:
-            _do_transition(user, report, "submit" if report.status == Status.DRAFT
-                           else "resubmit", {})
+        supervisor = org.employee_of(user)
+        if (supervisor is None or workflow.is_reporter(user, report)
+                or org.direct_supervisor(report.reporter) != supervisor):
+            raise AccessDenied("Betroffene bestätigen kann nur die/der direkte Vorgesetzte der "
+                               "meldenden Person (nicht die meldende Person selbst).")
+        if report.status != Status.SUBMITTED:
+            raise Conflict("Betroffene können nur vor der Freigabe bestätigt werden.")
+        victim = Employee.objects.filter(pk=employee_id, active=True).first()
+        if victim is None:
+            raise InvalidInput("Diese/n aktive/n Beschäftigte/n gibt es nicht.",
+                               field="employee_id")
+        report.victims.add(victim)
+        audit.record("reports.report.victim_confirmed", obj=report, actor=user,
+                     after={"victim": victim.pk})
     return report
 
 
@@ -265,17 +343,17 @@ def visible_reports(user) -> QuerySet:
         return Report.objects.none()
     employee = org.employee_of(user)
     roles = accounts.roles_of(user)
+    shared = workflow.states(shared=True)
     q = Q(created_by=user)
     if employee is not None:
-        q |= Q(reporter=employee) | (Q(victims=employee) & ~Q(status=Status.DRAFT))
+        q |= Q(reporter=employee) | (Q(victims=employee) & Q(status__in=shared))
         if Role.SUPERVISOR in roles:
             people = _supervised_people(employee)
-            q |= (Q(reporter__in=people) | Q(victims__in=people)) & ~Q(status=Status.DRAFT)
+            q |= (Q(reporter__in=people) | Q(victims__in=people)) & Q(status__in=shared)
     if Role.ZKS in roles:
-        q |= ~Q(status=Status.DRAFT)
+        q |= Q(status__in=shared)
     if Role.PERSONNEL in roles:
-        q |= Q(status__in=[Status.RELEASED, Status.COMPLAINT_FILED, Status.PUBLISHED,
-                           Status.CLOSED])
+        q |= Q(status__in=workflow.states(released=True))
     return Report.objects.filter(pk__in=Report.objects.filter(q).values("pk"))
 
 
@@ -296,6 +374,48 @@ def get_report(user, report_id: int, purpose: str = "") -> Report:
     return report
 
 
+def record_list_read(user, reports, *, what: str) -> None:
+    """A list of reports shown to ``user`` (reporter, date, place, level, offences – personal
+    data of the reporter and the victims): one audit event with the ids of the reports that are
+    not the user's own, inside the caller's transaction (attack review of issue 16, item 9).
+    Nothing is recorded for a list of one's own reports only."""
+    employee = org.employee_of(user)
+    others = [r.pk for r in reports
+              if r.created_by_id != getattr(user, "pk", None)
+              and (employee is None or r.reporter_id != employee.pk)]
+    if others:
+        audit.record("reports.report.list", object_type="reports.report",
+                     object_repr=what[:300], actor=user,
+                     after={"count": len(others), "reports": others})
+
+
+def read_list(user, scope: str = "visible", *, limit: int = 50, offset: int = 0
+              ) -> tuple[int, list[Report]]:
+    """One page of a report list (``mine``, ``queue`` or ``visible``) and the total; the read
+    of others' reports is audited in the same transaction."""
+    with transaction.atomic():
+        if scope == "queue":
+            qs = queue(user)
+        else:
+            qs = visible_reports(user).order_by("-created_at", "-pk")
+            if scope == "mine":
+                employee = org.employee_of(user)
+                qs = qs.filter(reporter=employee) if employee else qs.filter(created_by=user)
+        count = qs.count()
+        page = list(qs.select_related("reporter").prefetch_related("offences")[
+            offset:offset + limit])
+        record_list_read(user, page, what=f"Meldungsliste ({scope})")
+    return count, page
+
+
+def read_queue(user) -> list[Report]:
+    """The work queue (``queue``) as shown on the page; the read is audited."""
+    with transaction.atomic():
+        reports = list(queue(user).prefetch_related("offences"))
+        record_list_read(user, reports, what="Arbeitsliste")
+    return reports
+
+
 def allowed_actions(user, report: Report) -> list[str]:
     """Actions the user may take now (role and state; conditions are checked on the attempt)."""
     actions = []
@@ -306,22 +426,27 @@ def allowed_actions(user, report: Report) -> list[str]:
 
 
 def queue(user) -> QuerySet:
-    """What waits for this user: returned own reports, releases, complaints, ZKS checks."""
+    """What waits for this user: the reports in the states they are responsible for (returned
+    own reports, releases, complaints, ZKS checks), plus the released reports the ZKS may close."""
     base = visible_reports(user)
     employee = org.employee_of(user)
     roles = accounts.roles_of(user)
+
+    def of(actor: str) -> Q:
+        return Q(status__in=workflow.states(responsible=actor))
+
     q = Q(pk__in=[])
     if employee is not None:
-        q |= Q(status=Status.RETURNED, reporter=employee)
+        q |= of("reporter") & Q(reporter=employee)
         if Role.SUPERVISOR in roles:
-            waiting = [r.pk for r in base.filter(status=Status.SUBMITTED)
-                       if workflow._is_supervisor(user, r)]
+            waiting = [r.pk for r in base.filter(of("supervisor"))
+                       if workflow.is_supervisor(user, r)]
             q |= Q(pk__in=waiting)
     if Role.PERSONNEL in roles:
-        q |= Q(status=Status.RELEASED)
+        q |= of("personnel")
     if Role.ZKS in roles:
-        q |= Q(status=Status.COMPLAINT_FILED) | Q(status=Status.RELEASED, attack=False,
-                                                   hazard_level__lt=workflow.entry_threshold())
+        q |= of("zks") | Q(status=Status.RELEASED, attack=False,
+                           hazard_level__lt=workflow.entry_threshold())
     return base.filter(q).order_by("due_at", "created_at")
 
 
@@ -421,9 +546,11 @@ def _apply_effects(user, report: Report, t: workflow.Transition, payload: dict) 
     elif t.action == "close":
         report.close_reason = payload["reason"].strip()[:500]
     elif t.action == "publish":
-        from beistand.register import services as register
-
-        register.publish_from_report(user, report)
+        # The register (an app above this one) creates the entries in this transaction.
+        if not signals.report_published.has_listeners():
+            raise RuntimeError("publishing needs the register app: nothing is connected to "
+                               "reports.signals.report_published")
+        signals.report_published.send(sender=Report, user=user, report=report)
 
 
 # --- Catalogue ----------------------------------------------------------------------------------

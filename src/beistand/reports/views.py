@@ -1,7 +1,9 @@
 """Report pages: form, "my reports", work queues, overdue list and the case page.
 
-Thin views: they parse forms and call reports.services (and the help-request service); every
-DomainError becomes a German message on the page, never a 500.
+Thin views: they parse forms and call reports.services (and the help-request service). A
+DomainError they do not handle themselves becomes the German error page
+(``core.middleware.DomainErrorMiddleware``); they catch one only to do something else with it,
+e.g. show the form or the case page again with the message.
 """
 
 from django.contrib import messages
@@ -16,14 +18,12 @@ from django.views.decorators.http import require_GET
 
 from beistand.accounts import services as accounts
 from beistand.accounts.roles import Role
-from beistand.alarms import report_hook
+from beistand.core import error_pages as errors
 from beistand.core.errors import AccessDenied, Conflict, DomainError, InvalidInput, NotFound
 from beistand.organisation import services as org
 from beistand.reports import attachments as attachment_service
-from beistand.reports import documents, forms, services, workflow
+from beistand.reports import documents, forms, origins, services, workflow
 from beistand.reports import help as help_service
-from beistand.reports.models import Status
-from beistand.web import errors
 
 DRAFT_HEADER = "X-Beistand-Draft"
 
@@ -34,31 +34,6 @@ ACTION_LABELS = {
     "file_complaint": "Strafanzeige/Hausverbot erfasst (Personalverwaltung)",
     "publish": "Im Register veröffentlicht (ZKS)", "close": "Abgeschlossen (ZKS)",
 }
-# What happens next, from the reporter's point of view.
-NEXT_STEP = {
-    Status.DRAFT: "Noch nicht abgesendet. Sie können die Meldung bearbeiten und absenden.",
-    Status.SUBMITTED: "Ihre Vorgesetzte/Ihr Vorgesetzter prüft die Meldung und gibt sie frei.",
-    Status.RETURNED: "Bitte überarbeiten Sie die Meldung und reichen Sie sie erneut ein.",
-    Status.RELEASED: "Die Personalverwaltung (Amt 11) erstattet Strafanzeige.",
-    Status.COMPLAINT_FILED: "Die ZKS prüft die Meldung und entscheidet über einen Eintrag im "
-                            "Register.",
-    Status.PUBLISHED: "Die Person ist im Register eingetragen. Abfrageberechtigte werden vor "
-                      "einem Kontakt gewarnt.",
-    Status.CLOSED: "Die Meldung ist abgeschlossen.",
-}
-# Who acts in a state (for the overdue list).
-RESPONSIBLE = {
-    Status.SUBMITTED: "Vorgesetzte/r (Freigabe)",
-    Status.RETURNED: "Meldende Person (Überarbeitung)",
-    Status.RELEASED: "Personalverwaltung (Strafanzeige)",
-    Status.COMPLAINT_FILED: "ZKS (Prüfung, Veröffentlichung)",
-}
-QUEUE_SECTIONS = [
-    (Status.RETURNED, "Zurückgegeben – bitte überarbeiten"),
-    (Status.SUBMITTED, "Zur Freigabe"),
-    (Status.RELEASED, "Freigegeben – Strafanzeige erfassen bzw. abschließen"),
-    (Status.COMPLAINT_FILED, "Anzeige erfasst – prüfen und veröffentlichen oder abschließen"),
-]
 
 
 def _datetime(value) -> str:
@@ -76,9 +51,10 @@ def _row(report, now, user=None) -> dict:
     return {"report": report, "reference": report.reference,
             "url": reverse("reports:detail", args=[report.pk]),
             "occurred": _datetime(report.occurred_at), "status": report.get_status_display(),
+            "tone": workflow.facts(report.status).tone,
             "deadline": _deadline(report, now),
             "offences": ", ".join(o.label for o in report.offences.all()),
-            "responsible": RESPONSIBLE.get(report.status, ""),
+            "responsible": workflow.facts(report.status).responsible_label,
             "actions": [forms.ACTION_TEXT.get(a, (a,))[0]
                         for a in services.allowed_actions(user, report)] if user else []}
 
@@ -99,13 +75,12 @@ def _timeline(report) -> list[dict]:
 
 # --- Report form ------------------------------------------------------------------------------
 
-def _reporter_or_error(request):
+def _reporter(request):
     reporter = org.employee_of(request.user)
     if reporter is None or not reporter.active:
-        return None, errors.domain_error(
-            request, AccessDenied("Melden können nur Beschäftigte dieser Behörde. Ihrem Konto ist "
-                                  "kein Beschäftigtendatensatz zugeordnet."))
-    return reporter, None
+        raise AccessDenied("Melden können nur Beschäftigte dieser Behörde. Ihrem Konto ist kein "
+                           "Beschäftigtendatensatz zugeordnet.")
+    return reporter
 
 
 def _suppress_errors(report_forms):
@@ -159,16 +134,11 @@ def _check_uploads(request, report_forms) -> bool:
     return not problems
 
 
-def _save_attachments(request, report) -> list[str]:
-    """Store uploaded files via the attachment service; returns German problems (if any)."""
-    problems = []
-    for upload in request.FILES.getlist("attachments"):
-        try:
-            upload.seek(0)
-            attachment_service.add_attachment(request.user, report.pk, upload)
-        except DomainError as exc:
-            problems.append(f"{upload.name}: {exc.detail}")
-    return problems
+def _checked_uploads(request, report=None):
+    """The uploaded files checked and virus-scanned before the saving transaction: the files to
+    store, and German problems for those that will not be (the report is saved anyway)."""
+    room = attachment_service.MAX_PER_REPORT - (report.attachments.count() if report else 0)
+    return attachment_service.check_uploads(request.FILES.getlist("attachments"), room)
 
 
 def _json_errors(report_forms) -> JsonResponse:
@@ -203,22 +173,13 @@ def new(request):
 
 @csrf_protect
 def _new(request):
-    reporter, error = _reporter_or_error(request)
-    if error:
-        return error
-    # "Vorfall melden" after a silent alarm: /meldungen/neu/?alarm=<id> starts prefilled.
-    try:
-        alarm_id = report_hook.parse_alarm_id(request.GET.get("alarm"))
-    except DomainError as exc:
-        return errors.domain_error(request, exc)
-    action_url = f"{request.path}?alarm={alarm_id}" if alarm_id else None
+    reporter = _reporter(request)
+    # Started elsewhere, e.g. "Vorfall melden" after a silent alarm: /meldungen/neu/?alarm=<id>
+    # starts prefilled, and the saved report is linked to the alarm.
+    source = origins.from_query(request.GET)
+    action_url = f"{request.path}?{source.query}" if source else None
     if request.method == "GET":
-        initial = None
-        if alarm_id:
-            try:
-                initial = report_hook.initial_for(request.user, alarm_id)
-            except DomainError as exc:
-                return errors.domain_error(request, exc)
+        initial = source.initial(request.user) if source else None
         return _render_form(request, forms.ReportForms(reporter=reporter, initial=initial),
                             action_url=action_url)
     if request.method != "POST":
@@ -233,19 +194,17 @@ def _new(request):
         if request.headers.get(DRAFT_HEADER):
             return _json_errors(report_forms)
         return _render_form(request, report_forms, status=400, action_url=action_url)
+    files, problems = _checked_uploads(request)
     try:
+        # One transaction: the report, its link to the alarm, its attachments, the submission.
         report = services.create_report(request.user, report_forms.to_input(reporter),
-                                        submit=submit)
+                                        submit=submit, source=source, files=files)
     except InvalidInput as exc:
         report_forms.apply_service_error(exc.field, exc.detail)
         if request.headers.get(DRAFT_HEADER):
             return _json_errors(report_forms)
         return _render_form(request, report_forms, status=400, action_url=action_url)
-    except DomainError as exc:
-        return errors.domain_error(request, exc)
-    if alarm_id:
-        report_hook.link_report(request.user, alarm_id, report)
-    return _after_save(request, report, submit, _save_attachments(request, report))
+    return _after_save(request, report, submit, problems)
 
 
 @csrf_exempt
@@ -258,14 +217,9 @@ def edit(request, report_id: int):
 
 @csrf_protect
 def _edit(request, report_id: int):
-    reporter, error = _reporter_or_error(request)
-    if error:
-        return error
-    try:
-        report = services.get_report(request.user, report_id, purpose="Meldung bearbeiten")
-    except DomainError as exc:
-        return errors.domain_error(request, exc)
-    if report.status not in (Status.DRAFT, Status.RETURNED) or report.reporter_id != reporter.pk:
+    reporter = _reporter(request)
+    report = services.get_report(request.user, report_id, purpose="Meldung bearbeiten")
+    if not workflow.facts(report.status).reporter_edits or report.reporter_id != reporter.pk:
         messages.error(request, "Diese Meldung können Sie nicht mehr bearbeiten.")
         return redirect("reports:detail", report_id=report.pk)
     if request.method == "GET":
@@ -283,9 +237,11 @@ def _edit(request, report_id: int):
         if request.headers.get(DRAFT_HEADER):
             return _json_errors(report_forms)
         return _render_form(request, report_forms, report=report, status=400)
+    files, problems = _checked_uploads(request, report)
     try:
         report = services.update_report(request.user, report.pk,
-                                        report_forms.to_input(reporter), submit=submit)
+                                        report_forms.to_input(reporter), submit=submit,
+                                        files=files)
     except InvalidInput as exc:
         report_forms.apply_service_error(exc.field, exc.detail)
         if request.headers.get(DRAFT_HEADER):
@@ -294,7 +250,7 @@ def _edit(request, report_id: int):
     except DomainError as exc:
         messages.error(request, exc.detail)
         return redirect("reports:detail", report_id=report.pk)
-    return _after_save(request, report, submit, _save_attachments(request, report))
+    return _after_save(request, report, submit, problems)
 
 
 @login_required
@@ -324,7 +280,7 @@ def mine(request):
     for report in own.prefetch_related("offences").order_by("-created_at"):
         row = _row(report, now)
         row["timeline"] = _timeline(report)
-        row["next"] = NEXT_STEP.get(report.status, "")
+        row["next"] = workflow.facts(report.status).next_step
         rows.append(row)
     return render(request, "reports/mine.html", {
         "rows": rows, "can_report": employee is not None})
@@ -337,16 +293,16 @@ def _work_roles(user) -> bool:
 @login_required
 def work_queue(request):
     if not _work_roles(request.user):
-        return errors.domain_error(request, AccessDenied(
-            "Die Arbeitsliste gibt es für Vorgesetzte, die Personalverwaltung und die ZKS."))
+        raise AccessDenied(
+            "Die Arbeitsliste gibt es für Vorgesetzte, die Personalverwaltung und die ZKS.")
     now = timezone.now()
     rows = [_row(r, now, request.user)
-            for r in services.queue(request.user).prefetch_related("offences")]
+            for r in services.read_queue(request.user)]  # audited read
     sections = []
-    for status, title in QUEUE_SECTIONS:
+    for status, state in workflow.STATES.items():
         items = [row for row in rows if row["report"].status == status]
-        if items:
-            sections.append({"status": status, "title": title, "rows": items})
+        if items and state.queue_title:
+            sections.append({"status": status, "title": state.queue_title, "rows": items})
     return render(request, "reports/queue.html", {
         "sections": sections, "total": len(rows),
         "overdue": sum(1 for row in rows if row["deadline"]["overdue"]),
@@ -355,10 +311,7 @@ def work_queue(request):
 
 @login_required
 def overdue(request):
-    try:
-        accounts.require_role(request.user, Role.ZKS)
-    except DomainError as exc:
-        return errors.domain_error(request, exc)
+    accounts.require_role(request.user, Role.ZKS)
     now = timezone.now()
     rows = [_row(r, now) for r in services.overdue_reports(now).prefetch_related("offences")]
     return render(request, "reports/overdue.html", {"rows": rows})
@@ -434,12 +387,12 @@ def _case_context(request, report, action_errors=None, posted=None):
         "perpetrators": perpetrators,
         "witnesses": list(report.witnesses.all()),
         "attachments": list(report.attachments.all()),
-        "timeline": _timeline(report), "next": NEXT_STEP.get(report.status, ""),
+        "timeline": _timeline(report), "next": workflow.facts(report.status).next_step,
         "actions": action_forms, "is_reporter": is_reporter,
-        "can_edit": is_reporter and report.status in (Status.DRAFT, Status.RETURNED),
+        "can_edit": is_reporter and workflow.facts(report.status).reporter_edits,
         "threshold": threshold, "below_threshold": report.hazard_level < threshold,
         "publishable_people": [p for p in perpetrators if p.known and p.last_name],
-        "documents": _document_links(user, report) if report.status != Status.DRAFT else [],
+        "documents": _document_links(user, report) if workflow.facts(report.status).shared else [],
         "help": _help_context(request, report),
         "level_text": forms.LEVELS.get(report.hazard_level, ("", ""))[1],
         "clear_draft": _draft_slot(request),
@@ -455,10 +408,7 @@ def _draft_slot(request) -> str:
 
 @login_required
 def detail(request, report_id: int):
-    try:
-        report = services.get_report(request.user, report_id, purpose="Fallansicht")
-    except DomainError as exc:
-        return errors.domain_error(request, exc)
+    report = services.get_report(request.user, report_id, purpose="Fallansicht")
     return render(request, "reports/detail.html", _case_context(request, report))
 
 
@@ -484,20 +434,17 @@ def act(request, report_id: int):
             raise InvalidInput("Bitte bestätigen Sie, dass Sie die Angaben geprüft haben.",
                                field="confirm")
         report = services.transition(request.user, report_id, action, payload)
-    except (NotFound, AccessDenied) as exc:
-        if isinstance(exc, AccessDenied):
-            # Visible but not theirs to act on: say so on the case page.
-            try:
-                report = services.get_report(request.user, report_id, purpose="Fallansicht")
-            except DomainError:
-                return errors.domain_error(request, exc)
-            return _case_with_error(request, report, action, exc, payload, 403)
-        return errors.domain_error(request, exc)
-    except DomainError as exc:
+    except NotFound:
+        raise
+    except AccessDenied as exc:
+        # Visible but not theirs to act on: say so on the case page.
         try:
             report = services.get_report(request.user, report_id, purpose="Fallansicht")
-        except DomainError as inner:
-            return errors.domain_error(request, inner)
+        except DomainError:
+            raise exc from None
+        return _case_with_error(request, report, action, exc, payload, 403)
+    except DomainError as exc:
+        report = services.get_report(request.user, report_id, purpose="Fallansicht")
         return _case_with_error(request, report, action, exc, payload, exc.status)
     label = ACTION_LABELS.get(action, action)
     messages.success(request, f"{report.reference}: {label}. Neuer Status: "
@@ -523,15 +470,14 @@ def request_help(request, report_id: int):
     codes = request.POST.getlist("offers")
     if not services.visible_reports(request.user).filter(pk=report_id).exists():
         # Refused before the form is looked at: no hint about reports the user may not see.
-        return errors.domain_error(request, NotFound(
-            "Diese Meldung gibt es nicht oder Sie dürfen sie nicht sehen."))
+        raise NotFound("Diese Meldung gibt es nicht oder Sie dürfen sie nicht sehen.")
     try:
         if not codes:
             raise InvalidInput("Bitte wählen Sie mindestens ein Hilfsangebot aus.",
                                field="offers")
         help_service.request_help(request.user, report_id, codes)
-    except (NotFound, AccessDenied) as exc:
-        return errors.domain_error(request, exc)
+    except (NotFound, AccessDenied):
+        raise
     except DomainError as exc:
         messages.error(request, exc.detail)
         return redirect("reports:detail", report_id=report_id)
@@ -542,10 +488,7 @@ def request_help(request, report_id: int):
 @login_required
 def help_requests(request):
     """Help requests the user may see: their own (victim) and those of their unit (owner)."""
-    try:
-        items = list(help_service.list_help_requests(request.user))
-    except DomainError as exc:
-        return errors.domain_error(request, exc)
+    items = list(help_service.list_help_requests(request.user))
     employee = org.employee_of(request.user)
     owned = help_service.owned_unit_codes(employee)
     own = [r for r in items if employee and r.victim_id == employee.pk]
@@ -563,13 +506,13 @@ def update_help(request, request_id: int):
     if request.method != "POST":
         return errors.method_not_allowed(request, ["POST"])
     if not help_service.visible_help_requests(request.user).filter(pk=request_id).exists():
-        return errors.domain_error(request, NotFound("Diese Hilfeanfrage gibt es nicht."))
+        raise NotFound("Diese Hilfeanfrage gibt es nicht.")
     try:
         help_service.update_help_request(request.user, request_id,
                                          request.POST.get("state", ""),
                                          request.POST.get("note", "").strip())
-    except (NotFound, AccessDenied) as exc:
-        return errors.domain_error(request, exc)
+    except (NotFound, AccessDenied):
+        raise
     except DomainError as exc:
         messages.error(request, exc.detail)
     else:

@@ -1,8 +1,17 @@
-"""The report workflow as data: one transition table, enforced only by ``services.transition``.
+"""The report workflow as data: the facts of each state and one transition table, enforced only by
+``services.transition``.
 
-Each row names the state it starts from, the action (API name), who may take it, the state it
-leads to, the conditions that must hold, and the fields it needs. ``tests/reports/
-test_workflow_table.py`` walks the whole table.
+``STATES`` holds everything that depends on a report's state alone: who must act (and is asked,
+reminded and escalated against), the deadline, whether the reporter may still edit or attach,
+who besides the author sees it, whether it is final, and the German texts that describe the state
+in lists, mails and the case summary. The states and their German names are ``Status`` (the
+model field's choices); every other module asks this table (``facts``, ``states``) instead of
+spelling out states.
+
+Each row of ``TRANSITIONS`` names the state it starts from, the action (API name), who may take
+it, the state it leads to, the conditions that must hold, and the fields it needs.
+``tests/reports/test_workflow_table.py`` walks the whole transition table,
+``tests/reports/test_workflow_states.py`` checks that what others derive agrees with ``STATES``.
 """
 
 from dataclasses import dataclass
@@ -11,6 +20,7 @@ from django.conf import settings
 
 from beistand.accounts import services as accounts
 from beistand.accounts.roles import Role
+from beistand.core.state_tables import states_where
 from beistand.organisation import services as org
 from beistand.reports.models import Status
 
@@ -45,7 +55,111 @@ TRANSITIONS: tuple[Transition, ...] = (
                "Abschließen"),
 )
 
-FINAL_STATES = frozenset({Status.PUBLISHED, Status.CLOSED})
+
+@dataclass(frozen=True)
+class StateFacts:
+    """What holds for a report while it is in one state."""
+
+    # Whose work queue holds the case (an ``ACTORS`` key); None when nobody has to act.
+    responsible: str | None = None
+    responsible_label: str = ""      # that party in lists (column "Zuständig")
+    responsible_phrase: str = ""     # that party in a sentence ("… hat nicht gehandelt")
+    # Name of the setting with the hours to act once the state is entered (reminder before,
+    # escalation after); None: no deadline runs.
+    deadline_setting: str | None = None
+    step: str = ""                   # what the deadline is for (case summary)
+    # The mail that asks those who must act, on entering the state ({ref}: the file number);
+    # the reporter of a returned report is asked through their own status mail instead.
+    ask_subject: str = ""
+    ask_intro: str = ""
+    todo: str = ""                   # what they are asked to do (this mail, reminders)
+    # A mail that tells the ZKS mailbox of the case on entering the state ("" = none).
+    zks_subject: str = ""
+    zks_intro: str = ""
+    queue_title: str = ""            # section of the work queue ("" = not in any queue)
+    next_step: str = ""              # what happens next, as the reporter reads it
+    tone: str = "info"               # colour of the state's badge in the reporter's list
+    reporter_edits: bool = False     # the reporter may change the content and (re)submit it
+    reporter_attaches: bool = False  # the reporter may add attachments
+    shared: bool = True              # seen by others than its author (everything but a draft)
+    # Released by the supervisor: personnel management sees it, the complaint form exists.
+    released: bool = False
+    final: bool = False              # no action leads out; nobody adds anything
+
+
+# In the order of the work queue's sections (a returned report first: it waits for its author).
+STATES: dict[str, StateFacts] = {
+    Status.DRAFT: StateFacts(
+        next_step="Noch nicht abgesendet. Sie können die Meldung bearbeiten und absenden.",
+        reporter_edits=True, reporter_attaches=True, shared=False),
+    Status.RETURNED: StateFacts(
+        responsible="reporter", responsible_label="Meldende Person (Überarbeitung)",
+        responsible_phrase="die meldende Person",
+        queue_title="Zurückgegeben – bitte überarbeiten",
+        next_step="Bitte überarbeiten Sie die Meldung und reichen Sie sie erneut ein.",
+        tone="warning", reporter_edits=True, reporter_attaches=True),
+    Status.SUBMITTED: StateFacts(
+        responsible="supervisor", responsible_label="Vorgesetzte/r (Freigabe)",
+        responsible_phrase="die/der direkte Vorgesetzte",
+        deadline_setting="REPORT_DEADLINE_RELEASE_HOURS",
+        step="Freigabe durch die/den Vorgesetzte/n",
+        ask_subject="Meldung {ref}: bitte prüfen und freigeben",
+        ask_intro="eine Beschäftigte/ein Beschäftigter Ihres Bereichs hat einen Vorfall gemeldet "
+                  "(Meldung {ref}).",
+        zks_subject="Neue Meldung {ref} eingegangen",
+        zks_intro="die Meldung {ref} ist eingegangen und liegt der/dem direkten Vorgesetzten zur "
+                  "Freigabe vor.",
+        todo=("Bitte prüfen Sie die Meldung als direkte/r Vorgesetzte/r und geben Sie sie frei "
+              "– oder geben Sie sie mit einem Kommentar zur Ergänzung zurück."),
+        queue_title="Zur Freigabe",
+        next_step="Ihre Vorgesetzte/Ihr Vorgesetzter prüft die Meldung und gibt sie frei.",
+        reporter_attaches=True),
+    Status.RELEASED: StateFacts(
+        responsible="personnel", responsible_label="Personalverwaltung (Strafanzeige)",
+        responsible_phrase="die Personalverwaltung (Amt 11)",
+        deadline_setting="REPORT_DEADLINE_COMPLAINT_HOURS",
+        step="Strafanzeige durch Amt 11",
+        ask_subject="Meldung {ref}: Strafanzeige erstatten",
+        ask_intro="die Meldung {ref} wurde von der/dem Vorgesetzten freigegeben.",
+        todo=("Bitte erstatten Sie Strafanzeige bzw. stellen Sie Strafantrag oder erfassen Sie "
+              "das Hausverbot, und tragen Sie Aktenzeichen bzw. Datum in beistand ein."),
+        queue_title="Freigegeben – Strafanzeige erfassen bzw. abschließen",
+        next_step="Die Personalverwaltung (Amt 11) erstattet Strafanzeige.",
+        released=True),
+    Status.COMPLAINT_FILED: StateFacts(
+        responsible="zks", responsible_label="ZKS (Prüfung, Veröffentlichung)",
+        responsible_phrase="die Zentrale Koordinierungsstelle (ZKS)",
+        deadline_setting="REPORT_DEADLINE_ZKS_HOURS",
+        step="Prüfung durch die ZKS",
+        ask_subject="Meldung {ref}: bitte prüfen",
+        ask_intro="für die Meldung {ref} hat die Personalverwaltung die Strafanzeige, den "
+                  "Strafantrag oder das Hausverbot erfasst.",
+        todo=("Bitte prüfen Sie die Meldung und veröffentlichen Sie sie im Register oder "
+              "schließen Sie sie mit Begründung ab."),
+        queue_title="Anzeige erfasst – prüfen und veröffentlichen oder abschließen",
+        next_step="Die ZKS prüft die Meldung und entscheidet über einen Eintrag im Register.",
+        released=True),
+    Status.PUBLISHED: StateFacts(
+        next_step="Die Person ist im Register eingetragen. Abfrageberechtigte werden vor "
+                  "einem Kontakt gewarnt.",
+        tone="success", released=True, final=True),
+    Status.CLOSED: StateFacts(
+        next_step="Die Meldung ist abgeschlossen.", tone="success", released=True, final=True),
+}
+
+
+def facts(state: str) -> StateFacts:
+    """The facts of ``state`` (KeyError for a value that is no state)."""
+    return STATES[state]
+
+
+def states(**wanted) -> tuple[str, ...]:
+    """The states whose facts have the given values, in table order, e.g.
+    ``states(final=True)``; for use in queries (``status__in=states(released=True)``)."""
+    return states_where(STATES, **wanted)
+
+
+FINAL_STATES = frozenset(states(final=True))
 
 
 def entry_threshold() -> int:
@@ -54,24 +168,26 @@ def entry_threshold() -> int:
 
 # --- Who may act -----------------------------------------------------------------------------
 
-def _is_reporter(user, report) -> bool:
+def is_reporter(user, report) -> bool:
     employee = org.employee_of(user)
     return (employee is not None and employee.pk == report.reporter_id) or (
         report.created_by_id == getattr(user, "pk", None))
 
 
-def _is_supervisor(user, report) -> bool:
+def is_supervisor(user, report) -> bool:
+    """The direct supervisor of the reporter or of a victim — never the report's author, who
+    does not release (or return) their own report, even as a supervisor (issue 16, finding 8)."""
     employee = org.employee_of(user)
-    if employee is None:
+    if employee is None or is_reporter(user, report):
         return False
     people = [report.reporter, *report.victims.all()]
     return any(org.direct_supervisor(person) == employee for person in people)
 
 
 ACTORS = {
-    "reporter": ("die meldende Person", _is_reporter),
-    "supervisor": ("die/der direkte Vorgesetzte der meldenden oder betroffenen Person",
-                   _is_supervisor),
+    "reporter": ("die meldende Person", is_reporter),
+    "supervisor": ("die/der direkte Vorgesetzte der meldenden oder betroffenen Person (nicht "
+                   "die meldende Person selbst)", is_supervisor),
     "personnel": ("die Personalverwaltung (Amt 11)",
                   lambda user, report: accounts.has_role(user, Role.PERSONNEL)),
     "zks": ("die ZKS (I/3)", lambda user, report: accounts.has_role(user, Role.ZKS)),
@@ -189,8 +305,6 @@ def find(state: str, action: str) -> list[Transition]:
 
 
 def deadline_hours(state: str) -> int | None:
-    return {
-        Status.SUBMITTED: settings.REPORT_DEADLINE_RELEASE_HOURS,
-        Status.RELEASED: settings.REPORT_DEADLINE_COMPLAINT_HOURS,
-        Status.COMPLAINT_FILED: settings.REPORT_DEADLINE_ZKS_HOURS,
-    }.get(state)
+    """Hours to act in ``state`` (read from the settings on every call), None without deadline."""
+    name = STATES[state].deadline_setting
+    return getattr(settings, name) if name else None

@@ -11,8 +11,9 @@ from django.utils import timezone
 from reportlab.lib.units import mm
 from reportlab.platypus import Image, KeepTogether, Spacer
 
-from beistand.reports.documents import common
-from beistand.reports.documents import layout as L
+from beistand.core import offload
+from beistand.documents import layout as L
+from beistand.documents import letterhead as lh
 from beistand.stats import charts, tables
 from beistand.stats.filters import Filters
 
@@ -49,24 +50,39 @@ def _change(previous, current) -> str:
 
 
 def build(year: int) -> bytes:
-    """The report for ``year`` (compared with ``year - 1``)."""
+    """The report for ``year`` (compared with ``year - 1``).
+
+    The tables are counted here (database); charts and layout - seconds of CPU - are drawn in a
+    worker process at a lower priority (``core.offload``), not in the server's interpreter."""
     from beistand.stats.services import build_tables
 
-    k = tables.min_cell()
     f, prev = year_filters(year), year_filters(year - 1)
     if year == timezone.localdate().year:
         f = replace(f, end=timezone.localdate())
-    figures, figures_prev = tables.key_figures(f), tables.key_figures(prev)
-    t = build_tables(f, "quarter")
-    levels_now = tables.one_way(f, "level", key="l", title="", caption="", keep_empty=True)
-    levels_prev = tables.one_way(prev, "level", key="l", title="", caption="", keep_empty=True)
-    quarters = tables.two_way(f, "quarter", "level", key="q", title="", caption="")
-    body = common.body()
-    head = replace(common.letterhead(body, TITLE, str(year), timezone.now()), marking=MARKING)
+    data = {
+        "k": tables.min_cell(),
+        "figures": tables.key_figures(f), "figures_prev": tables.key_figures(prev),
+        "t": build_tables(f, "quarter"),
+        "levels_now": tables.one_way(f, "level", key="l", title="", caption="",
+                                     keep_empty=True),
+        "levels_prev": tables.one_way(prev, "level", key="l", title="", caption="",
+                                      keep_empty=True),
+        "quarters": tables.two_way(f, "quarter", "level", key="q", title="", caption=""),
+    }
+    body = lh.body()
+    head = replace(lh.letterhead(body, TITLE, str(year), timezone.now()), marking=MARKING)
+    return offload.call(compose, year, f.start, f.end, body.name, head, data,
+                        what=f"Der {TITLE} {year}")
 
+
+def compose(year: int, start: date, end: date, body_name: str, head, data: dict) -> bytes:
+    """Charts, story and PDF from the counted tables (in the worker process; no database)."""
+    k, figures, figures_prev = data["k"], data["figures"], data["figures_prev"]
+    t, quarters = data["t"], data["quarters"]
+    levels_now, levels_prev = data["levels_now"], data["levels_prev"]
     story = [*L.title(f"{TITLE} {year}: Angriffe auf Beschäftigte",
-                      f"{body.name} · Vorfälle vom {L.fmt_date(f.start)} bis "
-                      f"{L.fmt_date(f.end)}, verglichen mit {year - 1}")]
+                      f"{body_name} · Vorfälle vom {L.fmt_date(start)} bis "
+                      f"{L.fmt_date(end)}, verglichen mit {year - 1}")]
     every = figures.get("every_n_days")
     if every not in (None, "–"):
         every = str(every).replace(".", ",")

@@ -32,7 +32,7 @@ def _params(request, allowed=ALLOWED_PARAMS) -> dict:
                         "site, location, perpetrator, police, injured (Standard: month). "
                         + _FILTER_DOC + " Zellen unter k (BEISTAND_STATS_MIN_CELL) stehen als "
                         "\"<k\", zum Schutz vor Rückrechnung aus Summen zurückgehaltene als "
-                        "\"x\"; `suppressed` zählt beide.")
+                        "\"x\"; `suppressed` zählt beide.", operation_id="stats_incidents")
 def incidents(request):
     services.require_reader(request.auth)
     query = services.parse_query(_params(request))
@@ -42,7 +42,8 @@ def incidents(request):
 _NO_GROUP = ALLOWED_PARAMS - {"group_by"}
 
 
-@router.get("/key-figures", summary="Kennzahlen des Zeitraums", description=_FILTER_DOC)
+@router.get("/key-figures", summary="Kennzahlen des Zeitraums", description=_FILTER_DOC,
+            operation_id="stats_key_figures")
 def key_figures(request):
     services.require_reader(request.auth)
     filters = parse_filters(_params(request, _NO_GROUP))
@@ -53,7 +54,8 @@ def key_figures(request):
 
 @router.get("/lead-times", summary="Bearbeitungszeiten je Schritt",
             description="Median, 90. Perzentil (Stunden) und Anteil innerhalb der Frist für "
-                        "Meldung → Freigabe → Strafanzeige → Veröffentlichung. " + _FILTER_DOC)
+                        "Meldung → Freigabe → Strafanzeige → Veröffentlichung. " + _FILTER_DOC,
+            operation_id="stats_lead_times")
 def lead_times(request):
     services.require_reader(request.auth)
     filters = parse_filters(_params(request, _NO_GROUP))
@@ -63,7 +65,8 @@ def lead_times(request):
 
 @router.get("/annual-report/{year}.pdf", summary="Jahresbericht als PDF",
             openapi_extra={"responses": {200: {"description": "PDF", "content": {
-                "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}})
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}},
+            operation_id="stats_annual_report")
 def annual_report(request, year: int):
     filename, pdf = services.annual_report_pdf(request.auth, year)
     response = HttpResponse(pdf, content_type="application/pdf")

@@ -20,7 +20,11 @@ from beistand.accounts import services as accounts
 from beistand.accounts.models import RoleGrant
 from beistand.accounts.roles import EXPIRY_REQUIRED, PRIVILEGED_ROLES, Role
 from beistand.audit import services as audit
-from beistand.reports.documents import common
+from beistand.core.errors import NotFound
+from beistand.documents import layout as L
+from beistand.documents import letterhead as lh
+from beistand.organisation.models import OrgUnit
+from beistand.register import services as register
 
 TODO = "[zu ergänzen]"
 ROLE_TASKS = {
@@ -56,8 +60,6 @@ def _years(n: int) -> str:
 
 
 def _dpo_contact() -> str:
-    from beistand.organisation.models import OrgUnit
-
     grant = (RoleGrant.objects.active().filter(role=Role.DPO).select_related("user")
              .order_by("granted_at").first())
     if grant is not None:
@@ -147,7 +149,7 @@ def _measures() -> list[str]:
 
 def processing_record() -> Document:
     """Art. 30(1) GDPR: the record of processing activities of this installation."""
-    body = common.body()
+    body = lh.body()
     alarms = apps.is_installed("beistand.alarms")
     purposes = [
         ["Meldung von Vorfällen", "Schutz der Beschäftigten, Strafanzeige, Unfallanzeige, "
@@ -173,7 +175,7 @@ def processing_record() -> Document:
         sections=[
             Section("1. Verantwortlicher und Datenschutzbeauftragte/r", table=(
                 ["Angabe", "Inhalt"],
-                [["Verantwortlicher", f"{body.name}, {common.body_address(body) or TODO}"],
+                [["Verantwortlicher", f"{body.name}, {lh.body_address(body) or TODO}"],
                  ["Vertretung", TODO],
                  ["Datenschutzbeauftragte/r", _dpo_contact()]])),
             Section("2. Zwecke, betroffene Personen, Rechtsgrundlagen",
@@ -223,7 +225,7 @@ RISKS = [
 
 def dpia() -> Document:
     """Art. 35 GDPR: a skeleton of the impact assessment, pre-filled from the configuration."""
-    body = common.body()
+    body = lh.body()
     record = processing_record()
     return Document(
         key="dsfa", title="Datenschutz-Folgenabschätzung (Entwurf)",
@@ -281,11 +283,9 @@ def to_markdown(doc: Document) -> str:
 def to_pdf(doc: Document) -> bytes:
     from dataclasses import replace
 
-    from beistand.reports.documents import layout as L
-
     short = {"verzeichnis": "Verarbeitungsverzeichnis", "dsfa": "DSFA-Entwurf"}[doc.key]
-    head = replace(common.letterhead(common.body(), short, f"{timezone.localdate():%d.%m.%Y}",
-                                     timezone.now()), marking="Intern")
+    head = replace(lh.letterhead(lh.body(), short, f"{timezone.localdate():%d.%m.%Y}",
+                                 timezone.now()), marking="Intern")
     story = [*L.title(doc.title, doc.subtitle)]
     for section in doc.sections:
         story += L.heading(section.heading)
@@ -303,8 +303,6 @@ def require_documents(user) -> None:
 
 def render_document(user, key: str, fmt: str) -> tuple[str, bytes, str]:
     """(file name, content, content type) of a record; audited like every DPO read."""
-    from beistand.core.errors import NotFound
-
     require_documents(user)
     if key not in DOCUMENTS or fmt not in ("md", "pdf"):
         raise NotFound("Dieses Dokument gibt es nicht (verzeichnis oder dsfa, .md oder .pdf).")
@@ -333,17 +331,15 @@ class OpenRequest:
 def open_rights_requests(user, today: date | None = None) -> list[OpenRequest]:
     """Open and deferred rights requests, nearest deadline first (person by number only);
     an audited read, as every DPO read of the register."""
-    from beistand.register import rights
-
     today = today or timezone.localdate()
     with transaction.atomic():
-        requests = list(rights.list_requests(user, state="open"))
+        requests = list(register.list_rights_requests(user, state="open"))
         audit.record("stats.dpo.rights_overview", object_type="register.rightsrequest",
                      object_repr="Offene Anträge", actor=user,
                      after={"count": len(requests)})
     out = []
     for r in requests:
-        due = r.defer_until if r.state == "deferred" and r.defer_until else r.due_on
+        due = register.rights_request_due_date(r) or r.due_on
         out.append(OpenRequest(id=r.pk, person=f"Person Nr. {r.person_id}",
                                kind=r.get_kind_display(), state=r.get_state_display(),
                                received_on=r.received_on, due_on=due,

@@ -1,12 +1,12 @@
 """CSV and XLSX of exactly what the dashboard shows: the same protected tables, in page order,
 with the filters on top. Withheld cells stay "<5"/"x"."""
 
-import csv
 import io
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from beistand.core.spreadsheet import csv_writer, neutralise_row
 from beistand.stats.tables import Table
 
 CONTENT_TYPES = {
@@ -26,7 +26,7 @@ def _head(filters_text: list[tuple[str, str]], k: int) -> list[list[str]]:
 def to_csv(tables: list[Table], filters_text, k: int) -> bytes:
     """';'-separated, UTF-8 with BOM (German spreadsheets); a blank line between tables."""
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer = csv_writer(out)  # formulas and bidi controls neutralised (core.spreadsheet)
     for row in _head(filters_text, k):
         writer.writerow(row)
     for table in tables:
@@ -46,22 +46,22 @@ def to_xlsx(tables: list[Table], filters_text, k: int) -> bytes:
     info = book.active
     info.title = "Auswahl"
     for row in _head(filters_text, k):
-        info.append(row)
+        info.append(neutralise_row(row))
     info.column_dimensions["A"].width = 24
     info.column_dimensions["B"].width = 60
     bold = Font(bold=True)
     for table in tables:
         sheet = book.create_sheet(_sheet_name(table.title, book.sheetnames))
-        sheet.append([table.title])
+        sheet.append(neutralise_row([table.title]))
         sheet["A1"].font = bold
-        sheet.append(table.columns)
+        sheet.append(neutralise_row(table.columns))
         for cell in sheet[2]:
             cell.font = bold
         for row in table.rows:
-            sheet.append(row)
+            sheet.append(neutralise_row(row))
         if table.note:
             sheet.append([])
-            sheet.append([table.note])
+            sheet.append(neutralise_row([table.note]))
         sheet.column_dimensions["A"].width = 44
     buffer = io.BytesIO()
     book.save(buffer)

@@ -6,7 +6,7 @@ filter value, a reversed period, a period over ten years.
 """
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from django.utils import timezone
 
@@ -165,12 +165,25 @@ def _int(value, name: str, low: int, high: int, label: str) -> int | None:
     return number
 
 
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def month_end(day: date) -> date:
+    following = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+    return following - timedelta(days=1)
+
+
 def parse_filters(params, today: date | None = None) -> Filters:
-    """Filters from a mapping of strings (QueryDict or dict); raises InvalidInput."""
+    """Filters from a mapping of strings (QueryDict or dict); raises InvalidInput.
+
+    Periods have a fixed granularity of whole calendar months (issue 16, finding 3): ``from``
+    is moved to the first day of its month and ``to`` to the last day of its month, so two
+    queries can never differ by a few days (the answer names the period actually counted)."""
     get = params.get
     default_start, default_end = default_period(today)
-    start = _date(get("from"), "from") or default_start
-    end = _date(get("to"), "to") or default_end
+    start = month_start(_date(get("from"), "from") or default_start)
+    end = month_end(_date(get("to"), "to") or default_end)
     if start > end:
         raise InvalidInput("Der Beginn des Zeitraums liegt nach dessen Ende.", field="from")
     try:

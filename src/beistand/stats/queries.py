@@ -33,7 +33,9 @@ from django.db.models.functions import TruncMonth, TruncQuarter, TruncYear
 from django.utils import timezone
 
 from beistand.organisation.models import OrgUnit, Site
+from beistand.reports import help_workflow, workflow
 from beistand.reports.models import HelpRequest, Offence, Perpetrator, Report, Status, StatusChange
+from beistand.stats import ckm
 from beistand.stats.filters import LOCATIONS, PERPETRATOR, Filters
 
 LOCAL = ZoneInfo(settings.TIME_ZONE)
@@ -50,7 +52,7 @@ def _known_perpetrator():
 
 def incidents(f: Filters) -> QuerySet:
     """The reports the filters select (never evaluated as rows for statistics)."""
-    qs = Report.objects.exclude(status=Status.DRAFT).filter(
+    qs = Report.objects.filter(status__in=workflow.states(shared=True)).filter(
         occurred_at__gte=_start_of(f.start), occurred_at__lt=_start_of(f.end + timedelta(days=1)))
     if f.levels:
         qs = qs.filter(hazard_level__in=f.levels)
@@ -167,22 +169,53 @@ def _value(dim: str, raw, tree, depth: int):
     return raw
 
 
+def _k() -> int:
+    return max(1, int(settings.STATS_MIN_CELL))
+
+
+BASE = "base_month"  # the fixed base cell of every figure: the calendar month of the incident
+
+
+def _base_month():
+    return _period_expr("month")
+
+
 def count_cells(f: Filters, dims: tuple[str, ...]) -> dict[tuple, int]:
-    """``{(value per dimension): number of reports}`` for the non-empty combinations."""
+    """``{(value per dimension): published count}`` for the non-empty combinations.
+
+    Every count is a sum of fixed base cells (ckm): per calendar month of the incident, the
+    records of the cell are counted and perturbed by their cell key, and the cell's published
+    value is the sum over its months. The same month cell always gets the same noise, so a
+    cell over a range of months differs from the same cell over a shorter range by exactly the
+    published months in between."""
     ann = _annotations(dims)
+    ann[BASE] = _base_month()
     names = list(ann)
     rows = (incidents(f).annotate(**ann).values(*names)
-            .annotate(n=Count("pk", distinct=True)).order_by())
+            .annotate(n=Count("pk", distinct=True), ks=Sum(ckm.record_key())).order_by())
     tree = _unit_tree() if "unit" in dims else {}
-    cells: dict[tuple, int] = defaultdict(int)
+    counts: dict[tuple, dict] = defaultdict(lambda: defaultdict(int))
+    keys: dict[tuple, dict] = defaultdict(lambda: defaultdict(int))
     for row in rows:
         key = tuple(_value(d, row["d_" + d], tree, f.unit_depth) for d in dims)
-        cells[key] += row["n"]
-    return dict(cells)
+        month = period_key("month", row[BASE])
+        counts[key][month] += row["n"]
+        keys[key][month] += int(row["ks"] or 0)
+    out = {}
+    for key, by_month in counts.items():
+        out[key] = ckm.add_cells(ckm.perturb(n, keys[key][m]) for m, n in by_month.items())
+    return out
+
+
+def _by_month(qs: QuerySet, **aggregates) -> list[dict]:
+    return list(qs.annotate(**{BASE: _base_month()}).values(BASE).annotate(**aggregates)
+                .order_by())
 
 
 def total(f: Filters) -> int:
-    return incidents(f).count()
+    """The number of selected reports: the sum of its perturbed month cells."""
+    rows = _by_month(incidents(f), n=Count("pk"), ks=Sum(ckm.record_key()))
+    return ckm.add_cells(ckm.perturb(r["n"], r["ks"]) for r in rows)
 
 
 # --- Labels of dimension values (for people) -------------------------------------------------
@@ -242,30 +275,47 @@ def category_order(dim: str, f: Filters, present) -> list:
 
 # --- Key figures -----------------------------------------------------------------------------
 
+KEY_CONDITIONS = {
+    "incidents": None,
+    "level_2_plus": Q(hazard_level__gte=2),
+    "level_3": Q(hazard_level=3),
+    "attacks": Q(attack=True),
+    "injured": ~Q(injuries="") | Q(incapacity_days__gt=0),
+    "with_incapacity": Q(incapacity_days__gt=0),
+    "police": Q(police_on_site=True),
+    "perpetrator_unknown": Q(known=False),
+    "field": Q(location_kind=Report.LocationKind.FIELD),
+    "published": Q(status=Status.PUBLISHED),
+}
+
+
 def key_counts(f: Filters) -> dict[str, int]:
     """Counts (and the sum of incapacity days) over the selection, in one query plus one for help
-    requests."""
-    injured = ~Q(injuries="") | Q(incapacity_days__gt=0)
+    requests, per calendar month; each figure is a cell of its own, perturbed per month by its
+    cell key (``ckm``) and published as the sum of its months."""
     qs = incidents(f).annotate(known=_known_perpetrator())
-    figures = qs.aggregate(
-        incidents=Count("pk"),
-        level_2_plus=Count("pk", filter=Q(hazard_level__gte=2)),
-        level_3=Count("pk", filter=Q(hazard_level=3)),
-        attacks=Count("pk", filter=Q(attack=True)),
-        injured=Count("pk", filter=injured),
-        with_incapacity=Count("pk", filter=Q(incapacity_days__gt=0)),
-        incapacity_days=Sum("incapacity_days", filter=Q(incapacity_days__gt=0)),
-        police=Count("pk", filter=Q(police_on_site=True)),
-        perpetrator_unknown=Count("pk", filter=Q(known=False)),
-        field=Count("pk", filter=Q(location_kind=Report.LocationKind.FIELD)),
-        published=Count("pk", filter=Q(status=Status.PUBLISHED)),
-    )
+    aggregates = {}
+    for name, condition in KEY_CONDITIONS.items():
+        aggregates[name] = Count("pk", filter=condition)
+        aggregates["ks_" + name] = Sum(ckm.record_key(), filter=condition)
+    aggregates["incapacity_days"] = Sum("incapacity_days", filter=Q(incapacity_days__gt=0))
+    months = _by_month(qs, **aggregates)
     help_qs = HelpRequest.objects.filter(report__in=incidents(f).values("pk"))
-    figures.update(help_qs.aggregate(
-        help_requested=Count("pk"),
-        help_granted=Count("pk", filter=Q(state__in=(HelpRequest.State.IN_PROGRESS,
-                                                     HelpRequest.State.DONE)))))
-    return {k: int(v or 0) for k, v in figures.items()}
+    granted = Q(state__in=help_workflow.states(granted=True))
+    help_months = list(
+        help_qs.annotate(**{BASE: TruncMonth("report__occurred_at", tzinfo=LOCAL)})
+        .values(BASE).annotate(
+            help_requested=Count("pk"), ks_help_requested=Sum(ckm.record_key()),
+            help_granted=Count("pk", filter=granted),
+            ks_help_granted=Sum(ckm.record_key(), filter=granted)).order_by())
+    figures = {name: ckm.add_cells(ckm.perturb(m[name], m["ks_" + name]) for m in months)
+               for name in KEY_CONDITIONS}
+    for name in ("help_requested", "help_granted"):
+        figures[name] = ckm.add_cells(ckm.perturb(m[name], m["ks_" + name])
+                                      for m in help_months)
+    figures["incapacity_days"] = ckm.add_cells(
+        ckm.perturb_sum(m["incapacity_days"], m["ks_with_incapacity"]) for m in months)
+    return figures
 
 
 # --- Workflow lead times ---------------------------------------------------------------------
@@ -276,24 +326,23 @@ class Step:
     label: str
     start: str
     end: str
-    deadline_setting: tuple[str, ...]
+    deadline_states: tuple[str, ...]  # the states whose deadlines add up to the step's
 
 
 STEPS = (
     Step("release", "Meldung → Freigabe", Status.SUBMITTED, Status.RELEASED,
-         ("REPORT_DEADLINE_RELEASE_HOURS",)),
+         (Status.SUBMITTED,)),
     Step("complaint", "Freigabe → Strafanzeige", Status.RELEASED, Status.COMPLAINT_FILED,
-         ("REPORT_DEADLINE_COMPLAINT_HOURS",)),
+         (Status.RELEASED,)),
     Step("publication", "Strafanzeige → Veröffentlichung", Status.COMPLAINT_FILED,
-         Status.PUBLISHED, ("REPORT_DEADLINE_ZKS_HOURS",)),
+         Status.PUBLISHED, (Status.COMPLAINT_FILED,)),
     Step("total", "Meldung → Veröffentlichung", Status.SUBMITTED, Status.PUBLISHED,
-         ("REPORT_DEADLINE_RELEASE_HOURS", "REPORT_DEADLINE_COMPLAINT_HOURS",
-          "REPORT_DEADLINE_ZKS_HOURS")),
+         (Status.SUBMITTED, Status.RELEASED, Status.COMPLAINT_FILED)),
 )
 
 
 def deadline_hours(step: Step) -> int:
-    return sum(getattr(settings, name) for name in step.deadline_setting)
+    return sum(workflow.deadline_hours(state) for state in step.deadline_states)
 
 
 def _first(status: str):
@@ -301,13 +350,47 @@ def _first(status: str):
                     .order_by("at", "pk").values("at")[:1])
 
 
+def _step_durations(f: Filters, step: Step) -> QuerySet:
+    return (incidents(f).annotate(t0=_first(step.start), t1=_first(step.end))
+            .filter(t0__isnull=False, t1__isnull=False)
+            .annotate(d=ExpressionWrapper(F("t1") - F("t0"), output_field=DurationField())))
+
+
 def durations_hours(f: Filters, step: Step) -> list[float]:
     """The step's durations in hours, sorted – anonymous numbers, no report ids."""
-    qs = (incidents(f).annotate(t0=_first(step.start), t1=_first(step.end))
-          .filter(t0__isnull=False, t1__isnull=False)
-          .annotate(d=ExpressionWrapper(F("t1") - F("t0"), output_field=DurationField())))
+    qs = _step_durations(f, step)
     values = [d.total_seconds() / 3600 for d in qs.values_list("d", flat=True) if d is not None]
     return sorted(max(v, 0.0) for v in values)
+
+
+def step_counts(f: Filters, step: Step) -> tuple[int, int]:
+    """The step's number of cases and of cases within the deadline, both published counts
+    (perturbed per month by their cell keys and summed, like every other count)."""
+    within = Q(d__lte=timedelta(hours=deadline_hours(step)))
+    rows = _by_month(_step_durations(f, step), n=Count("pk"), ks=Sum(ckm.record_key()),
+                     n_in=Count("pk", filter=within),
+                     ks_in=Sum(ckm.record_key(), filter=within))
+    return (ckm.add_cells(ckm.perturb(r["n"], r["ks"]) for r in rows),
+            ckm.add_cells(ckm.perturb(r["n_in"], r["ks_in"]) for r in rows))
+
+
+def coarse_hours(value: float | None) -> float | None:
+    """A published lead time (median, 90th percentile): rounded to a coarse grid – 2 hours below
+    12 hours, 6 hours below 2 days, half days below a week, whole days above – so that one case
+    more or less moves it only when it crosses a step (and then by a whole step)."""
+    if value is None:
+        return None
+    for limit, step in ((12, 2), (48, 6), (168, 12)):
+        if value < limit:
+            return float(round(value / step) * step)
+    return float(round(value / 24) * 24)
+
+
+def coarse_share(within: int, n: int) -> int | None:
+    """The published share within the deadline: whole tens of per cent."""
+    if n <= 0:
+        return None
+    return max(0, min(100, round(100 * within / n / 10) * 10))
 
 
 def percentile(values: list[float], p: float) -> float | None:

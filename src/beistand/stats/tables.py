@@ -117,23 +117,29 @@ def hours(value: float | None) -> str:
 
 
 def lead_times(f: Filters) -> Table:
-    """Median, 90th percentile and share within the deadline per workflow step; a step with
-    fewer than k cases shows only "<k"."""
+    """Median, 90th percentile and share within the deadline per workflow step, under the same
+    disclosure control as every count (review of issue 16, finding 3): the number of cases and
+    the number within the deadline are published counts (cell-key noise per month, summed); a
+    step whose published count is below k shows only "<k"; the median and the 90th percentile
+    are rounded to a coarse grid (``queries.coarse_hours``) and the share to whole tens of per
+    cent, so that a case more or less (two overlapping queries) changes them only by a step."""
     k = min_cell()
     rows, series, suppressed = [], {}, 0
     for step in queries.STEPS:
-        values = queries.durations_hours(f, step)
         limit = queries.deadline_hours(step)
-        n = len(values)
-        if 0 < n < k:
-            suppressed += 1
+        n, within = queries.step_counts(f, step)
+        if n < k:
+            if n > 0:
+                suppressed += 1
             rows.append([step.label, protect_value(n, k), "–", "–", "–", hours(limit)])
             series[step.label] = {"Median": None, "90. Perzentil": None, "Frist": limit}
             continue
-        med, p90 = queries.median(values), queries.percentile(values, 90)
-        within = sum(v <= limit for v in values)
-        share = f"{round(100 * within / n)} %" if n else "–"
-        rows.append([step.label, n, hours(med), hours(p90), share, hours(limit)])
+        values = queries.durations_hours(f, step)
+        med = queries.coarse_hours(queries.median(values))
+        p90 = queries.coarse_hours(queries.percentile(values, 90))
+        share = queries.coarse_share(within, n)
+        rows.append([step.label, n, hours(med), hours(p90),
+                     f"{share} %" if share is not None else "–", hours(limit)])
         series[step.label] = {"Median": med, "90. Perzentil": p90, "Frist": limit}
     return Table(key="lead_times", title="Bearbeitungszeiten",
                  caption="Bearbeitungszeiten der Meldungen je Schritt (Median, 90. Perzentil, "
@@ -142,7 +148,10 @@ def lead_times(f: Filters) -> Table:
                           "innerhalb der Frist", "Frist"],
                  rows=rows, series=series, suppressed=suppressed,
                  note="Gemessen vom ersten Erreichen des Ausgangsstatus bis zum ersten Erreichen "
-                      "des Zielstatus; nur Meldungen, die beide erreicht haben.")
+                      "des Zielstatus; nur Meldungen, die beide erreicht haben. Fallzahlen mit "
+                      "Zufallsüberlagerung, Zeiten gerundet (unter 12 Std. auf 2 Std., unter "
+                      "2 Tagen auf 6 Std., unter einer Woche auf halbe Tage, sonst auf Tage), "
+                      "Anteile auf 10 %.")
 
 
 KEY_FIGURES = (
@@ -172,7 +181,9 @@ def key_figures(f: Filters) -> dict[str, int | str]:
             shown[name] = raw[name] if enough else "x"
         else:
             shown[name] = protect_value(raw[name], k)
-    days = (f.end - f.start).days + 1
+    from django.utils import timezone
+
+    days = (min(f.end, timezone.localdate()) - f.start).days + 1
     shown["every_n_days"] = (round(days / raw["incidents"], 1)
                              if raw["incidents"] >= k else "–")
     return shown

@@ -1,6 +1,6 @@
 """Statistics pages: the dashboard with filter bar, its CSV/XLSX export, the annual report
 button; the DPO's records. Thin: forms in, services out; a DomainError becomes a German message
-(400 with the form, 403 page), never a 500."""
+(400 with the form; otherwise the error page of ``core.middleware``), never a 500."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header, urlencode
 
-from beistand.core.errors import DomainError, InvalidInput
+from beistand.core.errors import InvalidInput
 from beistand.stats import exports, services
 from beistand.stats.filters import (
     LOCATIONS,
@@ -19,15 +19,6 @@ from beistand.stats.filters import (
     parse_filters,
 )
 from beistand.stats.forms import FilterForm
-from beistand.web import errors
-
-
-def _denied(request, check=services.require_reader):
-    try:
-        check(request.user)
-    except DomainError as exc:
-        return errors.domain_error(request, exc)
-    return None
 
 
 def _filters_text(f: Filters, period: str) -> list[tuple[str, str]]:
@@ -71,9 +62,7 @@ def _parse(request):
 
 @login_required
 def dashboard(request):
-    denied = _denied(request)
-    if denied:
-        return denied
+    services.require_reader(request.user)
     form, filters = _parse(request)
     this_year = timezone.localdate().year
     context = {"form": form, "years": list(range(this_year, this_year - 10, -1)),
@@ -93,14 +82,12 @@ def dashboard(request):
 
 @login_required
 def export(request, fmt: str):
-    denied = _denied(request)
-    if denied:
-        return denied
+    services.require_reader(request.user)
     form, filters = _parse(request)
     if filters is None or fmt not in exports.CONTENT_TYPES:
         detail = "; ".join(e for errs in form.errors.values() for e in errs) or \
             "Unbekanntes Format."
-        return errors.domain_error(request, InvalidInput(detail))
+        raise InvalidInput(detail)
     period = form.chosen_period()
     board = services.dashboard(request.user, filters, period)
     build = exports.to_csv if fmt == "csv" else exports.to_xlsx
@@ -113,13 +100,8 @@ def export(request, fmt: str):
 
 @login_required
 def annual_report(request):
-    denied = _denied(request)
-    if denied:
-        return denied
-    try:
-        name, pdf = services.annual_report_pdf(request.user, request.GET.get("jahr", ""))
-    except DomainError as exc:
-        return errors.domain_error(request, exc)
+    services.require_reader(request.user)
+    name, pdf = services.annual_report_pdf(request.user, request.GET.get("jahr", ""))
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(True, name)
     return response

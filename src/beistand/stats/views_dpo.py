@@ -9,24 +9,18 @@ from django.utils.http import content_disposition_header
 
 from beistand.accounts import services as accounts
 from beistand.accounts.roles import Role
-from beistand.core.errors import DomainError
+from beistand.register import services as register
 from beistand.stats import dpo_records
-from beistand.web import errors
 
 SIGNAL_DAYS = 30
 
 
 @login_required
 def overview(request):
-    try:
-        accounts.require_role(request.user, Role.DPO)
-        from beistand.register import access_log
-
-        today = timezone.localdate()
-        requests = dpo_records.open_rights_requests(request.user, today)
-        signals = access_log.misuse_signals(request.user, today, days=SIGNAL_DAYS)
-    except DomainError as exc:
-        return errors.domain_error(request, exc)
+    accounts.require_role(request.user, Role.DPO)
+    today = timezone.localdate()
+    requests = dpo_records.open_rights_requests(request.user, today)
+    signals = register.misuse_signals(request.user, today, days=SIGNAL_DAYS)
     return render(request, "stats/dpo.html", {
         "requests": requests, "overdue": sum(r.overdue for r in requests),
         "signals": signals, "signal_days": SIGNAL_DAYS,
@@ -35,10 +29,7 @@ def overview(request):
 
 @login_required
 def document(request, document: str, fmt: str):
-    try:
-        name, content, content_type = dpo_records.render_document(request.user, document, fmt)
-    except DomainError as exc:
-        return errors.domain_error(request, exc)
+    name, content, content_type = dpo_records.render_document(request.user, document, fmt)
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = content_disposition_header(True, name)
     return response

@@ -11,8 +11,16 @@ device trigger URL with the workstation's device token:
 * **serial / USB-CDC**: a button that sends a line (or a byte) per press on
   ``/dev/ttyACM0`` / ``COM3``. Lines ``0``, ``UP``, ``RELEASE`` and empty lines are ignored.
 
-Incoming alarms for this workstation make the daemon play the alarm sound (until the all-clear)
-and show a critical desktop notification where the platform allows (see notify.py).
+The daemon raises; it does not show. A system service cannot reach a user's desktop session:
+it may not post notifications into another user's session bus and cannot play through the
+session's PipeWire/PulseAudio. So an alarm reaches the people at this PC the same way as
+everyone else's – through the server to the **session agent**, the tray app (or its status
+window) that autostarts in each user's session: it plays the sound through the session's sound
+server, posts a critical notification while the screen is locked (shown on the lock screen),
+withdraws it at the all-clear, and falls silent when the person answered on any device
+(``own_answer``). Only on a PC that nobody is logged in to (``button_sound = true`` or
+``--sound``) does the daemon play the sound itself, through ALSA, until the all-clear or an
+answer of the workstation's person anywhere.
 """
 
 from __future__ import annotations
@@ -132,14 +140,13 @@ async def read_serial(path: str, on_press: Callable[[], None], baudrate: int = 9
 
 class ButtonDaemon:
     def __init__(self, client: AlarmClient, device: str, kind: str = "auto", key: str = "any",
-                 sound: AlarmSound | None = None, grab: bool = True, notify: bool = True):
+                 sound: AlarmSound | None = None, grab: bool = True):
         self.client = client
         self.device = device
         self.kind = detect_kind(device, kind)
         self.key = key
         self.sound = sound
         self.grab = grab
-        self.notify = notify
         self.presses = 0
         self.debounce = Debounce()
         self.ready = asyncio.Event()
@@ -158,17 +165,19 @@ class ButtonDaemon:
         log.warning("ALARM received: %s", describe_alarm(alarm))
         if self.sound is not None:
             self.sound.start()
-        if self.notify:
-            from .notify import notify_sessions
 
-            template = (alarm.get("template") or {}).get("name", "Alarm")
-            notify_sessions(f"Stiller Alarm: {template}", describe_alarm(alarm))
+    def _ringing(self) -> bool:
+        return any(a.get("role") == "receiver" and not a.get("closed")
+                   and not a.get("own_answer") for a in self.client.alarms.values())
 
     def _on_update(self, frame: dict, alarm: dict) -> None:
-        if frame.get("kind") in ("resolved", "cancelled") and self.sound is not None \
-                and not any(a.get("role") == "receiver" and not a.get("closed")
-                            for a in self.client.alarms.values()):
+        if frame.get("kind") == "own_answer":
+            # the person this workstation belongs to answered (tray, phone): quiet at once
+            log.info("alarm %s answered by this workstation's person: sound off",
+                     frame.get("alarm_id"))
+        if self.sound is not None and self.sound.playing and not self._ringing():
             self.sound.stop()
+            log.info("alarm sound stopped")
 
     async def run(self) -> None:
         if self.kind == "evdev":

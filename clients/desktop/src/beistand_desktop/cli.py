@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import getpass
 import logging
 import os
 import sys
@@ -16,7 +17,7 @@ from .config import Config
 from .credentials import TokenStore
 from .logs import setup_logging
 from .outbox import Outbox
-from .pairing import PairingError, normalise_server, parse_pairing
+from .pairing import PairingError, normalise_server
 from .paths import Paths, default_paths
 
 log = logging.getLogger("beistand_desktop.cli")
@@ -38,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
                             default=default if default else False)
     p.add_argument("--selftest", action="store_true",
                    help="Selbsttest ausführen und beenden (Exit-Code 0 = bestanden)")
+    p.add_argument("--no-sound-check", action="store_true",
+                   help="Selbsttest ohne Tonprüfung (Dienst ohne Lautsprecher)")
+    p.add_argument("--gui-check", action="store_true",
+                   help="Systempakete der Oberfläche auch ohne Anzeige prüfen")
     sub = p.add_subparsers(dest="command")
     original_add = sub.add_parser
 
@@ -46,7 +51,12 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser = add_parser
     sub.add_parser("tray", help="Symbol im Infobereich (Standard)")
     pair = sub.add_parser("pair", help="Mit Kopplungs-Link oder Token koppeln")
-    pair.add_argument("link", help="beistand://pair?server=…&token=… oder ein Token")
+    pair.add_argument("link", nargs="?", help="beistand://pair?server=…&token=… oder ein Token")
+    pair.add_argument("--user", help="statt eines Tokens: mit Benutzername und Passwort "
+                                     "anmelden (Passwort wird abgefragt)")
+    pair.add_argument("--otp", help="Einmalcode (zweiter Faktor), wo verlangt")
+    pair.add_argument("--code", help="Kopplungscode der Administration (ABCD-EFGH-JKLM), "
+                                     "statt Token oder Anmeldung")
     trig = sub.add_parser("trigger", help="Stillen Alarm auslösen (für Desktop-Symbol, Tastatur)")
     trig.add_argument("--source", default="desktop",
                       choices=["desktop", "tray", "hotkey", "desktop_icon", "button"])
@@ -59,7 +69,11 @@ def _parser() -> argparse.ArgumentParser:
     btn.add_argument("--key", help="evdev-Tastencode, z. B. KEY_F13 (Standard: jede Taste)")
     btn.add_argument("--no-grab", action="store_true", help="Gerät nicht exklusiv belegen")
     btn.add_argument("--no-sound", action="store_true")
+    btn.add_argument("--sound", action="store_true",
+                     help="der Dienst spielt selbst den Alarmton (PC ohne Benutzersitzung)")
     sub.add_parser("install-shortcut", help="Desktop-Symbol „Stiller Alarm“ anlegen")
+    sub.add_parser("install-autostart",
+                   help="beim Anmelden starten (~/.config/autostart, mit vollem Programmpfad)")
     sub.add_parser("status", help="Verbindung und wartende Alarme anzeigen")
     return p
 
@@ -82,10 +96,27 @@ def _need(server: str, token: str) -> None:
 
 
 def cmd_pair(args) -> int:
+    from .pairing import Pairing, check_token, enrol, login, pairing_from
+
     paths = default_paths(args.home).create()
     config = Config.load(paths.config_file)
     try:
-        pairing = parse_pairing(args.link, args.server or config.server)
+        if args.user:
+            server = normalise_server(args.server or config.server)
+            password = os.environ.get("BEISTAND_PASSWORD") or getpass.getpass(
+                f"Passwort für {args.user}: ")
+            pairing = Pairing(server, login(server, args.user, password, args.otp or ""))
+        elif args.code:
+            server = normalise_server(args.server or config.server)
+            pairing = Pairing(server, enrol(server, args.code))
+        elif args.link:
+            pairing = pairing_from(args.link, args.server or config.server)
+        else:
+            print("Bitte einen Kopplungs-Link/Token, --code oder --user angeben.",
+                  file=sys.stderr)
+            return 2
+        # only a token the server accepts is stored ("Gekoppelt" means: it works)
+        name = asyncio.run(check_token(pairing.server, pairing.token))
     except PairingError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -93,21 +124,25 @@ def cmd_pair(args) -> int:
     config.server = pairing.server
     config.save(paths.config_file)
     kind = "Geräte-Token" if pairing.is_device else "Benutzer-Token"
-    print(f"Gekoppelt mit {pairing.server} ({kind}, gespeichert: "
+    print(f"Gekoppelt mit {pairing.server} als „{name}“ ({kind}, gespeichert: "
           f"{'Schlüsselbund' if where == 'keyring' else paths.token_file}).")
     return 0
 
 
 def cmd_selftest(args) -> int:
-    from .selftest import run_selftest
+    from .selftest import local_checks, run_selftest
 
     paths, config, server, token = _context(args)
     _need(server, token)
+    local = local_checks(paths.state_dir, sound=not args.no_sound_check,
+                         player=config.sound_player,
+                         gui=bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+                         or args.gui_check)
     result = asyncio.run(run_selftest(server, token, hotkey=config.hotkey if
                                       config.hotkey_enabled else "",
                                       button_device=config.button_device,
                                       button_kind=config.button_kind,
-                                      state_dir=paths.state_dir))
+                                      state_dir=paths.state_dir, local=local))
     for line in result.lines():
         print(line)
     log.info("selftest %s", "passed" if result.ok else "failed")
@@ -157,8 +192,11 @@ def cmd_button(args) -> int:
               file=sys.stderr)
         return 2
     sound = None
-    if config.button_sound and not args.no_sound:
-        sound = AlarmSound(write_alarm_wav(paths.sound_file, config.volume))
+    if (config.button_sound or args.sound) and not args.no_sound:
+        from .sound import configured_command
+
+        wav = write_alarm_wav(paths.sound_file, config.volume)
+        sound = AlarmSound(wav, command=configured_command(config.sound_player, wav))
     client = AlarmClient(server, token, Outbox(paths.outbox_dir),
                          EventCursor(paths.cursor_file))
     daemon = ButtonDaemon(client, device, args.kind or config.button_kind,
@@ -190,6 +228,14 @@ def cmd_install_shortcut(args) -> int:
     return 0
 
 
+def cmd_install_autostart(args) -> int:
+    from .shortcuts import install_autostart
+
+    path = install_autostart()
+    print(f"Angelegt: {path}")
+    return 0
+
+
 def cmd_tray(args) -> int:
     from .gui.app import run_tray
 
@@ -205,5 +251,6 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(cmd_selftest(args))
     command = {"pair": cmd_pair, "trigger": cmd_trigger, "button": cmd_button,
                "status": cmd_status, "install-shortcut": cmd_install_shortcut,
+               "install-autostart": cmd_install_autostart,
                "tray": cmd_tray, None: cmd_tray}[args.command]
     sys.exit(command(args))

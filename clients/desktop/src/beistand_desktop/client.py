@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import httpx
 
@@ -22,7 +23,7 @@ from . import protocol
 from .connection import AlarmConnection, Status
 from .cursor import EventCursor
 from .outbox import Outbox, PendingAlarm
-from .sender import AlarmSender, SendResult, SendState
+from .sender import AlarmSender, SendResult, SendState, late_seconds
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ class Listener:
     on_update: Callable[[dict, dict], None] | None = None     # (frame, merged alarm)
     on_message: Callable[[dict], None] | None = None
     on_send: Callable[[SendResult], None] | None = None       # outbox progress
+    on_coverage: Callable[[dict], None] | None = None         # {"level", "level_text"}
 
 
 @dataclass
@@ -50,13 +52,18 @@ class AlarmClient:
         self.messages: dict[int, list[dict]] = {}
         self.disconnected_since: float | None = time.monotonic()
         self.connection = AlarmConnection(self.server, self.token, self.cursor,
-                                          on_event=self._on_event, on_status=self._on_status)
+                                          on_event=self._on_event, on_status=self._on_status,
+                                          on_coverage=self._on_coverage)
+        # Who would get my alarm now: the server's last "coverage" frame (None: not known,
+        # e.g. while disconnected).
+        self.coverage: dict | None = None
         self.sender = AlarmSender(self.server, self.token, self.outbox,
                                   on_result=self._on_send)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._tasks: list[asyncio.Task] = []
         self._ready = threading.Event()
+        self.seat: dict | None = None
 
     # -- threads ----------------------------------------------------------------------------
     def start(self) -> AlarmClient:
@@ -120,9 +127,16 @@ class AlarmClient:
         if status == Status.CONNECTED:
             self.disconnected_since = None
             self.sender.wake()  # the network is back: pending presses go out now
+            await self._send_seat()
         elif self.disconnected_since is None:
             self.disconnected_since = time.monotonic()
+        if status != Status.CONNECTED:
+            self.coverage = None  # the server sends it again after the reconnect
         self._emit("on_status", status, detail)
+
+    async def _on_coverage(self, frame: dict) -> None:
+        self.coverage = {"level": frame["level"], "level_text": str(frame.get("level_text", ""))}
+        self._emit("on_coverage", dict(self.coverage))
 
     async def _on_event(self, frame: dict) -> None:
         kind = frame["type"]
@@ -144,6 +158,10 @@ class AlarmClient:
                 alarm["tier"] = frame["tier"]
             if frame.get("kind") in ("resolved", "cancelled"):
                 alarm["closed"] = frame["kind"]
+            if frame.get("kind") == "own_answer":
+                # the person of this connection answered on one of their devices (maybe this
+                # one): the server says so to all of them (docs/alarm-protocol.md)
+                alarm["own_answer"] = frame.get("response") or "coming"
             self._emit("on_update", frame, alarm)
         elif kind == "message":
             self.messages.setdefault(alarm_id, []).append(frame)
@@ -154,9 +172,13 @@ class AlarmClient:
 
     # -- actions (any thread) ---------------------------------------------------------------
     def trigger(self, template: str = "beistand", source: str = "desktop",
-                countdown_s: int | None = None) -> PendingAlarm:
-        """Stores the press durably, then sends it (now, or as soon as the server is back)."""
-        item = self.outbox.put(PendingAlarm.new(template, source, countdown_s))
+                countdown_s: int | None = None, pressed_at: str | None = None) -> PendingAlarm:
+        """Stores the press durably, then sends it (now, or as soon as the server is back).
+        ``pressed_at``: when the press happened (before a countdown); default now."""
+        item = PendingAlarm.new(template, source, countdown_s)
+        if pressed_at:
+            item.created_at = pressed_at
+        item = self.outbox.put(item)
         log.info("alarm pressed: %s via %s", item.client_id, source)
         if self.loop is not None:
             self.loop.call_soon_threadsafe(self.sender.wake)
@@ -189,6 +211,23 @@ class AlarmClient:
             {"type": "resolve", "alarm_id": alarm_id},
             f"/api/v1/alarms/{alarm_id}/resolve", {}))
 
+    def report_seat(self, sound: bool, detail: str = "", locked: bool | None = None) -> None:
+        """Tells the server whether this seat can play the alarm sound and whether its screen
+        is locked (frame ``seat``; the coverage view shows "ohne Ton" / "Bildschirm
+        gesperrt"). Sent again after every reconnect."""
+        self.seat = {"type": "seat", "sound": bool(sound), "detail": detail[:200]}
+        if locked is not None:
+            self.seat["locked"] = locked
+        if self.loop is not None:
+            self.submit(self._send_seat())
+
+    async def _send_seat(self) -> None:
+        if self.seat is not None and self.connection.connected:
+            try:
+                await self.connection.send(self.seat)
+            except ConnectionError:
+                log.info("seat state not sent (not connected); sent after reconnect")
+
     def cancel(self, alarm_id: int) -> Future:
         async def _cancel():
             async with httpx.AsyncClient() as client:
@@ -199,17 +238,50 @@ class AlarmClient:
         return self.submit(_cancel())
 
 
-def user_message(result: SendResult) -> str:
+def user_message(result: SendResult, late_s: float = 30.0) -> str:
     """What the sender is told about a press (German UI text)."""
     if result.state == SendState.SENT:
-        if result.item.delayed:
-            at = result.item.sent_at[11:19]
-            return f"Alarm wurde verspätet ausgelöst (übermittelt um {at} UTC)."
+        late = late_seconds(result.item)
+        if result.item.delayed or late >= late_s:
+            return ("Alarm wurde verspätet ausgelöst: " + press_times(
+                result.item.created_at, result.item.sent_at) + ".")
         return "Alarm wurde ausgelöst."
     if result.state == SendState.FAILED:
         return f"Alarm wurde vom Server abgelehnt: {result.detail}"
     return ("Alarm ist NOCH NICHT übermittelt – keine Verbindung zum Server. "
             "Er wird automatisch gesendet, sobald die Verbindung wieder steht.")
+
+
+def clock(iso: str | None) -> str:
+    """Local wall-clock time HH:MM:SS of an ISO time."""
+    if not iso:
+        return "–"
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%H:%M:%S")
+    except ValueError:
+        return iso
+
+
+def press_times(pressed_at: str | None, sent_at: str | None) -> str:
+    """ "gedrückt um 10:01:02, übermittelt um 10:02:24 (82 s verspätet)" """
+    try:
+        late = (datetime.fromisoformat(sent_at) - datetime.fromisoformat(pressed_at)
+                ).total_seconds()
+    except (TypeError, ValueError):
+        return f"übermittelt um {clock(sent_at)}"
+    return (f"gedrückt um {clock(pressed_at)}, übermittelt um {clock(sent_at)} "
+            f"({max(0, round(late))} s verspätet)")
+
+
+def command_error(exc: BaseException) -> str:
+    """A refused command as the user reads it (the server's German reason where there is one)."""
+    detail = getattr(exc, "detail", "")
+    if not detail and isinstance(exc, httpx.HTTPStatusError):
+        try:
+            detail = exc.response.json().get("detail", "")
+        except ValueError:
+            detail = ""
+    return detail or str(exc) or type(exc).__name__
 
 
 def describe_alarm(alarm: dict) -> str:

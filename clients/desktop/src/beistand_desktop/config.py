@@ -17,13 +17,19 @@ class Config:
     countdown_s: int = 0             # 0: the alarm goes out at once; up to 30 s with "Abbrechen"
     confirmation: str = "dialog"     # "dialog" (small "Alarm wurde ausgelöst"), "tooltip", "none"
     volume: int = 80                 # 0–100, receive-window sound
+    sound_player: str = ""           # player command (WAV appended); "" = pw-play/paplay/aplay
     offline_warning_s: int = 60      # tray warns when disconnected longer than this
     template: str = "beistand"
+    late_press_s: int = 30           # a press older than this is shown as late ("verspätet")
+    status_window: bool = False      # also show the status window when there is a tray
+    report_locked: bool = True       # tell the server while this PC's screen is locked
     # Button daemon
     button_device: str = ""          # /dev/input/by-id/… (evdev) or /dev/ttyACM0 / COM3 (serial)
     button_kind: str = "auto"        # "evdev", "serial" or "auto" (by the path)
     button_key: str = "any"          # evdev key name (e.g. KEY_F13) or "any"
-    button_sound: bool = True        # the daemon plays the alarm sound for incoming alarms
+    # The daemon itself plays the alarm sound (ALSA) for incoming alarms: only for a PC that
+    # nobody is logged in to; with a user session the tray app there plays it (README).
+    button_sound: bool = False
 
     @classmethod
     def load(cls, path: Path) -> Config:

@@ -57,12 +57,14 @@ async def _call(callback, *args):
 class AlarmConnection:
     def __init__(self, server: str, token: str, cursor: EventCursor | None = None, *,
                  on_event: Callable | None = None, on_status: Callable | None = None,
-                 backoff: Backoff | None = None, hello_timeout: float = 10.0):
+                 backoff: Backoff | None = None, hello_timeout: float = 10.0,
+                 on_coverage: Callable | None = None):
         self.server = server
         self.token = token
         self.cursor = cursor or EventCursor()
         self.on_event = on_event
         self.on_status = on_status
+        self.on_coverage = on_coverage   # the pushed coverage indicator (control frame)
         self.backoff = backoff or Backoff()
         self.hello_timeout = hello_timeout
         self.status = Status.DISCONNECTED
@@ -138,7 +140,10 @@ class AlarmConnection:
             raise WebSocketException(f"expected hello, got {first!r}")
         self.hello = first
         self.heartbeat_s = float(first.get("heartbeat_s") or 15)
-        await ws.send(protocol.encode(protocol.resume(self.cursor.last_event_id)))
+        await ws.send(protocol.encode(protocol.resume(self.cursor.last_event_id,
+                                                      self.cursor.epoch)))
+        if not self.cursor.epoch and first.get("epoch"):
+            self.cursor.set_epoch(str(first["epoch"]))
         self.connects += 1
         self.backoff.reset()
         await self._set_status(Status.CONNECTED)
@@ -164,6 +169,12 @@ class AlarmConnection:
         kind = frame["type"]
         if kind == "ping":
             await ws.send(protocol.encode({"type": "pong"}))
+        elif kind == "reset" and isinstance(frame.get("resume_from"), int):
+            # the server's numbering is not the one our cursor is from (a restored database,
+            # another inbox after re-pairing): continue from where the server says
+            log.warning("event numbering reset by the server (%s): %s -> %s",
+                        frame.get("reason"), self.cursor.last_event_id, frame["resume_from"])
+            self.cursor.reset(frame["resume_from"], frame.get("epoch"))
         elif protocol.is_event(frame):
             event_id = frame["event_id"]
             if self.cursor.is_new(event_id):
@@ -175,6 +186,9 @@ class AlarmConnection:
                 self.duplicates_dropped += 1
                 log.debug("duplicate event %s dropped", event_id)
             await ws.send(protocol.encode(protocol.receipt(self.cursor.last_event_id)))
+        elif kind == "coverage" and frame.get("level") in ("green", "yellow", "red"):
+            # "Wer bekommt meinen Alarm jetzt?" pushed when it changes; not an event (no receipt)
+            await _call(self.on_coverage, frame)
         elif kind in ("result", "error"):
             future = self._pending.pop(str(frame.get("request_id")), None)
             if future is not None and not future.done():
@@ -191,6 +205,16 @@ class AlarmConnection:
     @property
     def connected(self) -> bool:
         return self._ws is not None and self.status == Status.CONNECTED
+
+    async def send(self, frame: dict) -> None:
+        """Sends a frame without waiting for an answer."""
+        ws = self._ws
+        if ws is None or self.status != Status.CONNECTED:
+            raise ConnectionError("nicht verbunden")
+        try:
+            await ws.send(protocol.encode(frame))
+        except ConnectionClosed as exc:
+            raise ConnectionError("Verbindung getrennt") from exc
 
     async def command(self, frame: dict, timeout: float = 10.0) -> dict:
         """Sends a command with a ``request_id`` and waits for its ``result`` (or raises)."""

@@ -44,8 +44,11 @@ def decode(text: str | bytes) -> dict | None:
     return frame if isinstance(frame, dict) and isinstance(frame.get("type"), str) else None
 
 
-def resume(last_event_id: int) -> dict:
-    return {"type": "resume", "last_event_id": last_event_id}
+def resume(last_event_id: int, epoch: str | None = None) -> dict:
+    frame = {"type": "resume", "last_event_id": last_event_id}
+    if epoch:
+        frame["epoch"] = epoch  # the server answers "reset" when its numbering is another
+    return frame
 
 
 def receipt(event_id: int) -> dict:

@@ -49,11 +49,34 @@ class SelftestResult:
         return out
 
 
+def local_checks(state_dir: Path, *, sound: bool = True, gui: bool = True,
+                 sound_command: list[str] | None = None, player: str = "") -> list[Check]:
+    """What this PC itself needs: the alarm sound (played, exit status checked), the system
+    libraries of the GUI, the program on the PATH."""
+    from .sound import check_sound
+    from .system import gui_packages_problem, on_path_problem
+
+    checks = []
+    if sound:
+        played = check_sound(state_dir, sound_command, player)
+        checks.append(Check("Alarmton", played.ok, played.detail if played.ok else
+                            f"OHNE TON – {played.detail}"))
+    if gui:
+        problem = gui_packages_problem()
+        checks.append(Check("Systempakete", not problem,
+                            problem or "alle Bibliotheken der Oberfläche vorhanden"))
+    problem = on_path_problem()
+    checks.append(Check("Programmpfad", not problem, problem or "beistand-desktop im PATH",
+                        required=False))
+    return checks
+
+
 async def run_selftest(server: str, token: str, *, hotkey: str = "", button_device: str = "",
                        button_kind: str = "auto", timeout: float = 15.0,
                        state_dir: Path | None = None,
-                       check_hotkey_registration: bool = True) -> SelftestResult:
-    result = SelftestResult()
+                       check_hotkey_registration: bool = True,
+                       local: list[Check] | None = None) -> SelftestResult:
+    result = SelftestResult(list(local or []))
     # the self-test's own outbox and cursor: it must not swallow the user's pending presses
     workdir = Path(tempfile.mkdtemp(prefix="beistand-selftest-", dir=state_dir))
     outbox = Outbox(workdir / "outbox")

@@ -19,11 +19,46 @@ from pathlib import Path
 NAME = "Stiller Alarm"
 
 
-def trigger_command() -> list[str]:
+def program() -> list[str]:
+    """The full path of this installation's ``beistand-desktop`` (also when its directory,
+    e.g. ~/.local/bin, is not on the PATH of the graphical session), else the interpreter."""
+    here = Path(sys.executable).parent / ("beistand-desktop.exe" if sys.platform == "win32"
+                                          else "beistand-desktop")
+    if here.exists():
+        return [str(here)]
     exe = shutil.which("beistand-desktop")
     if exe:
-        return [exe, "trigger", "--source", "desktop_icon"]
-    return [sys.executable, "-m", "beistand_desktop", "trigger", "--source", "desktop_icon"]
+        return [str(Path(exe).resolve())]
+    return [sys.executable, "-m", "beistand_desktop"]
+
+
+def trigger_command() -> list[str]:
+    return [*program(), "trigger", "--source", "desktop_icon"]
+
+
+def autostart_entry(command: list[str] | None = None) -> str:
+    command = command or [*program(), "tray"]
+    return "\n".join([
+        "[Desktop Entry]",
+        "Type=Application",
+        "Name=beistand",
+        "Comment=Stiller Alarm – Symbol im Infobereich",
+        f"Exec={shlex.join(command)}",
+        "Icon=dialog-warning",
+        "Terminal=false",
+        "X-GNOME-Autostart-enabled=true",
+        "",
+    ])
+
+
+def install_autostart(folder: Path | None = None) -> Path:
+    """The per-user autostart entry with the program's full path (works without PATH)."""
+    folder = folder or Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) \
+        / "autostart"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "beistand-desktop.desktop"
+    path.write_text(autostart_entry(), encoding="utf-8")
+    return path
 
 
 def desktop_entry(command: list[str] | None = None) -> str:

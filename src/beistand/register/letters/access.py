@@ -3,10 +3,11 @@ retention and the number of look-ups per unit (no reporter data, no querier name
 
 from reportlab.platypus import KeepTogether
 
+from beistand.documents import layout
+from beistand.documents import letterhead as lh
+from beistand.documents.layout import fields, fmt_date, grid, para
 from beistand.register.letters import common as c
 from beistand.register.models import RegisterPerson, RightsRequest
-from beistand.reports.documents import layout
-from beistand.reports.documents.layout import fields, fmt_date, grid, para
 
 TITLE = "Auskunft Art. 15"  # short: the footer centres the marking
 
@@ -29,7 +30,7 @@ def story(data: dict, person: RegisterPerson, request: RightsRequest | None,
            c.salutation(person)]
     received = f" vom {fmt_date(request.received_on)}" if request else ""
     out.append(para(f"auf Ihren Antrag{received} teilen wir Ihnen mit, welche Daten die "
-                    f"{c.body().name} in ihrem Melde- und Auskunftsregister zu Ihrer Person "
+                    f"{lh.body().name} in ihrem Melde- und Auskunftsregister zu Ihrer Person "
                     f"verarbeitet. Stand: {fmt_date(data['generated_at'])}."))
     out += c.heading("Angaben zur Person")
     out.append(fields([
@@ -91,8 +92,12 @@ def story(data: dict, person: RegisterPerson, request: RightsRequest | None,
     return out
 
 
-def access_report_pdf(data: dict, request: RightsRequest | None = None) -> bytes:
+def access_report_draft(data: dict, request: RightsRequest | None = None) -> layout.Draft:
+    """The letter gathered (reads the database: call it in the audited read's transaction)."""
     person = RegisterPerson.objects.get(pk=data["person"]["id"])
     reference = f"ZKS-BR-{request.pk}" if request else f"ZKS-P-{person.pk}"
-    return layout.render(c.letterhead(TITLE, reference),
-                         story(data, person, request, reference))
+    return layout.Draft(c.letterhead(TITLE, reference), story(data, person, request, reference))
+
+
+def access_report_pdf(data: dict, request: RightsRequest | None = None) -> bytes:
+    return access_report_draft(data, request).render()

@@ -19,11 +19,10 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from beistand.organisation.models import OrgUnit
-from beistand.register.models import RegisterPerson
-from beistand.reports.documents import common as documents_common
-from beistand.reports.documents.common import body
-from beistand.reports.documents.layout import (
+from beistand.accounts.models import RoleGrant
+from beistand.accounts.roles import Role
+from beistand.documents import letterhead as lh
+from beistand.documents.layout import (
     FRAME_WIDTH,
     Letterhead,
     fmt_date,
@@ -32,6 +31,8 @@ from beistand.reports.documents.layout import (
     styles,
     text,
 )
+from beistand.organisation.models import OrgUnit
+from beistand.register.models import RegisterPerson
 
 SENDER_UNIT = "Zentrale Koordinierungsstelle (ZKS)"
 # DIN 5008 form B: the address field is 45 mm high from 45 mm below the top edge; our frame
@@ -42,7 +43,7 @@ INFO_OFFSET = 100 * mm   # info block at 125 mm from the page's left edge
 
 
 def letterhead(title: str, reference: str) -> Letterhead:
-    return documents_common.letterhead(body(), title, reference, timezone.now())
+    return lh.letterhead(lh.body(), title, reference, timezone.now())
 
 
 def current_address(person: RegisterPerson):
@@ -68,7 +69,7 @@ def recipient_lines(person: RegisterPerson) -> list[str]:
 def address_block(person: RegisterPerson, info: list[tuple[str, str]]) -> Table:
     """Return line + recipient on the left (window envelope), reference and date on the right."""
     s = styles()
-    b = body()
+    b = lh.body()
     town = " ".join(p for p in (b.postal_code, b.city) if p)
     back = " · ".join(p for p in (b.name, b.street, town) if p)
     left = [Paragraph(f"<u>{text(back)}</u>", s["small"]), Spacer(1, 6 * mm)]
@@ -110,10 +111,7 @@ def salutation(person: RegisterPerson) -> Paragraph:
 def dpo_contact() -> str:
     """The DPO as Art. 14(1)(b) requires: the employee holding the DPO role, else the unit
     "DSB", else the body's address."""
-    from beistand.accounts.models import RoleGrant
-    from beistand.accounts.roles import Role
-
-    b = body()
+    b = lh.body()
     postal = ", ".join(p for p in (b.street, " ".join(x for x in (b.postal_code, b.city) if x))
                        if p)
     grant = (RoleGrant.objects.active().filter(role=Role.DPO, user__employee__active=True)
@@ -143,7 +141,7 @@ def rights_section() -> list:
 
 def contact_and_closing() -> KeepTogether:
     """Controller, DPO and the closing kept together (a closing alone on a page looks lost)."""
-    b = body()
+    b = lh.body()
     postal = ", ".join(p for p in (b.street, " ".join(x for x in (b.postal_code, b.city) if x))
                        if p)
     return KeepTogether([

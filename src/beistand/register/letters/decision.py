@@ -1,10 +1,10 @@
 """Decision letters for requests under Art. 15-18 and 21 GDPR: the decision, its reason, what
 follows from it, and the person's rights."""
 
+from beistand.documents import layout
+from beistand.documents.layout import fmt_date, markup, para
 from beistand.register.letters import common as c
 from beistand.register.models import RightsRequest
-from beistand.reports.documents import layout
-from beistand.reports.documents.layout import fmt_date, markup, para
 
 Kind = RightsRequest.Kind
 State = RightsRequest.State
@@ -55,9 +55,14 @@ def story(req: RightsRequest) -> list:
     return out
 
 
-def decision_letter(req: RightsRequest) -> bytes:
+def decision_draft(req: RightsRequest) -> layout.Draft:
+    """The letter gathered (reads the database: call it in the audited read's transaction)."""
     title = f"Entscheidung Art. {req.kind.removeprefix('art')}"
-    return layout.render(c.letterhead(title, reference(req)), story(req))
+    return layout.Draft(c.letterhead(title, reference(req)), story(req))
+
+
+def decision_letter(req: RightsRequest) -> bytes:
+    return decision_draft(req).render()
 
 
 

@@ -1,10 +1,11 @@
 """The Art. 14 GDPR notification: what is stored, why, on which legal basis, for how long, who
 sees it, where it comes from, and the person's rights."""
 
+from beistand.documents import layout
+from beistand.documents import letterhead as lh
+from beistand.documents.layout import fields, fmt_date, para
 from beistand.register.letters import common as c
 from beistand.register.models import RightsRequest
-from beistand.reports.documents import layout
-from beistand.reports.documents.layout import fields, fmt_date, para
 
 TITLE = "Information Art. 14"  # short: the footer centres the marking
 
@@ -44,7 +45,7 @@ def story(req: RightsRequest) -> list:
     from beistand.register.rights import LEGAL_BASIS, PURPOSES, RECIPIENTS
 
     person = req.person
-    b = c.body()
+    b = lh.body()
     out = [c.address_block(person, c.info(reference(req))),
            *c.subject("Information über die Speicherung Ihrer Daten im Melde- und "
                       "Auskunftsregister (Art. 14 DSGVO)"),
@@ -72,5 +73,10 @@ def story(req: RightsRequest) -> list:
     return out
 
 
+def notification_draft(req: RightsRequest) -> layout.Draft:
+    """The letter gathered (reads the database: call it in the audited read's transaction)."""
+    return layout.Draft(c.letterhead(TITLE, reference(req)), story(req))
+
+
 def notification_letter(req: RightsRequest) -> bytes:
-    return layout.render(c.letterhead(TITLE, reference(req)), story(req))
+    return notification_draft(req).render()

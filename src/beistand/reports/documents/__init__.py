@@ -20,10 +20,7 @@ from beistand.organisation import services as org
 from beistand.reports import services as reports
 from beistand.reports import workflow
 from beistand.reports.documents import accident, common, complaint, summary
-from beistand.reports.models import Report, Status
-
-AFTER_RELEASE = frozenset({Status.RELEASED, Status.COMPLAINT_FILED, Status.PUBLISHED,
-                           Status.CLOSED})
+from beistand.reports.models import Report
 
 
 @dataclass(frozen=True)
@@ -37,7 +34,7 @@ def _check_complaint(user, report: Report, victim_id):
     if not (accounts.has_role(user, Role.PERSONNEL) or accounts.has_role(user, Role.ZKS)):
         raise AccessDenied("Die Strafanzeige erstellen nur die Personalverwaltung (Amt 11) und "
                            "die ZKS.")
-    if report.status not in AFTER_RELEASE:
+    if not workflow.facts(report.status).released:
         raise Conflict("Die Strafanzeige gibt es erst, wenn die/der Vorgesetzte die Meldung "
                        f"freigegeben hat (Status jetzt: „{report.get_status_display()}“).")
     return {}
@@ -61,17 +58,17 @@ def _check_accident(user, report: Report, victim_id):
                            field="victim_id")
     if not personnel and victim.pk != me.pk:
         raise AccessDenied("Sie erhalten nur Ihre eigene Unfallanzeige.")
-    if report.status == Status.DRAFT:
+    if not workflow.facts(report.status).shared:
         raise Conflict("Die Meldung ist noch ein Entwurf; bitte zuerst einreichen.")
     return {"victim": victim}
 
 
 def _check_summary(user, report: Report, victim_id):
     if not (accounts.has_role(user, Role.ZKS) or accounts.has_role(user, Role.PERSONNEL)
-            or workflow._is_supervisor(user, report)):
+            or workflow.is_supervisor(user, report)):
         raise AccessDenied("Die Fallübersicht erhalten nur die ZKS, die Personalverwaltung "
                            "(Amt 11) und die/der direkte Vorgesetzte.")
-    if report.status == Status.DRAFT:
+    if not workflow.facts(report.status).shared:
         raise Conflict("Die Meldung ist noch ein Entwurf; bitte zuerst einreichen.")
     return {}
 

@@ -5,9 +5,10 @@ doctor) is left for personnel management to complete — beistand does not store
 
 from django.conf import settings
 
+from beistand.documents import layout as L
+from beistand.documents import letterhead as lh
 from beistand.organisation.models import Employee
 from beistand.reports.documents import common
-from beistand.reports.documents import layout as L
 from beistand.reports.models import Report
 
 TITLE = "Unfallanzeige"
@@ -30,7 +31,7 @@ def obligation(days: int | None) -> str:
 
 
 def build(report: Report, victim: Employee, generated_at) -> tuple[str, bytes]:
-    b = common.body()
+    b = lh.body()
     days = report.incapacity_days
     offences = common.offence_lines(report)
     source = ("der versicherten Person" if report.reporter_id == victim.pk
@@ -38,7 +39,7 @@ def build(report: Report, victim: Employee, generated_at) -> tuple[str, bytes]:
     witnesses = []
     for w in report.witnesses.select_related("employee__unit").order_by("pk"):
         if w.employee_id:
-            witnesses.append(f"{w.employee.full_name}, {common.unit_label(w.employee.unit)}")
+            witnesses.append(f"{w.employee.full_name}, {lh.unit_label(w.employee.unit)}")
         else:
             witnesses.append(w.name + (f" ({w.contact})" if w.contact else ""))
     first_knowledge = report.reporter.full_name + (
@@ -52,7 +53,7 @@ def build(report: Report, victim: Employee, generated_at) -> tuple[str, bytes]:
         L.note(L.text(obligation(days)), is_markup=True),
         *L.heading("Unternehmen und Unfallversicherungsträger"),
         L.fields([
-            ("1  Unternehmen", [b.name, common.body_address(b)]),
+            ("1  Unternehmen", [b.name, lh.body_address(b)]),
             ("2  Unternehmensnummer", ""),
             ("3  Empfänger", settings.ACCIDENT_INSURER),
         ], missing=TO_COMPLETE),
@@ -63,7 +64,7 @@ def build(report: Report, victim: Employee, generated_at) -> tuple[str, bytes]:
             ("6  Anschrift", ""),
             ("13  Krankenkasse", ""),
             ("23  Tätig als", ""),
-            ("25  Ständig tätig in", common.unit_label(victim.unit)),
+            ("25  Ständig tätig in", lh.unit_label(victim.unit)),
             ("Personalnummer", victim.personnel_number),
         ], missing=TO_COMPLETE),
         *L.heading("Unfall"),
@@ -98,6 +99,6 @@ def build(report: Report, victim: Employee, generated_at) -> tuple[str, bytes]:
         L.signatures(["28  Datum", "Unternehmer/in (Bevollmächtigte/r)",
                       "Betriebs- bzw. Personalrat"]),
     ]
-    head = common.letterhead(b, TITLE, report.reference, generated_at)
+    head = lh.letterhead(b, TITLE, report.reference, generated_at)
     filename = f"Unfallanzeige-{report.reference}-{victim.pk}.pdf"
     return filename, L.render(head, story)

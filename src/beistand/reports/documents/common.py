@@ -1,38 +1,13 @@
-"""Case data as the documents phrase it: the body, places, people, offences, perpetrators."""
+"""Case data as the documents phrase it: places, people, offences, perpetrators.
 
+The body, its letterhead and people's names are ``beistand.documents.letterhead``, shared with
+the register's letters and the statistics.
+"""
+
+from beistand.documents.layout import fmt_date
 from beistand.organisation import services as org
-from beistand.organisation.models import Body, Employee, OrgUnit
-from beistand.reports.documents.layout import NBSP, Letterhead, fmt_date
+from beistand.organisation.models import Employee
 from beistand.reports.models import Perpetrator, Report
-
-
-def body() -> Body:
-    """The body (singleton pk=1); a placeholder when the administrator has not entered it yet."""
-    return Body.objects.filter(pk=1).first() or Body(name="Behörde (Name nicht hinterlegt)")
-
-
-def body_address(b: Body) -> str:
-    town = NBSP.join(p for p in (b.postal_code, b.city) if p)  # "12345 Stadt" stays together
-    return ", ".join(p for p in (b.street, town) if p)
-
-
-def letterhead(b: Body, title: str, reference: str, generated_at) -> Letterhead:
-    """The body's letterhead for any document or letter (reference: file number shown)."""
-    logo = None
-    if b.logo:
-        try:
-            with b.logo.open("rb") as fh:
-                logo = fh.read()
-        except OSError:
-            logo = None  # a missing file must not stop the document
-    town = " ".join(p for p in (b.postal_code, b.city) if p)
-    lines = tuple(p for p in (b.street, town) if p)
-    return Letterhead(body_name=b.name, address_lines=lines, logo=logo, document_title=title,
-                      reference=reference, generated_at=generated_at)
-
-
-def unit_label(unit: OrgUnit | None) -> str:
-    return f"{unit.code} {unit.name}" if unit else ""
 
 
 def place(report: Report) -> list[str]:
@@ -72,16 +47,6 @@ def victims(report: Report) -> list[Employee]:
     return [by_id[i] for i in ids if i in by_id]
 
 
-def user_name(user) -> str:
-    """A person's display name: the employee record, else the account's name."""
-    if user is None:
-        return "System"
-    employee = org.employee_of(user)
-    if employee is not None:
-        return employee.full_name
-    return user.get_full_name() or user.get_username()
-
-
 def perpetrator_rows(p: Perpetrator) -> list[tuple[str, str | list[str]]]:
     if not p.known:
         return [("Identität", "unbekannt"), ("Beschreibung", p.description)]
@@ -106,8 +71,3 @@ def perpetrator_name(p: Perpetrator) -> str:
     if p.date_of_birth:
         name += f" (geb. {fmt_date(p.date_of_birth)})"
     return name
-
-
-def unbreakable(value: str) -> str:
-    """"§ 241 StGB" with non-breaking spaces: a legal citation is never split across lines."""
-    return value.replace(" ", NBSP)

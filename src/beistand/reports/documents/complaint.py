@@ -3,9 +3,10 @@ incident to the police and files the criminal application."""
 
 from reportlab.lib.units import mm
 
+from beistand.documents import layout as L
+from beistand.documents import letterhead as lh
 from beistand.organisation.models import OrgUnit
 from beistand.reports.documents import common
-from beistand.reports.documents import layout as L
 from beistand.reports.models import Report
 
 TITLE = "Strafanzeige"
@@ -27,13 +28,13 @@ PROVISIONS = {
 
 
 def build(report: Report, generated_at) -> tuple[str, bytes]:
-    b = common.body()
-    address = common.body_address(b)
+    b = lh.body()
+    address = lh.body_address(b)
     perpetrators = list(report.perpetrators.order_by("pk"))
     known = [p for p in perpetrators if p.known and p.last_name]
     victims = common.victims(report)
     personnel = OrgUnit.objects.filter(code="11").first()
-    provisions = {code: common.unbreakable(p) for code, p in PROVISIONS.items()}
+    provisions = {code: lh.unbreakable(p) for code, p in PROVISIONS.items()}
 
     against = "gegen Unbekannt" if not known else (
         "gegen " + "; ".join(common.perpetrator_name(p) for p in known)
@@ -45,7 +46,7 @@ def build(report: Report, generated_at) -> tuple[str, bytes]:
             ("Empfänger", "Zuständige Polizeidienststelle / Staatsanwaltschaft"),
             ("Anzeigende Stelle", [b.name, address, "als Dienstherr und Arbeitgeber der "
                                    "betroffenen Beschäftigten"]),
-            ("Ansprechstelle", common.unit_label(personnel) or "Personalverwaltung (Amt 11)"),
+            ("Ansprechstelle", lh.unit_label(personnel) or "Personalverwaltung (Amt 11)"),
             ("Aktenzeichen (intern)", report.reference),
             ("Aktenzeichen Polizei", report.police_file_number
              or report.police_on_site_file_number),
@@ -81,7 +82,7 @@ def build(report: Report, generated_at) -> tuple[str, bytes]:
     victim_rows = []
     for v in victims:
         victim_rows.append((v.full_name, [
-            f"Dienststelle: {common.unit_label(v.unit)}",
+            f"Dienststelle: {lh.unit_label(v.unit)}",
             f"Dienstanschrift: {b.name}, {address}",
         ]))
     story.append(L.fields(victim_rows, label_width=55 * mm))
@@ -93,12 +94,12 @@ def build(report: Report, generated_at) -> tuple[str, bytes]:
     if report.reporter_id not in {v.pk for v in victims}:
         r = report.reporter
         witness_rows.append((r.full_name, [
-            "meldende Person", f"Dienststelle: {common.unit_label(r.unit)}",
+            "meldende Person", f"Dienststelle: {lh.unit_label(r.unit)}",
             f"Dienstanschrift: {b.name}, {address}"]))
     for w in report.witnesses.select_related("employee__unit").order_by("pk"):
         if w.employee_id:
             witness_rows.append((w.employee.full_name, [
-                f"Dienststelle: {common.unit_label(w.employee.unit)}",
+                f"Dienststelle: {lh.unit_label(w.employee.unit)}",
                 f"Dienstanschrift: {b.name}, {address}"]))
         else:
             witness_rows.append((w.name, [w.contact] if w.contact else
@@ -134,5 +135,5 @@ def build(report: Report, generated_at) -> tuple[str, bytes]:
         L.signatures(["Ort, Datum", "Unterschrift, Amt 11 (Personalverwaltung)",
                       "Name, Amtsbezeichnung"], lead=f"Für {b.name}:"),
     ]
-    head = common.letterhead(b, TITLE, report.reference, generated_at)
+    head = lh.letterhead(b, TITLE, report.reference, generated_at)
     return f"Strafanzeige-{report.reference}.pdf", L.render(head, story)

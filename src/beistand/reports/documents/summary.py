@@ -8,10 +8,10 @@ from datetime import date
 
 from django.utils import timezone
 
-from beistand.register.models import RegisterEntry
-from beistand.reports import workflow
+from beistand.documents import layout as L
+from beistand.documents import letterhead as lh
+from beistand.reports import signals, workflow
 from beistand.reports.documents import common
-from beistand.reports.documents import layout as L
 from beistand.reports.models import Report, Status
 
 TITLE = "Fallübersicht"
@@ -34,13 +34,6 @@ DATA_LABELS = {
     "house_ban_date": "Hausverbot am",
 }
 
-DEADLINE_STEPS = (
-    (Status.SUBMITTED, "Freigabe durch die/den Vorgesetzte/n"),
-    (Status.RELEASED, "Strafanzeige durch Amt 11"),
-    (Status.COMPLAINT_FILED, "Prüfung durch die ZKS"),
-)
-
-
 def _timeline_rows(report: Report) -> list[list[str]]:
     rows = []
     for change in report.history.select_related("actor").order_by("at", "pk"):
@@ -51,7 +44,7 @@ def _timeline_rows(report: Report) -> list[list[str]]:
                 if key.endswith("_date"):
                     with contextlib.suppress(ValueError):  # shown as stored if not a date
                         value = L.fmt_date(date.fromisoformat(value))
-                notes.append(f"{label}: {common.unbreakable(value)}")
+                notes.append(f"{label}: {lh.unbreakable(value)}")
         if change.comment:
             notes.append(change.comment)
         rows.append([
@@ -59,7 +52,7 @@ def _timeline_rows(report: Report) -> list[list[str]]:
             ACTION_LABELS.get(change.action, change.action),
             Status(change.to_status).label if change.to_status in Status.values
             else change.to_status,
-            common.user_name(change.actor),
+            lh.user_name(change.actor),
             "\n".join(notes),
         ])
     return rows
@@ -68,7 +61,7 @@ def _timeline_rows(report: Report) -> list[list[str]]:
 def _deadline_lines(report: Report, now) -> list[str]:
     lines = []
     if report.due_at:
-        step = dict(DEADLINE_STEPS).get(report.status, "Nächster Schritt")
+        step = workflow.facts(report.status).step or "Nächster Schritt"
         state = "überfällig" if report.due_at < now else "offen"
         lines.append(f"{step}: fällig bis {L.fmt_datetime(report.due_at)} ({state})")
     else:
@@ -81,7 +74,7 @@ def _deadline_lines(report: Report, now) -> list[str]:
 
 
 def build(report: Report, generated_at) -> tuple[str, bytes]:
-    b = common.body()
+    b = lh.body()
     now = timezone.now()
     victims = common.victims(report)
     perpetrators = list(report.perpetrators.order_by("pk"))
@@ -103,8 +96,8 @@ def build(report: Report, generated_at) -> tuple[str, bytes]:
             ("Zeitpunkt des Vorfalls", L.fmt_datetime(report.occurred_at)),
             ("Ort", common.place(report)),
             ("Meldende Person", f"{report.reporter.full_name}, "
-                                f"{common.unit_label(report.reporter.unit)}"),
-            ("Betroffene", [f"{v.full_name}, {common.unit_label(v.unit)}" for v in victims]),
+                                f"{lh.unit_label(report.reporter.unit)}"),
+            ("Betroffene", [f"{v.full_name}, {lh.unit_label(v.unit)}" for v in victims]),
             ("Täter/innen", [common.perpetrator_name(p) for p in perpetrators]
              or "keine Angaben"),
             ("Gemeldet am", L.fmt_datetime(report.created_at)),
@@ -127,8 +120,9 @@ def build(report: Report, generated_at) -> tuple[str, bytes]:
         *L.heading("Fristen"),
         L.fields([
             ("Aktueller Schritt", _deadline_lines(report, now)),
-            ("Vorgaben", [f"{label}: {workflow.deadline_hours(state)} Stunden"
-                          for state, label in DEADLINE_STEPS]),
+            ("Vorgaben", [f"{workflow.facts(state).step}: {workflow.deadline_hours(state)} "
+                          "Stunden" for state in workflow.STATES
+                          if workflow.deadline_hours(state) is not None]),
         ]),
         *L.heading("Strafanzeige und Hausverbot"),
         L.fields([
@@ -137,20 +131,13 @@ def build(report: Report, generated_at) -> tuple[str, bytes]:
             ("Hausverbot am", L.fmt_date(report.house_ban_date)),
         ], missing="nicht erfasst"),
     ]
-    entries = list(RegisterEntry.objects.filter(report=report)
-                   .select_related("person", "published_by").order_by("pk"))
-    if entries:
-        story += [
-            *L.heading("Veröffentlichung im Register"),
-            L.grid(["Person", "Stufe", "Tatdatum", "veröffentlicht am", "durch"],
-                   [[str(e.person), str(e.hazard_level), L.fmt_date(e.incident_date),
-                     L.fmt_datetime(e.published_at), common.user_name(e.published_by)]
-                    for e in entries], [45, 12, 22, 34, 40]),
-        ]
+    # Sections other apps add (the register: its publications of this report).
+    for _receiver, section in signals.case_summary_sections.send(sender=Report, report=report):
+        story += section
     if report.status == Status.CLOSED:
         story += [*L.heading("Abschluss"), L.fields([("Grund", report.close_reason)])]
     story.append(L.para("Hilfeanfragen der Betroffenen sind nicht Teil dieser Übersicht: Sie "
                         "sind nur für die betroffene Person und die zuständige Stelle "
                         "sichtbar.", "small"))
-    head = common.letterhead(b, TITLE, report.reference, generated_at)
+    head = lh.letterhead(b, TITLE, report.reference, generated_at)
     return f"Falluebersicht-{report.reference}.pdf", L.render(head, story)

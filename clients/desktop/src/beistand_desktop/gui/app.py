@@ -14,6 +14,7 @@ from ..connection import Status
 from ..credentials import TokenStore
 from ..cursor import EventCursor
 from ..hotkey import HotkeyListener
+from ..instance import AlreadyRunning, InstanceLock
 from ..outbox import Outbox
 from ..paths import Paths
 from .dialogs import SettingsDialog
@@ -23,6 +24,20 @@ log = logging.getLogger(__name__)
 
 
 def run_tray(paths: Paths, config: Config, server: str, token: str) -> int:
+    try:
+        lock = InstanceLock(paths.state_dir).acquire()
+    except AlreadyRunning as exc:
+        print(f"beistand läuft für diesen Benutzer an diesem Arbeitsplatz bereits (PID "
+              f"{exc.pid}); es wird kein zweites Programm gestartet.", file=sys.stderr)
+        log.info("second start refused: already running as PID %s", exc.pid)
+        return 0
+    try:
+        return _run_tray(paths, config, server, token)
+    finally:
+        lock.release()
+
+
+def _run_tray(paths: Paths, config: Config, server: str, token: str) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("beistand")
     app.setQuitOnLastWindowClosed(False)
@@ -41,16 +56,19 @@ def run_tray(paths: Paths, config: Config, server: str, token: str) -> int:
     if config.hotkey_enabled and config.hotkey:
         hotkey = HotkeyListener(config.hotkey, controller.hotkey_pressed)
         status = hotkey.start()
-        if not status.active:
+        if status.active:
+            log.info("hotkey %s active", config.hotkey)
+        else:
             log.warning("hotkey: %s", status.reason)
-            controller.show_notice(f"Tastenkürzel {config.hotkey} nicht aktiv: {status.reason}",
-                                   urgent=True, seconds=10)
+            controller.set_warning("hotkey", f"Tastenkürzel {config.hotkey} nicht aktiv: "
+                                             f"{status.reason}")
+    controller.check_sound()  # sound self-test at start: the player must exit with 0
 
     def startup_check():  # self-test at start: the connection must stand within 10 s
         if client.status != Status.CONNECTED:
-            controller.show_notice("Selbsttest beim Start: keine Verbindung zum Alarmserver "
-                                   f"{server}. Alarme können nicht gesendet oder empfangen "
-                                   "werden.", urgent=True, seconds=0)
+            controller.set_warning("offline", "Selbsttest beim Start: keine Verbindung zum "
+                                              f"Alarmserver {server}. Alarme können nicht "
+                                              "gesendet oder empfangen werden.")
     QTimer.singleShot(10_000, startup_check)
     try:
         return app.exec()

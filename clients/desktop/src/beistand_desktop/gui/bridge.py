@@ -14,6 +14,7 @@ class CoreBridge(QObject):
     message = Signal(dict)
     sent = Signal(object)
     hotkey = Signal()
+    coverage = Signal(dict)
 
     def listener(self) -> Listener:
         return Listener(
@@ -22,4 +23,5 @@ class CoreBridge(QObject):
             on_update=lambda f, a: self.update.emit(dict(f), dict(a)),
             on_message=lambda f: self.message.emit(dict(f)),
             on_send=self.sent.emit,
+            on_coverage=lambda c: self.coverage.emit(dict(c)),
         )

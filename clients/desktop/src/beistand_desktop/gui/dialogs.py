@@ -3,8 +3,10 @@ and the settings."""
 
 from __future__ import annotations
 
+import asyncio
+
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -22,30 +24,56 @@ from PySide6.QtWidgets import (
 
 from ..config import Config
 from ..hotkey import HotkeyError, to_pynput
-from ..pairing import PairingError, normalise_server, parse_pairing
+from ..pairing import PairingError, check_token, login, normalise_server, pairing_from
+
+CANCEL_KEYS = "Ctrl+Alt+A"
+CANCEL_KEYS_TEXT = "Strg+Alt+A"
 
 
 class CountdownDialog(QDialog):
-    """ "Alarm in N s" with "Abbrechen" and "Sofort senden"; emits ``fire`` when it runs out."""
+    """ "Alarm in N s" with "Sofort senden" (the default) and "Abbrechen"; emits ``fire`` when
+    it runs out or on "Sofort senden", ``cancelled`` only on a deliberate cancel.
+
+    Nothing typed by accident cancels: Return, Enter and a space on the focused default button
+    send at once; Escape and closing the window are ignored (the countdown runs on); cancelling
+    takes a mouse click on "Abbrechen" or the chord Strg+Alt+A shown on it."""
 
     fire = Signal()
+    cancelled = Signal()
 
     def __init__(self, seconds: int, parent=None):
         super().__init__(parent, Qt.WindowType.WindowStaysOnTopHint)
         self.setWindowTitle("Stiller Alarm")
         self.remaining = seconds
+        self.done_ = False
         self.label = QLabel()
-        self.label.setFont(QFont("", 16))
-        self.cancel_button = QPushButton("Abbrechen")
+        font = QFont()
+        font.setPointSize(16)
+        font.setBold(True)
+        self.label.setFont(font)
+        self.hint = QLabel("Eingabetaste: sofort senden. Abbrechen nur mit Klick oder "
+                           f"{CANCEL_KEYS_TEXT}.")
+        self.hint.setWordWrap(True)
         self.now_button = QPushButton("Sofort senden")
+        self.now_button.setDefault(True)
+        self.now_button.setAutoDefault(True)
+        self.cancel_button = QPushButton(f"Abbrechen ({CANCEL_KEYS_TEXT})")
+        self.cancel_button.setAutoDefault(False)
+        self.cancel_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        for button in (self.now_button, self.cancel_button):
+            button.setStyleSheet("font-size: 13pt; padding: 8px 16px;")
         layout = QVBoxLayout(self)
         layout.addWidget(self.label)
+        layout.addWidget(self.hint)
         row = QHBoxLayout()
-        row.addWidget(self.cancel_button)
-        row.addWidget(self.now_button)
+        row.addWidget(self.now_button, 2)
+        row.addWidget(self.cancel_button, 1)
         layout.addLayout(row)
-        self.cancel_button.clicked.connect(self.reject)
+        self.cancel_button.clicked.connect(self.cancel)
         self.now_button.clicked.connect(self._fire)
+        self.cancel_shortcut = QShortcut(QKeySequence(CANCEL_KEYS), self)
+        self.cancel_shortcut.activated.connect(self.cancel)
+        self.now_button.setFocus()
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._tick)
         self.timer.start(1000)
@@ -62,11 +90,34 @@ class CountdownDialog(QDialog):
             self._update()
 
     def _fire(self) -> None:
+        if self.done_:
+            return
+        self.done_ = True
         self.timer.stop()
         self.fire.emit()
         self.accept()
 
+    def cancel(self) -> None:
+        """The deliberate cancel (click on "Abbrechen" or Strg+Alt+A)."""
+        if self.done_:
+            return
+        self.done_ = True
+        self.timer.stop()
+        self.cancelled.emit()
+        super().reject()
+
     def reject(self) -> None:
+        """Escape (and anything else that would close the dialog as "rejected"): ignored."""
+
+    def closeEvent(self, event) -> None:
+        if not self.done_:
+            event.ignore()  # the window's close button does not cancel the alarm
+            return
+        super().closeEvent(event)
+
+    def stop(self) -> None:
+        """Closes without firing or cancelling (the program ends)."""
+        self.done_ = True
         self.timer.stop()
         super().reject()
 
@@ -76,18 +127,37 @@ class Notice(QWidget):
 
     def __init__(self, text: str, urgent: bool = False, seconds: int = 5):
         super().__init__(None, Qt.WindowType.Tool | Qt.WindowType.FramelessWindowHint
-                         | Qt.WindowType.WindowStaysOnTopHint)
+                         | Qt.WindowType.WindowStaysOnTopHint
+                         | Qt.WindowType.WindowDoesNotAcceptFocus)
+        # Shown beside whatever the person is doing: it never takes the keyboard (a review
+        # found keys typed after a press landing in the confirmation, not in the program).
+        self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
         self.setObjectName("notice")
         colour = "#fde68a" if urgent else "#ecfdf5"
         self.setStyleSheet(f"#notice {{ background: {colour}; border: 1px solid #555; }}")
         self.label = QLabel(text)
         self.label.setWordWrap(True)
-        self.label.setFont(QFont("", 12, QFont.Weight.Bold if urgent else QFont.Weight.Normal))
+        font = QFont()
+        font.setPointSize(12)
+        font.setBold(urgent)
+        self.label.setFont(font)
         layout = QVBoxLayout(self)
         layout.addWidget(self.label)
         self.setFixedWidth(360)
+        self._fit()
         if seconds:
             QTimer.singleShot(seconds * 1000, self.close)
+
+    def set_text(self, text: str) -> None:
+        self.label.setText(text)
+        self._fit()
+
+    def _fit(self) -> None:
+        """The height the wrapped text needs at the fixed width (else it is cut off)."""
+        margins = self.layout().contentsMargins()
+        inner = 360 - margins.left() - margins.right()
+        self.setFixedHeight(self.label.heightForWidth(inner) + margins.top()
+                            + margins.bottom())
 
 
 class SettingsDialog(QDialog):
@@ -100,8 +170,18 @@ class SettingsDialog(QDialog):
         self.server_edit = QLineEdit(config.server)
         self.server_edit.setPlaceholderText("https://beistand.stadt.example")
         self.pairing_edit = QLineEdit()
-        self.pairing_edit.setPlaceholderText("Kopplungs-Link (beistand://pair?…) oder Token")
+        self.pairing_edit.setPlaceholderText("Kopplungs-Link, Token oder Kopplungscode "
+                                             "(ABCD-EFGH-JKLM)")
         self.pairing_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.user_edit = QLineEdit()
+        self.user_edit.setPlaceholderText("statt Token: Benutzername")
+        self.user_edit.setMaxLength(150)
+        self.password_edit = QLineEdit()
+        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password_edit.setMaxLength(256)
+        self.otp_edit = QLineEdit()
+        self.otp_edit.setPlaceholderText("nur wo verlangt")
+        self.otp_edit.setMaxLength(12)
         self.hotkey_edit = QLineEdit(config.hotkey)
         self.countdown_spin = QSpinBox()
         self.countdown_spin.setRange(0, 30)
@@ -122,6 +202,9 @@ class SettingsDialog(QDialog):
         self.offline_spin.setValue(config.offline_warning_s)
         form.addRow("Server", self.server_edit)
         form.addRow("Kopplung", self.pairing_edit)
+        form.addRow("Anmeldung", self.user_edit)
+        form.addRow("Passwort", self.password_edit)
+        form.addRow("Einmalcode", self.otp_edit)
         form.addRow("Tastenkürzel", self.hotkey_edit)
         form.addRow("Countdown vor dem Auslösen", self.countdown_spin)
         form.addRow("Bestätigung", self.confirmation_combo)
@@ -145,8 +228,19 @@ class SettingsDialog(QDialog):
             to_pynput(self.hotkey_edit.text())
             server = self.server_edit.text().strip()
             pairing_text = self.pairing_edit.text().strip()
-            if pairing_text:
-                pairing = parse_pairing(pairing_text, server)
+            if self.user_edit.text().strip():
+                # a user login instead of a token (second factor where the role needs it)
+                server = normalise_server(server)
+                token = login(server, self.user_edit.text().strip(), self.password_edit.text(),
+                              self.otp_edit.text().strip())
+                self.checked_name = asyncio.run(check_token(server, token))
+                self.token = token
+                self.password_edit.clear()
+            elif pairing_text:
+                # a link, a token, or a one-time code the server exchanges for a token
+                pairing = pairing_from(pairing_text, server)
+                # only a token the server accepts is taken
+                self.checked_name = asyncio.run(check_token(pairing.server, pairing.token))
                 server, self.token = pairing.server, pairing.token
             elif server:
                 server = normalise_server(server)

@@ -3,14 +3,21 @@
 Shows who needs help, where (room/floor/building or position), the distance, phone numbers,
 the time and the instructions; "Ich komme" / "Kann nicht", a message to the alarm's thread and
 the list of who is coming. The all-clear (or a cancel) closes it on every client.
+
+No accidental answers: the window is shown *without* taking the keyboard from the program the
+colleague is typing in, its buttons never take keyboard focus (so a space or Return typed into
+the window answers nothing), and the keyboard way to answer is a deliberate chord shown on the
+button (Strg+Alt+K „Ich komme“, Strg+Alt+N „Kann nicht“). The message field takes focus only
+when clicked (or with Strg+Alt+M).
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -18,21 +25,32 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from .. import protocol
+from ..client import clock as local_time
+from ..client import press_times
 from ..sound import AlarmSound
 
+log = logging.getLogger(__name__)
 
-def local_time(iso: str | None) -> str:
-    if not iso:
-        return "–"
+COMING_KEYS = "Ctrl+Alt+K"
+CANNOT_KEYS = "Ctrl+Alt+N"
+MESSAGE_KEYS = "Ctrl+Alt+M"
+COMING_KEYS_TEXT = "Strg+Alt+K"
+CANNOT_KEYS_TEXT = "Strg+Alt+N"
+
+
+def press_delay(alarm: dict) -> float | None:
+    """Seconds between the press (``pressed_at``) and the server storing it."""
     try:
-        return datetime.fromisoformat(iso).astimezone().strftime("%H:%M:%S")
-    except ValueError:
-        return iso
+        return (datetime.fromisoformat(alarm["triggered_at"])
+                - datetime.fromisoformat(alarm["pressed_at"])).total_seconds()
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def response_text(response: str) -> str:
@@ -51,7 +69,8 @@ class ReceiveWindow(QWidget):
     message_requested = Signal(int, str)
     resolve_requested = Signal(int)
 
-    def __init__(self, alarm: dict, sound: AlarmSound | None = None, parent=None):
+    def __init__(self, alarm: dict, sound: AlarmSound | None = None, parent=None,
+                 late_s: float = 30.0, can_resolve: bool = False):
         super().__init__(parent, Qt.WindowType.Window | Qt.WindowType.WindowStaysOnTopHint)
         self.alarm = alarm
         self.alarm_id = alarm["alarm_id"]
@@ -101,12 +120,30 @@ class ReceiveWindow(QWidget):
                   f"Mobil {sender['mobile']}" if sender.get("mobile") else ""]
         phones = [p for p in phones if p]
         facts.append(" · ".join(phones) if phones else "keine Telefonnummer hinterlegt")
-        facts.append(f"Ausgelöst um {local_time(alarm.get('triggered_at'))} Uhr"
-                     + (f" · Stufe {alarm['tier']}" if alarm.get("tier") else ""))
+        self.late_s = press_delay(alarm)
+        tier = f" · Stufe {alarm['tier']}" if alarm.get("tier") else ""
+        if self.late_s is not None and self.late_s >= late_s:
+            times = press_times(alarm.get("pressed_at"), alarm.get("triggered_at"))
+            facts.append(f"VERSPÄTET: {times}{tier}")
+        elif alarm.get("pressed_at"):
+            facts.append(f"Ausgelöst um {local_time(alarm.get('pressed_at'))} Uhr{tier}")
+        else:
+            facts.append(f"Ausgelöst um {local_time(alarm.get('triggered_at'))} Uhr{tier}")
         self.facts_label = QLabel("\n".join(facts))
         self.facts_label.setFont(_font(16))
         self.facts_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         body.addWidget(self.facts_label)
+        self.late = self.late_s is not None and self.late_s >= late_s
+        if self.late:
+            self.facts_label.setStyleSheet("background: #fde68a; color: #7c2d12; padding: 4px;"
+                                           " font-weight: bold;")
+        self.warning_label = QLabel("")
+        self.warning_label.setObjectName("warning")
+        self.warning_label.setWordWrap(True)
+        self.warning_label.setFont(_font(14, True))
+        self.warning_label.setStyleSheet("background: #7f1d1d; color: white; padding: 8px;")
+        self.warning_label.hide()
+        body.addWidget(self.warning_label)
 
         if alarm.get("instructions"):
             line = QFrame()
@@ -118,14 +155,22 @@ class ReceiveWindow(QWidget):
             body.addWidget(self.instructions_label)
 
         buttons = QHBoxLayout()
-        self.coming_button = QPushButton("Ich komme")
+        coming_text = "Verstanden" if template.get("come") is False else "Ich komme"
+        self.coming_button = QPushButton(f"{coming_text}\n({COMING_KEYS_TEXT})")
         self.coming_button.setObjectName("coming")
-        self.cannot_button = QPushButton("Kann nicht")
+        self.cannot_button = QPushButton(f"Kann nicht\n({CANNOT_KEYS_TEXT})")
         self.cannot_button.setObjectName("cannot")
         self.mute_button = QPushButton("Ton aus")
         self.mute_button.setStyleSheet("font-size: 12pt; padding: 8px;")
-        if template.get("come") is False:
-            self.coming_button.setText("Verstanden")
+        for button in (self.coming_button, self.cannot_button, self.mute_button):
+            # never the keyboard focus: a space/Return typed into this window answers nothing
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.setAutoDefault(False)
+            button.setDefault(False)
+        self.coming_shortcut = QShortcut(QKeySequence(COMING_KEYS), self)
+        self.coming_shortcut.activated.connect(lambda: self._respond("coming"))
+        self.cannot_shortcut = QShortcut(QKeySequence(CANNOT_KEYS), self)
+        self.cannot_shortcut.activated.connect(lambda: self._respond("cannot"))
         buttons.addWidget(self.coming_button, 2)
         buttons.addWidget(self.cannot_button, 1)
         buttons.addWidget(self.mute_button, 0)
@@ -133,9 +178,18 @@ class ReceiveWindow(QWidget):
         self.coming_button.clicked.connect(lambda: self._respond("coming"))
         self.cannot_button.clicked.connect(lambda: self._respond("cannot"))
         self.mute_button.clicked.connect(self.stop_sound)
+        # Entwarnung: for those the alarm rules allow (the server checks again)
+        self.resolve_button = QPushButton("Entwarnung geben")
+        self.resolve_button.setStyleSheet("font-size: 12pt; padding: 8px;")
+        self.resolve_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.resolve_button.setAutoDefault(False)
+        self.resolve_button.clicked.connect(self._confirm_resolve)
+        self.resolve_button.setVisible(can_resolve)
+        buttons.addWidget(self.resolve_button, 0)
 
         self.status_label = QLabel("")
         self.status_label.setFont(_font(13))
+        self.status_label.setWordWrap(True)  # a refusal's reason is read in full
         body.addWidget(self.status_label)
 
         lists = QHBoxLayout()
@@ -161,8 +215,12 @@ class ReceiveWindow(QWidget):
         self.message_edit.setPlaceholderText("Nachricht an alle Beteiligten …")
         self.message_edit.setFont(_font(14))
         self.message_edit.setMaxLength(1000)
+        self.message_edit.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # only when clicked
+        self.message_shortcut = QShortcut(QKeySequence(MESSAGE_KEYS), self)
+        self.message_shortcut.activated.connect(self.message_edit.setFocus)
         self.send_button = QPushButton("Senden")
         self.send_button.setStyleSheet("font-size: 14pt; padding: 8px 16px;")
+        self.send_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         send_row.addWidget(self.message_edit, 1)
         send_row.addWidget(self.send_button)
         body.addLayout(send_row)
@@ -170,6 +228,13 @@ class ReceiveWindow(QWidget):
         self.message_edit.returnPressed.connect(self._send_message)
 
         self.set_responders(alarm.get("responders") or [])
+        # the window itself holds the focus when activated: keys typed into it do nothing
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
+        for label in (self.name_label, self.location_label, self.facts_label,
+                      self.warning_label, getattr(self, "instructions_label", None)):
+            if label is not None:  # never squeezed: who and where must be readable
+                label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         self.resize(900, 760)
 
     # -- behaviour --------------------------------------------------------------------------
@@ -181,18 +246,55 @@ class ReceiveWindow(QWidget):
         if self.sound is not None:
             self.sound.stop()
 
+    def set_warnings(self, warnings: list[str]) -> None:
+        """Warnings of this PC that stay visible while true (e.g. no sound)."""
+        self.warning_label.setText("\n".join(f"⚠ {w}" for w in warnings))
+        self.warning_label.setVisible(bool(warnings))
+        if self.height() < self.minimumSizeHint().height():
+            self.resize(self.width(), self.minimumSizeHint().height())
+
+    def _confirm_resolve(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        answer = QMessageBox.question(
+            self, "Entwarnung", "Entwarnung geben? Der Alarm endet für alle Beteiligten.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        if answer == QMessageBox.StandardButton.Yes:
+            self.resolve_requested.emit(self.alarm_id)
+
+    def answered_elsewhere(self, response: str) -> None:
+        """The same person answered on another device: silence this one at once."""
+        self.my_response = response
+        self.stop_sound()
+        self.status_label.setText("Sie haben auf einem anderen Gerät geantwortet: "
+                                  + response_text(response) + ".")
+        if response == "coming":
+            self.resolve_button.setVisible(True)
+
     def _respond(self, response: str) -> None:
         self.my_response = response
-        self.stop_sound()  # answering acknowledges the alarm
+        self.stop_sound()  # answering acknowledges the alarm (it sounds again if refused)
         self.status_label.setText("Ihre Antwort wird gesendet …")
+        log.info("alarm %s: answer %s sent", self.alarm_id, response)
         self.respond_requested.emit(self.alarm_id, response)
 
     def response_done(self, ok: bool, detail: str = "") -> None:
+        if ok and self.my_response == "coming":
+            self.resolve_button.setVisible(True)  # a helper who comes may call it off
         if ok:
+            log.info("alarm %s: answer %s delivered", self.alarm_id, self.my_response)
             self.status_label.setText("Ihre Antwort: " + response_text(self.my_response)
                                       + " – die meldende Person sieht sie.")
-        else:
-            self.status_label.setText(f"Antwort NICHT gesendet: {detail}")
+            return
+        # Not delivered (refused, e.g. a PC paired as a device, or no network): nobody knows
+        # of this answer, so the alarm is not acknowledged - it sounds again and says why.
+        log.warning("alarm %s: answer %s NOT delivered: %s", self.alarm_id, self.my_response,
+                    detail)
+        self.my_response = ""
+        self.start_sound()
+        self.status_label.setText(f"Antwort NICHT gesendet: {detail} – der Alarm ist weiter "
+                                  "offen. Antworten Sie bitte per Telefon oder am eigenen PC.")
 
     def _send_message(self) -> None:
         text = self.message_edit.text().strip()

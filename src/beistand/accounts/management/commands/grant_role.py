@@ -1,9 +1,18 @@
-"""``beistand grant-role USERNAME ROLE --reason …``: grant a role from the command line.
+"""``beistand grant-role USERNAME ROLE --reason … --as ADMIN``: grant a role from the command line.
 
-This is how a fresh installation gets its first administrator; afterwards administrators grant
-roles on the page /konto/verwaltung/rollen/. The grant is audited (actor: system).
+Every grant names the person who acts (``--as``): an active administrator, who proves it with
+password and second factor as at the web login (asked here; on a pipe read line by line from
+standard input). The same rules as on the page /konto/verwaltung/rollen/ then apply: nobody grants
+a role to themselves, a DPO or admin grant waits for a second person, and the audit trail names
+the acting person. The operating-system account is not trusted to say who acts.
+
+The one exception is the bootstrap of a fresh installation: while no administrator is active,
+``beistand grant-role USER admin --reason …`` (without ``--as``) grants the admin role, audited
+as "system".
 """
 
+import getpass
+import sys
 from datetime import datetime, time
 
 from django.contrib.auth import get_user_model
@@ -11,21 +20,28 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from beistand.accounts import services
-from beistand.accounts.roles import GRANTABLE_ROLES
-from beistand.core.errors import InvalidInput
+from beistand.accounts.roles import GRANTABLE_ROLES, Role
+from beistand.core.errors import DomainError
 
 
 class Command(BaseCommand):
-    help = ("Vergibt eine Rolle an ein Benutzerkonto (z. B. die erste Administration). "
-            "Rollen: " + ", ".join(r.value for r in GRANTABLE_ROLES))
+    help = ("Vergibt eine Rolle an ein Benutzerkonto. Wer vergibt, nennt sich mit --as und "
+            "meldet sich mit Passwort und Zwei-Faktor-Code an; nur die erste Administration "
+            "einer neuen Installation wird ohne --as vergeben. Rollen: "
+            + ", ".join(r.value for r in GRANTABLE_ROLES))
+    # Tests and scripts pass the answers to the prompts (password, code) as a stream.
+    stealth_options = ("stdin",)
 
     def add_arguments(self, parser):
         parser.add_argument("username")
         parser.add_argument("role", choices=[r.value for r in GRANTABLE_ROLES])
         parser.add_argument("--reason", required=True, help="dienstlicher Bedarf (Pflicht)")
         parser.add_argument("--until", help="gültig bis einschließlich (JJJJ-MM-TT)")
+        parser.add_argument("--as", dest="actor", metavar="BENUTZERNAME",
+                            help="wer die Rolle vergibt (aktive Administration; Passwort und "
+                                 "Zwei-Faktor-Code werden abgefragt)")
 
-    def handle(self, *args, username, role, reason, until=None, **options):
+    def handle(self, *args, username, role, reason, until=None, actor=None, **options):
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
             raise CommandError(f"Benutzer „{username}“ gibt es nicht.")
@@ -37,7 +53,43 @@ class Command(BaseCommand):
                 raise CommandError("--until: bitte ein Datum im Format JJJJ-MM-TT.") from None
             expires_at = timezone.make_aware(datetime.combine(day, time(23, 59, 59)))
         try:
-            grant = services.grant_role_by_operator(user, role, reason, expires_at)
-        except InvalidInput as error:
+            if actor is None:
+                grant = self._bootstrap(user, role, reason)
+            else:
+                if actor.lower() == username.lower():
+                    raise CommandError("Niemand kann sich selbst eine Rolle vergeben. Bitte "
+                                       "wenden Sie sich an eine andere Administratorin oder "
+                                       "einen anderen Administrator.")
+                stdin = options.get("stdin") or sys.stdin
+                password = self._ask(stdin, f"Passwort von {actor}: ")
+                code = self._ask(stdin, "Zwei-Faktor-Code (leer, falls keiner nötig): ")
+                person = services.authenticate_console_person(actor, password, code)
+                grant = services.grant_role(person, user, role, reason, expires_at)
+        except DomainError as error:
             raise CommandError(error.detail) from None
-        self.stdout.write(f"{username} hat jetzt die Rolle „{grant.get_role_display()}“.")
+        if grant.pending:
+            self.stdout.write(
+                f"Die Rolle „{grant.get_role_display()}“ für {username} wartet auf Bestätigung "
+                "(Vier-Augen-Prinzip): eine andere Administratorin, ein anderer Administrator "
+                "oder die/der Datenschutzbeauftragte bestätigt sie unter "
+                "/konto/verwaltung/rollen/.")
+        else:
+            self.stdout.write(f"{username} hat jetzt die Rolle „{grant.get_role_display()}“.")
+
+    @staticmethod
+    def _bootstrap(user, role, reason):
+        if services.has_active_admin():
+            raise CommandError("Bitte mit --as BENUTZERNAME angeben, wer die Rolle vergibt (eine "
+                               "aktive Administratorin oder ein aktiver Administrator; Passwort "
+                               "und Zwei-Faktor-Code werden abgefragt).")
+        if role != Role.ADMIN:
+            raise CommandError("Es gibt noch keine aktive Administration. Zuerst die erste "
+                               "Administration einrichten: beistand grant-role BENUTZERNAME "
+                               "admin --reason …")
+        return services.bootstrap_admin(user, reason)
+
+    @staticmethod
+    def _ask(stdin, prompt: str) -> str:
+        if stdin is sys.stdin and stdin.isatty():
+            return getpass.getpass(prompt)
+        return (stdin.readline() or "").rstrip("\r\n")

@@ -5,6 +5,9 @@
   receipts, prints who received it, ends the test alarm and exits 0 when at least one receiver
   got it, else 1. A running server delivers it (its sweep picks up events of other processes).
 - ``beistand alarm vapid-keys`` prints a new VAPID key pair for Web Push.
+- ``beistand alarm reset-inbox (--user NAME | --device ID | --inbox ID) --reason TEXT`` resets
+  one inbox's numbering (a new epoch, audited): its clients are told to ``reset`` and receive
+  every event they have no receipt for (``alarms/inbox_reset.py``).
 """
 
 import time
@@ -13,10 +16,18 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from beistand.alarms import locations, services
+from beistand.alarms.models import AlarmRecipient
+from beistand.alarms.webpush import generate_vapid_keys
+from beistand.audit import services as audit
+from beistand.core.errors import DomainError
+from beistand.organisation.models import Room
+
 
 class Command(BaseCommand):
     help = ("Stiller Alarm: 'alarm test --room …' sendet einen Probealarm für einen Raum und "
-            "prüft den Empfang; 'alarm vapid-keys' erzeugt Schlüssel für Web Push.")
+            "prüft den Empfang; 'alarm vapid-keys' erzeugt Schlüssel für Web Push; "
+            "'alarm reset-inbox' setzt die Nummerierung eines Postfachs zurück.")
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="subcommand", required=True)
@@ -28,21 +39,39 @@ class Command(BaseCommand):
                           help="höchstens so viele Sekunden auf Empfangsbestätigungen warten "
                                "(Standard 30)")
         sub.add_parser("vapid-keys", help="neues VAPID-Schlüsselpaar für Web Push ausgeben")
+        reset = sub.add_parser("reset-inbox", help="Nummerierung eines Alarm-Postfachs "
+                                                   "zurücksetzen (neue Epoche, protokolliert)")
+        which = reset.add_mutually_exclusive_group(required=True)
+        which.add_argument("--user", help="Benutzername der Person")
+        which.add_argument("--device", type=int, help="ID des Geräts")
+        which.add_argument("--inbox", type=int, help="Nummer des Postfachs (hello.inbox)")
+        reset.add_argument("--reason", required=True, help="Grund (kommt ins Audit-Protokoll)")
 
     def handle(self, *args, subcommand, **options):
         if subcommand == "vapid-keys":
-            from beistand.alarms.webpush import generate_vapid_keys
-
             private, public = generate_vapid_keys()
             self.stdout.write(f"BEISTAND_VAPID_PRIVATE_KEY={private}")
             self.stdout.write(f"BEISTAND_VAPID_PUBLIC_KEY={public}")
             return
+        if subcommand == "reset-inbox":
+            self._reset_inbox(options)
+            return
         self._test(options["room"], options["wait"])
 
-    def _test(self, ref: str, wait: float):
-        from beistand.alarms import locations, payloads, services
-        from beistand.alarms.models import AlarmRecipient
+    def _reset_inbox(self, options):
+        try:
+            inbox = services.find_inbox(inbox_id=options["inbox"], username=options["user"],
+                                        device_id=options["device"])
+            with transaction.atomic():
+                epoch = services.reset_inbox(
+                    inbox, reason=options["reason"],
+                    actor=audit.Actor(user=None, label="beistand alarm reset-inbox"))
+        except DomainError as exc:
+            raise CommandError(exc.detail) from exc
+        self.stdout.write(f"Postfach {inbox.pk}: neue Epoche {epoch}. Verbundene Clients werden "
+                          "getrennt und beim Wiederverbinden zurückgesetzt.")
 
+    def _test(self, ref: str, wait: float):
         if wait < 0:
             raise CommandError("--wait: bitte eine Zahl ab 0.")
         room = find_room(ref)
@@ -69,7 +98,7 @@ class Command(BaseCommand):
             else:
                 state = "online" if row.online else "ohne Verbindung"
                 self.stdout.write(f"  nicht empfangen: {row.label} (Stufe {row.tier}, {state})")
-        end_test_alarm(alarm.pk, payloads, services)
+        services.end_test_alarm(alarm.pk)
         summary = f"{len(received)} von {len(rows)} Empfängern haben den Probealarm erhalten."
         if not received:
             raise CommandError(f"Probealarm {alarm.pk} für {where}: niemand hat ihn empfangen "
@@ -78,8 +107,6 @@ class Command(BaseCommand):
 
 
 def find_room(ref: str):
-    from beistand.organisation.models import Room
-
     ref = (ref or "").strip()
     rooms = Room.objects.select_related("floor__building__site")
     if ref.isdigit():
@@ -97,23 +124,3 @@ def find_room(ref: str):
     if room is None:
         raise CommandError(f"Raum „{ref}“ gibt es nicht.")
     return room
-
-
-def end_test_alarm(alarm_id: int, payloads, services):
-    """All-clear of the test alarm, so no receive window stays open."""
-    from beistand.alarms.models import Alarm, AlarmTimeline
-
-    with transaction.atomic():
-        alarm = Alarm.objects.select_for_update().select_related("template").get(pk=alarm_id)
-        if not alarm.is_open:
-            return
-        alarm.state = Alarm.State.RESOLVED
-        alarm.resolved_at = timezone.now()
-        alarm.resolve_note = "Probealarm beendet"
-        alarm.next_deadline = None
-        alarm.save(update_fields=["state", "resolved_at", "resolve_note", "next_deadline"])
-        AlarmTimeline.objects.create(alarm=alarm, kind="resolved",
-                                     text="Probealarm beendet (Funktionstest)",
-                                     actor="beistand alarm test")
-        services._broadcast(alarm, payloads.update_event(
-            alarm, "resolved", by="Funktionstest", note="Probealarm beendet"))

@@ -9,17 +9,32 @@
  * Commands may go over the socket with a request_id (request()), answered by result or error.
  *
  * The caller keeps the highest processed event_id (and persists it as it likes): the socket
- * reads it through lastEventId() and never stores events itself.
+ * reads it through lastEventId() and never stores events itself (alarm-state.js is the shared
+ * reducer of the events). The frames are typed in protocol.d.ts.
  */
+
+/**
+ * @typedef {import("./protocol").AlarmProtocolEvent} AlarmProtocolEvent
+ * @typedef {import("./protocol").ClientFrame} ClientFrame
+ * @typedef {import("./protocol").HelloFrame} HelloFrame
+ * @typedef {import("./protocol").ResultFrame} ResultFrame
+ * @typedef {import("./protocol").ErrorFrame} ErrorFrame
+ * @typedef {import("./protocol").ServerFrame} ServerFrame
+ * @typedef {import("./protocol").CoverageFrame} CoverageFrame
+ * @typedef {Error & {code?: string}} CommandError
+ */
+
 export class AlarmSocket {
   /**
    * @param {object} options
    * @param {string} options.url       ws(s)://host/ws/v1/alarms, or a path (/ws/v1/alarms) on this origin
-   * @param {string} [options.token]   bearer token, sent as ?token=; without it the browser's
-   *                                   same-origin session cookie authenticates the connection
+   * @param {string} [options.token]   bearer token, sent as the subprotocol beistand.bearer.<token>
+   *                                   next to beistand.v1 (never in the URL: URLs end up in access
+   *                                   logs); without it the browser's same-origin session cookie
+   *                                   authenticates the connection
    * @param {number} [options.heartbeat]  seconds until the server's hello says otherwise (15)
    * @param {() => number} options.lastEventId   the highest event_id already processed
-   * @param {(event: object) => void} options.onEvent   called once per new event, in order
+   * @param {(event: AlarmProtocolEvent) => void} options.onEvent   called once per new event, in order
    * @param {(state: string, detail?: string, info?: {reason: string, code?: number}) => void} [options.onStatus]
    *        connecting|online|offline; for offline, info.reason is "closed" (the connection
    *        ended), "silent" (nothing heard for 2 x heartbeat) or "auth" (close code 4401)
@@ -28,17 +43,27 @@ export class AlarmSocket {
    * @param {(serverLastEventId: number) => void} [options.onServerReset]  the hello's
    *        last_event_id is below lastEventId() (the server's event store was reset): lower the
    *        processed id to it before the resume, or new events would be dropped as duplicates
-   * @param {(hello: object) => void} [options.onHello]   after the resume went out
+   * @param {() => string} [options.epoch]   the epoch lastEventId() belongs to ("" if none)
+   * @param {(epoch: string) => void} [options.onEpoch]   keep this epoch with the processed id:
+   *        the hello's after the resume went out, or a reset's (then onServerReset was called
+   *        with its resume_from first)
+   * @param {(hello: HelloFrame) => void} [options.onHello]   after the resume went out
    * @param {() => void} [options.onAuthFailed]
+   * @param {(frame: CoverageFrame) => void} [options.onCoverage]   the server pushed the coverage
+   *        indicator (a control frame: no receipt)
    */
   constructor(options) {
     this.o = options;
+    /** @type {WebSocket | null} */
     this.ws = null;
     this.attempt = 0;
     this.heartbeat = options.heartbeat || 15;
-    this.watchdog = null;
-    this.retry = null;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.watchdog = undefined;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.retry = undefined;
     this.stopped = false;
+    /** @type {Map<string, {resolve: (frame: ResultFrame) => void, reject: (frame: ResultFrame | ErrorFrame) => void, timer: ReturnType<typeof setTimeout>}>} */
     this.requests = new Map();
     this.counter = 0;
   }
@@ -78,7 +103,12 @@ export class AlarmSocket {
     if (url.startsWith("/")) {
       url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + url;
     }
-    return this.o.token ? url + "?token=" + encodeURIComponent(this.o.token) : url;
+    return url;
+  }
+
+  /** The subprotocols offered: the bearer token travels in a header, not in the URL. */
+  protocols() {
+    return this.o.token ? ["beistand.v1", "beistand.bearer." + this.o.token] : [];
   }
 
   connect() {
@@ -86,7 +116,7 @@ export class AlarmSocket {
     this.status("connecting");
     let ws;
     try {
-      ws = new WebSocket(this.address());
+      ws = new WebSocket(this.address(), this.protocols());
     } catch (e) {
       this.schedule();
       return;
@@ -132,6 +162,7 @@ export class AlarmSocket {
     }, this.heartbeat * 2000);
   }
 
+  /** @param {ClientFrame} frame @returns {boolean} sent (false: no connection) */
   send(frame) {
     if (!this.connected) { return false; }
     this.ws.send(JSON.stringify(frame));
@@ -140,9 +171,13 @@ export class AlarmSocket {
 
   /** A command with a request_id; resolves on ``result``, rejects on ``error`` (or a result
    * with ``ok: false``), on timeout and without a connection. The Error's ``code`` is the
-   * server's error code, "timeout" or "offline". */
+   * server's error code, "timeout" or "offline".
+   * @param {ClientFrame} frame
+   * @param {number} [timeoutMs]
+   * @returns {Promise<ResultFrame>} */
   request(frame, timeoutMs = 8000) {
     const id = "r" + (++this.counter);
+    /** @type {(message: string, code: string) => CommandError} */
     const failure = (message, code) => Object.assign(new Error(message), {code});
     return new Promise((resolve, reject) => {
       if (!this.send({...frame, request_id: id})) {
@@ -153,11 +188,15 @@ export class AlarmSocket {
         this.requests.delete(id);
         reject(failure("keine Antwort", "timeout"));
       }, timeoutMs);
-      this.requests.set(id, {resolve, reject: (frame) => reject(failure(frame.detail || "abgelehnt", frame.code)), timer});
+      const refuse = (/** @type {ResultFrame | ErrorFrame} */ frame) => reject(frame.type === "error"
+        ? failure(frame.detail || "abgelehnt", frame.code) : failure("abgelehnt", undefined));
+      this.requests.set(id, {resolve, reject: refuse, timer});
     });
   }
 
+  /** @param {string} text */
   receive(text) {
+    /** @type {ServerFrame} */
     let frame;
     try { frame = JSON.parse(text); } catch (e) { return; }
     if (!frame || typeof frame !== "object") { return; }
@@ -170,14 +209,26 @@ export class AlarmSocket {
             && frame.last_event_id < this.o.lastEventId()) {
           this.o.onServerReset(frame.last_event_id);
         }
-        this.send({type: "resume", last_event_id: this.o.lastEventId()});
+        const epoch = this.o.epoch ? this.o.epoch() : "";
+        this.send(epoch ? {type: "resume", last_event_id: this.o.lastEventId(), epoch}
+          : {type: "resume", last_event_id: this.o.lastEventId()});
+        if (this.o.onEpoch && frame.epoch) { this.o.onEpoch(frame.epoch); }
         this.status("online");
         if (this.o.onHello) { this.o.onHello(frame); }
         this.arm();
         return;
       }
+      case "reset":
+        // Our numbering is not the server's (restored database, another inbox): continue
+        // from its resume_from under its epoch; the events after it follow.
+        if (this.o.onServerReset) { this.o.onServerReset(frame.resume_from); }
+        if (this.o.onEpoch) { this.o.onEpoch(frame.epoch); }
+        return;
       case "ping":
         this.send({type: "pong"});
+        return;
+      case "coverage":
+        if (this.o.onCoverage) { this.o.onCoverage(frame); }
         return;
       case "pong":
         return;

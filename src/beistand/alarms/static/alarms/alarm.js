@@ -6,111 +6,99 @@
  *
  * Receive: WebSocket /ws/v1/alarms (session cookie, same origin) through the shared protocol
  * client AlarmSocket (alarm-socket.js, docs/alarm-protocol.md: hello -> resume, receipts,
- * duplicates dropped, pong, watchdog, backoff, close code 4401 = the session ended). This page
- * keeps the highest processed event_id, with the alarms it describes, in sessionStorage.
- * Actions (respond, message, all-clear) go over the open socket, without one over HTTP; their
- * effects come back as events.
+ * duplicates dropped, pong, watchdog, backoff, close code 4401 = the session ended). What the
+ * page knows about its alarms is the store of the shared reducer (alarm-state.js, the same as
+ * the phone app's), kept with this person's name in sessionStorage. Actions (respond, message,
+ * all-clear) go over the open socket, without one over HTTP; their effects come back as events.
  */
 import { AlarmSocket } from "./alarm-socket.js";
+import * as state from "./alarm-state.js";
+import { audioContext, beep, clock, el, newClientId, runningAudio, soundGate, telHref } from "./ui.js";
 
-(function () {
-  var app = document.getElementById("alarm-app");
-  if (!app) { return; }
-  var form = document.getElementById("alarm-form");
-  var API = app.getAttribute("data-api");
-  var WS_PATH = app.getAttribute("data-ws");
-  var REPORT_URL = app.getAttribute("data-report-url");
-  var DETAIL_URL = app.getAttribute("data-detail-url");
-  var NO_ROOM = app.getAttribute("data-no-room") === "1";
-  var STORE_KEY = "beistand.alarm." + app.getAttribute("data-user");
-  var heartbeat = parseInt(app.getAttribute("data-heartbeat"), 10) || 15;
-  var csrf = form.querySelector('input[name="csrfmiddlewaretoken"]').value;
+/**
+ * @typedef {import("./alarm-state.js").AlarmView} AlarmView
+ * @typedef {import("./alarm-state.js").AlarmStore} AlarmStore
+ * @typedef {import("./protocol").ClientFrame} ClientFrame
+ * @typedef {import("./protocol").Location} Location
+ * @typedef {import("./protocol").TriggerAnswer} TriggerAnswer
+ * @typedef {Error & {status?: number, code?: string}} RequestError
+ */
 
-  var incoming = document.getElementById("alarm-incoming");
-  var own = document.getElementById("alarm-own");
-  var conn = document.getElementById("alarm-connection");
-  var connText = conn.querySelector("[data-conn-text]");
-  var result = document.getElementById("alarm-result");
-  var button = document.getElementById("alarm-button");
-  var confirmBox = document.getElementById("alarm-confirm");
-  var panelTemplate = document.getElementById("tpl-incoming");
-  var baseTitle = document.title;
+const app = document.getElementById("alarm-app");
+if (app) { start(app); }
+
+/** @param {HTMLElement} app */
+function start(app) {
+  const form = /** @type {HTMLFormElement} */ (document.getElementById("alarm-form"));
+  const API = app.dataset.api;
+  const WS_PATH = app.dataset.ws;
+  const REPORT_URL = app.dataset.reportUrl;
+  const DETAIL_URL = app.dataset.detailUrl;
+  const NO_ROOM = app.dataset.noRoom === "1";
+  const STORE_KEY = "beistand.alarm." + app.dataset.user;
+  const heartbeat = parseInt(app.dataset.heartbeat, 10) || 15;
+  const csrf = /** @type {HTMLInputElement} */ (form.querySelector('input[name="csrfmiddlewaretoken"]')).value;
+
+  const incoming = document.getElementById("alarm-incoming");
+  const own = document.getElementById("alarm-own");
+  const conn = document.getElementById("alarm-connection");
+  const connText = conn.querySelector("[data-conn-text]");
+  const result = document.getElementById("alarm-result");
+  const button = /** @type {HTMLButtonElement} */ (document.getElementById("alarm-button"));
+  const confirmBox = document.getElementById("alarm-confirm");
+  const panelTemplate = /** @type {HTMLTemplateElement} */ (document.getElementById("tpl-incoming"));
+  const baseTitle = document.title;
 
   // --- State (survives a reload of the tab) -----------------------------------------------------
 
-  var last = 0;          // highest event_id processed
-  var alarms = {};       // alarm_id -> what we know about it
-  var myName = "";
-  var replayUntil = 0;   // events up to this id are history: rebuild quietly, then show
-  (function restore() {
-    try {
-      var saved = JSON.parse(sessionStorage.getItem(STORE_KEY) || "null");
-      if (saved && typeof saved.last === "number") {
-        last = saved.last;
-        alarms = saved.alarms || {};
-        myName = saved.name || "";
-      }
-    } catch (e) { /* a broken entry: start fresh */ }
-  })();
+  /** @type {AlarmStore} */
+  let store = state.emptyStore();
+  let myName = "";
+  let replayUntil = 0;   // events up to this id are history: rebuild quietly, then show
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(STORE_KEY) || "null");
+    store = state.restore(saved);
+    myName = (saved && saved.name) || "";
+  } catch (e) { /* a broken entry: start fresh */ }
 
   function save() {
     // Keep open alarms and the last few ended ones (for "Vorfall melden").
-    var ids = Object.keys(alarms).map(Number).sort(function (a, b) { return b - a; });
-    var kept = {}, ended = 0;
-    ids.forEach(function (id) {
-      var a = alarms[id];
-      if (!a.closed || ended++ < 5) { kept[id] = a; }
-    });
-    alarms = kept;
+    store = state.prune(store, 5);
     try {
-      sessionStorage.setItem(STORE_KEY, JSON.stringify({last: last, alarms: alarms, name: myName}));
+      sessionStorage.setItem(STORE_KEY, JSON.stringify({...store, name: myName}));
     } catch (e) { /* storage full or disabled: resume starts from the server's receipts */ }
   }
 
+  /** @param {number | string} id */
+  const alarmOf = (id) => store.alarms[id];
+
   // --- Helpers ------------------------------------------------------------------------------
 
-  function el(tag, attrs, text) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
-    if (text !== undefined && text !== null) { node.textContent = text; }
-    return node;
-  }
+  /** @param {string | null | undefined} iso */
+  const time = (iso) => clock(iso, {seconds: true});
 
-  function clock(iso) {
-    if (!iso) { return ""; }
-    var d = new Date(iso);
-    if (isNaN(d.getTime())) { return ""; }
-    return d.toLocaleTimeString("de-DE", {hour: "2-digit", minute: "2-digit", second: "2-digit"}) + " Uhr";
-  }
-
-  function clientId() {
-    var bytes = new Uint8Array(8);
-    (window.crypto || window.msCrypto).getRandomValues(bytes);
-    return "web-" + Array.prototype.map.call(bytes, function (b) {
-      return ("0" + b.toString(16)).slice(-2);
-    }).join("");
-  }
-
-  function post(path, body) {
-    return fetch(API + path, {
+  /**
+   * @param {string} path
+   * @param {object} [body]
+   * @returns {Promise<{status: number, data: any}>}
+   */
+  async function post(path, body) {
+    const response = await fetch(API + path, {
       method: "POST", credentials: "same-origin",
       headers: {"Content-Type": "application/json", "X-CSRFToken": csrf, "Accept": "application/json"},
-      body: JSON.stringify(body || {})
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        if (!response.ok) {
-          var err = new Error(data.detail || ("Fehler " + response.status));
-          err.status = response.status;
-          throw err;
-        }
-        return {status: response.status, data: data};
-      });
+      body: JSON.stringify(body || {}),
     });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      throw Object.assign(new Error(data.detail || "Fehler " + response.status), {status: response.status});
+    }
+    return {status: response.status, data};
   }
 
+  /** @param {Partial<Location> | undefined} loc */
   function place(loc) {
     if (!loc) { return "Ort unbekannt"; }
-    var parts = [];
+    const parts = [];
     if (loc.room) { parts.push("Raum " + loc.room + (loc.room_name ? " (" + loc.room_name + ")" : "")); }
     if (loc.floor) { parts.push(loc.floor); }
     if (loc.building) { parts.push(loc.building); }
@@ -120,75 +108,44 @@ import { AlarmSocket } from "./alarm-socket.js";
     return parts.join(", ") || "Ort unbekannt";
   }
 
+  /** @param {Partial<Location> | undefined} loc */
   function mapLinks(loc) {
-    var span = el("span", {"class": "bs-alarm-panel__maps"});
+    const span = el("span", {"class": "bs-alarm-panel__maps"});
     if (!loc) { return span; }
     if (loc.position) {
-      var p = loc.position;
-      span.appendChild(el("a", {"class": "kern-link", href: "geo:" + p.lat + "," + p.lon}, "Karten-App"));
-      span.appendChild(document.createTextNode(" · "));
-      span.appendChild(el("a", {"class": "kern-link", target: "_blank", rel: "noopener",
-        href: "https://www.openstreetmap.org/?mlat=" + p.lat + "&mlon=" + p.lon + "#map=19/" + p.lat + "/" + p.lon},
+      const {lat, lon} = loc.position;
+      span.append(
+        el("a", {"class": "kern-link", href: "geo:" + lat + "," + lon}, "Karten-App"),
+        " · ",
+        el("a", {"class": "kern-link", target: "_blank", rel: "noopener",
+          href: `https://www.openstreetmap.org/?mlat=${lat}&mlon=${lon}#map=19/${lat}/${lon}`},
         "OpenStreetMap"));
     } else if (loc.address) {
       span.appendChild(el("a", {"class": "kern-link", target: "_blank", rel: "noopener",
         href: "https://www.openstreetmap.org/search?query=" + encodeURIComponent(loc.address)},
-        "Adresse auf der Karte"));
+      "Adresse auf der Karte"));
     }
     return span;
   }
 
-  function tel(number) { return "tel:" + String(number).replace(/[^+\d]/g, ""); }
-
-  function comingNames(a) {
-    return (a.responders || []).filter(function (r) { return r.response === "coming"; })
-      .map(function (r) { return r.name; });
-  }
-
   // --- Sound: WebAudio, repeating until the alarm is answered or muted ---------------------------
 
-  var audio = null, soundTimer = null;
-  function audioContext() {
-    var Ctx = window.AudioContext || window.webkitAudioContext;
-    if (!Ctx) { return null; }
-    if (!audio) { audio = new Ctx(); }
-    if (audio.state === "suspended") { audio.resume(); }
-    return audio;
-  }
-  // Browsers start audio only after a user gesture: unlock on the first one.
-  ["pointerdown", "keydown"].forEach(function (type) {
-    document.addEventListener(type, function () { audioContext(); }, {capture: true});
-  });
+  /** @type {ReturnType<typeof setInterval> | null} */
+  let soundTimer = null;
 
-  function beep(ctx, at, freq, length) {
-    var osc = ctx.createOscillator(), gain = ctx.createGain();
-    osc.type = "square";
-    osc.frequency.value = freq;
-    gain.gain.setValueAtTime(0.0001, at);
-    gain.gain.exponentialRampToValueAtTime(0.2, at + 0.02);
-    gain.gain.exponentialRampToValueAtTime(0.0001, at + length);
-    osc.connect(gain).connect(ctx.destination);
-    osc.start(at);
-    osc.stop(at + length + 0.05);
-  }
-
-  function needsSound() {
-    return Object.keys(alarms).some(function (id) {
-      var a = alarms[id];
-      return a.role === "receiver" && !a.closed && !a.mine && !a.muted;
-    });
-  }
+  const needsSound = () => Object.values(store.alarms).some(
+    (a) => a.role === "receiver" && !a.closed && !a.mine && !a.muted);
 
   function updateSound() {
-    var want = needsSound();
+    const want = needsSound();
     if (want && !soundTimer) {
-      var ring = function () {
-        var ctx = audio && audio.state === "running" ? audio : null;
+      const ring = () => {
+        const ctx = runningAudio();
         if (!ctx) { return; }
-        var t = ctx.currentTime;
-        beep(ctx, t, 880, 0.18);
-        beep(ctx, t + 0.25, 660, 0.18);
-        beep(ctx, t + 0.5, 880, 0.18);
+        const t = ctx.currentTime;
+        beep(ctx, t, 880, 0.18, 0.2);
+        beep(ctx, t + 0.25, 660, 0.18, 0.2);
+        beep(ctx, t + 0.5, 880, 0.18, 0.2);
       };
       audioContext();
       ring();
@@ -197,104 +154,135 @@ import { AlarmSocket } from "./alarm-socket.js";
       clearInterval(soundTimer);
       soundTimer = null;
     }
-    document.title = Object.keys(alarms).some(function (id) {
-      return alarms[id].role === "receiver" && !alarms[id].closed;
-    }) ? "ALARM – " + baseTitle : baseTitle;
+    document.title = state.openAlarms(store, "receiver").length ? "ALARM – " + baseTitle : baseTitle;
+  }
+
+  // --- System notification while the page is hidden (Notification API) ---------------------------
+
+  /** @param {HTMLElement} box */
+  function notifyGate(box) {
+    const text = /** @type {HTMLElement} */ (box.querySelector("[data-notify-text]"));
+    const button = /** @type {HTMLButtonElement} */ (box.querySelector("[data-notify-enable]"));
+    const render = () => {
+      const notice = state.notifyNotice("Notification" in window ? Notification.permission : "unsupported");
+      box.hidden = !notice.show;
+      text.textContent = notice.text;
+      button.hidden = !notice.button;
+    };
+    button.addEventListener("click", () => {
+      Notification.requestPermission().then(render, render);
+    });
+    render();
+  }
+
+  /** @param {AlarmView} a */
+  function notify(a) {
+    if (!document.hidden || !("Notification" in window) || Notification.permission !== "granted") { return; }
+    const {title, body} = state.alarmNotification(a);
+    try {
+      const note = new Notification(title, {body, tag: "beistand-alarm-" + a.id, requireInteraction: true});
+      note.onclick = () => { window.focus(); note.close(); };
+    } catch (e) { /* some browsers allow notifications only from a service worker */ }
   }
 
   // --- Rendering: receive panel (role receiver) ---------------------------------------------------
 
+  /** @param {AlarmView} a */
   function panelFor(a) {
-    var panel = document.getElementById("alarm-panel-" + a.id);
+    let panel = document.getElementById("alarm-panel-" + a.id);
     if (panel) { return panel; }
-    panel = panelTemplate.content.firstElementChild.cloneNode(true);
+    panel = /** @type {HTMLElement} */ (panelTemplate.content.firstElementChild.cloneNode(true));
     panel.id = "alarm-panel-" + a.id;
-    var title = panel.querySelector('[data-f="title"]');
+    const title = panel.querySelector('[data-f="title"]');
     title.id = "alarm-title-" + a.id;
     panel.setAttribute("aria-labelledby", title.id);
-    var instr = panel.querySelector('[data-f="instructions"]');
+    const instr = panel.querySelector('[data-f="instructions"]');
     instr.id = "alarm-instr-" + a.id;
     panel.setAttribute("aria-describedby", instr.id);
-    var input = panel.querySelector('[data-f="message"]');
+    const input = /** @type {HTMLInputElement} */ (panel.querySelector('[data-f="message"]'));
     input.id = "alarm-msg-" + a.id;
     panel.querySelector('[data-f="message-label"]').setAttribute("for", input.id);
-    panel.querySelector('[data-act="coming"]').addEventListener("click", function () { answer(a.id, "coming"); });
-    panel.querySelector('[data-act="cannot"]').addEventListener("click", function () { answer(a.id, "cannot"); });
-    panel.querySelector('[data-act="mute"]').addEventListener("click", function () {
-      var al = alarms[a.id];
-      al.muted = !al.muted;
+    panel.querySelector('[data-act="coming"]').addEventListener("click", () => answer(a.id, "coming"));
+    panel.querySelector('[data-act="cannot"]').addEventListener("click", () => answer(a.id, "cannot"));
+    panel.querySelector('[data-act="mute"]').addEventListener("click", () => {
+      store = state.toggleMuted(store, a.id);
       save();
-      renderPanel(al);
+      renderPanel(alarmOf(a.id));
       updateSound();
     });
-    panel.querySelector('[data-f="message-form"]').addEventListener("submit", function (ev) {
+    const status = panel.querySelector('[data-f="answer"]');
+    panel.querySelector('[data-f="message-form"]').addEventListener("submit", (ev) => {
       ev.preventDefault();
-      sendMessage(a.id, input, panel.querySelector('[data-f="answer"]'));
+      sendMessage(a.id, input, status);
     });
     incoming.insertBefore(panel, incoming.firstChild);
     return panel;
   }
 
+  /** @param {AlarmView} a */
   function renderPanel(a) {
-    var panel = panelFor(a);
-    var f = function (name) { return panel.querySelector('[data-f="' + name + '"]'); };
-    var tpl = a.template || {};
+    const panel = panelFor(a);
+    /** @param {string} name @returns {HTMLElement} */
+    const f = (name) => panel.querySelector(`[data-f="${name}"]`);
+    const tpl = a.template || {};
     panel.classList.toggle("bs-alarm-panel--test", !!tpl.test);
     panel.classList.toggle("bs-alarm-panel--stay", tpl.come === false);
     f("title").textContent = (tpl.test ? "PROBEALARM – " : "Stiller Alarm: ") + (tpl.name || "Alarm")
       + (a.tier > 1 ? " (Stufe " + a.tier + ")" : "");
-    f("time").textContent = "ausgelöst um " + clock(a.triggered_at);
-    var s = a.sender || {};
+    f("time").textContent = "ausgelöst um " + time(a.triggered_at);
+    const s = a.sender || /** @type {Partial<import("./protocol").Sender>} */ ({});
     f("name").textContent = (s.name || "unbekannt") + (s.unit ? " (" + s.unit + ")" : "");
     f("place").textContent = place(a.location);
-    var maps = f("maplinks");
+    const basis = state.locationBasisText(a, Date.now());
+    f("basis").textContent = basis;
+    f("basis").hidden = !basis;
+    const maps = f("maplinks");
     maps.textContent = "";
     maps.appendChild(mapLinks(a.location));
-    f("distance-row").hidden = a.distance_m === null || a.distance_m === undefined;
-    f("distance").textContent = a.distance_m === null || a.distance_m === undefined ? "" : "ca. " + a.distance_m + " m";
-    var phones = f("phones");
+    const noDistance = a.distance_m === null || a.distance_m === undefined;
+    f("distance-row").hidden = noDistance;
+    f("distance").textContent = noDistance ? "" : "ca. " + state.distanceText(a.distance_m);
+    const phones = f("phones");
     phones.textContent = "";
-    [["phone", "Dienst"], ["mobile", "Handy"]].forEach(function (pair) {
-      if (s[pair[0]]) {
-        if (phones.childNodes.length) { phones.appendChild(document.createTextNode(" · ")); }
-        phones.appendChild(el("a", {"class": "kern-link", href: tel(s[pair[0]])}, pair[1] + ": " + s[pair[0]]));
-      }
-    });
+    for (const [key, label] of /** @type {const} */ ([["phone", "Dienst"], ["mobile", "Handy"]])) {
+      if (!s[key]) { continue; }
+      if (phones.childNodes.length) { phones.append(" · "); }
+      phones.appendChild(el("a", {"class": "kern-link", href: telHref(s[key])}, label + ": " + s[key]));
+    }
     f("phone-row").hidden = !phones.childNodes.length;
     f("instructions").textContent = a.instructions || "";
-    var come = tpl.come !== false;
-    var comingBtn = panel.querySelector('[data-act="coming"]');
-    var cannotBtn = panel.querySelector('[data-act="cannot"]');
+    const come = tpl.come !== false;
+    const comingBtn = panel.querySelector('[data-act="coming"]');
+    const cannotBtn = /** @type {HTMLElement} */ (panel.querySelector('[data-act="cannot"]'));
     comingBtn.querySelector(".kern-label").textContent = come ? "Ich komme" : "Verstanden";
     cannotBtn.hidden = !come;
     comingBtn.setAttribute("aria-pressed", a.mine === "coming" || a.mine === "seen" ? "true" : "false");
     cannotBtn.setAttribute("aria-pressed", a.mine === "cannot" ? "true" : "false");
-    var mute = panel.querySelector('[data-act="mute"]');
+    const mute = panel.querySelector('[data-act="mute"]');
     mute.setAttribute("aria-pressed", a.muted ? "true" : "false");
     mute.querySelector(".kern-label").textContent = a.muted ? "Ton an" : "Ton aus";
-    var answerText = {coming: "Ihre Antwort: Ich komme. Die auslösende Person sieht das.",
-                      cannot: "Ihre Antwort: Kann nicht.", seen: "Gelesen."}[a.mine] || "";
-    if (a.error) { answerText = a.error; }
-    f("answer").textContent = answerText;
-    var list = f("coming");
+    const answerText = {coming: "Ihre Antwort: Ich komme. Die auslösende Person sieht das.",
+                        cannot: "Ihre Antwort: Kann nicht.", seen: "Gelesen."}[a.mine] || "";
+    f("answer").textContent = a.error || answerText;
+    const list = f("coming");
     list.textContent = "";
-    var names = comingNames(a);
+    const names = state.comingNames(a);
     if (!names.length) { list.appendChild(el("li", {}, "noch niemand")); }
-    names.forEach(function (n) { list.appendChild(el("li", {}, n)); });
-    var thread = f("thread");
+    names.forEach((n) => list.appendChild(el("li", {}, n)));
+    const thread = f("thread");
     thread.textContent = "";
-    (a.messages || []).forEach(function (m) {
-      var li = el("li");
-      li.appendChild(el("strong", {}, m.from + ": "));
-      li.appendChild(document.createTextNode(m.text + " "));
-      li.appendChild(el("span", {"class": "bs-alarm-panel__at"}, clock(m.at)));
+    for (const m of a.messages || []) {
+      const li = el("li");
+      li.append(el("strong", {}, m.from + ": "), m.text + " ",
+        el("span", {"class": "bs-alarm-panel__at"}, time(m.at)));
       thread.appendChild(li);
-    });
+    }
     return panel;
   }
 
+  /** @param {AlarmView} a */
   function closePanel(a) {
-    var panel = document.getElementById("alarm-panel-" + a.id);
+    const panel = document.getElementById("alarm-panel-" + a.id);
     if (panel) { panel.remove(); }
   }
 
@@ -302,37 +290,33 @@ import { AlarmSocket } from "./alarm-socket.js";
 
   function renderOwn() {
     own.textContent = "";
-    Object.keys(alarms).map(Number).sort(function (x, y) { return y - x; }).forEach(function (id) {
-      var a = alarms[id];
-      if (a.role !== "sender") { return; }
-      var box = el("div", {"class": "bs-alarm__ownbox" + (a.closed ? " bs-alarm__ownbox--ended" : ""), id: "alarm-own-" + id});
-      var tpl = a.template || {};
+    Object.values(store.alarms).filter((a) => a.role === "sender").sort((x, y) => y.id - x.id).forEach((a) => {
+      const id = a.id;
+      const box = el("div", {"class": "bs-alarm__ownbox" + (a.closed ? " bs-alarm__ownbox--ended" : ""), id: "alarm-own-" + id});
+      const tpl = a.template || {};
       if (a.closed) {
         box.appendChild(el("p", {}, (a.state === "cancelled" ? "Abgebrochen: " : "Entwarnung: ")
-          + (tpl.name || "Alarm") + " von " + clock(a.triggered_at) + "."));
+          + (tpl.name || "Alarm") + " von " + time(a.triggered_at) + "."));
         if (a.state === "resolved" && !tpl.test) { box.appendChild(reportLink(id)); }
       } else {
         box.appendChild(el("p", {"class": "bs-alarm__ownline"},
-          (tpl.test ? "Probealarm" : "Ihr Alarm") + " (" + (tpl.name || "") + ") ist ausgelöst, " + clock(a.triggered_at)
-          + (a.delivered ? " · zugestellt an " + a.delivered : "")));
-        var names = comingNames(a);
-        box.appendChild(el("p", {"class": "bs-alarm__help", "data-help": ""},
-          names.length ? "Hilfe kommt: " + names.join(", ") : "Noch keine Zusage."));
-        var row = el("div", {"class": "bs-alarm__row"});
-        var resolve = el("button", {type: "button", "class": "kern-btn kern-btn--secondary kern-btn--x-small"});
+          (tpl.test ? "Probealarm" : "Ihr Alarm") + " (" + (tpl.name || "") + ") ist ausgelöst, " + time(a.triggered_at)));
+        box.appendChild(outcomeBox(a));
+        const row = el("div", {"class": "bs-alarm__row"});
+        const resolve = el("button", {type: "button", "class": "kern-btn kern-btn--secondary kern-btn--x-small"});
         resolve.appendChild(el("span", {"class": "kern-label"}, "Entwarnung geben"));
-        resolve.addEventListener("click", function () {
+        resolve.addEventListener("click", () => {
           resolve.disabled = true;
-          command({type: "resolve", alarm_id: id}, "/alarms/" + id + "/resolve", {}).catch(function (err) {
+          command({type: "resolve", alarm_id: id}, "/alarms/" + id + "/resolve", {}).catch((err) => {
             resolve.disabled = false;
             box.appendChild(el("p", {"class": "bs-alarm__error"}, "Entwarnung fehlgeschlagen: " + err.message));
           });
         });
         row.appendChild(resolve);
         if (a.state === "countdown") {
-          var cancel = el("button", {type: "button", "class": "kern-btn kern-btn--secondary kern-btn--x-small"});
+          const cancel = el("button", {type: "button", "class": "kern-btn kern-btn--secondary kern-btn--x-small"});
           cancel.appendChild(el("span", {"class": "kern-label"}, "Vorlauf abbrechen"));
-          cancel.addEventListener("click", function () { post("/alarms/" + id + "/cancel", {}); });
+          cancel.addEventListener("click", () => { post("/alarms/" + id + "/cancel", {}); });
           row.appendChild(cancel);
         }
         box.appendChild(row);
@@ -341,28 +325,57 @@ import { AlarmSocket } from "./alarm-socket.js";
     });
   }
 
+  /**
+   * What the sender sees about the outcome: never success for an alarm nobody accepted; the
+   * "Niemand hat zugesagt – rufen Sie 110" warning is a prominent alert with the number.
+   * @param {AlarmView} a
+   */
+  function outcomeBox(a) {
+    const out = state.senderOutcome(a);
+    if (out.kind !== "nobody") {
+      const p = el("p", {"class": "bs-alarm__help bs-alarm__help--" + out.kind, "data-help": out.kind}, out.text);
+      if (out.kind === "delivered" || out.kind === "waiting") {
+        p.appendChild(el("span", {"class": "bs-alarm__help-hint"},
+          " Bei Gefahr rufen Sie selbst 110."));
+      }
+      return p;
+    }
+    const box = el("div", {"class": "bs-alarm__nobody", role: "alert", "data-help": "nobody"});
+    box.appendChild(el("p", {"class": "bs-alarm__nobody-text"}, out.text));
+    const call = out.call || "110";
+    const link = el("a", {"class": "bs-alarm__nobody-call", href: telHref(call)}, "Jetzt " + call + " anrufen");
+    box.append(link, el("p", {"class": "bs-alarm__nobody-hint"},
+      "Notruf der Polizei: " + call + ". Ihr Alarm bleibt offen; der Sicherheitsdienst und die Administration werden weiter benachrichtigt."));
+    return box;
+  }
+
+  /** @param {number} id */
   function reportLink(id) {
-    var p = el("p");
-    p.appendChild(el("a", {"class": "kern-link", href: REPORT_URL + "?alarm=" + id}, "Vorfall melden"));
-    p.appendChild(document.createTextNode(" · "));
-    p.appendChild(el("a", {"class": "kern-link", href: DETAIL_URL.replace(/0\/$/, id + "/")}, "Verlauf"));
+    const p = el("p");
+    p.append(el("a", {"class": "kern-link", href: REPORT_URL + "?alarm=" + id}, "Vorfall melden"), " · ",
+      el("a", {"class": "kern-link", href: DETAIL_URL.replace(/0\/$/, id + "/")}, "Verlauf"));
     return p;
   }
 
+  /** A receive window closed by the all-clear: a short note; helpers may report the incident.
+   * @param {AlarmView} a */
   function renderEnded(a) {
-    // A receive window closed by the all-clear: a short note; helpers may report the incident.
-    var note = document.getElementById("alarm-ended-" + a.id);
+    let note = document.getElementById("alarm-ended-" + a.id);
     if (!note) {
       note = el("div", {"class": "bs-alarm__ended", id: "alarm-ended-" + a.id, role: "status"});
       incoming.appendChild(note);
     }
     note.textContent = "";
-    note.appendChild(el("p", {}, (a.state === "cancelled" ? "Abgebrochen" : "Entwarnung") + ": "
-      + ((a.template || {}).name || "Alarm") + " von " + ((a.sender || {}).name || "unbekannt")
-      + (a.endedBy ? " (durch " + a.endedBy + ")" : "") + (a.note ? " – " + a.note : "")));
+    note.appendChild(el("p", {"class": "bs-alarm__ended-text"}, state.endedText(a)));
+    note.appendChild(el("p", {}, ((a.template || {}).name || "Alarm") + " von "
+      + ((a.sender || {}).name || "unbekannt") + ", ausgelöst " + time(a.triggered_at) + "."));
     if (a.mine === "coming" && a.state === "resolved") { note.appendChild(reportLink(a.id)); }
   }
 
+  /**
+   * @param {AlarmView} a
+   * @param {boolean} fresh  a new receive window: focus it
+   */
   function render(a, fresh) {
     if (a.role === "sender") {
       renderOwn();
@@ -370,91 +383,61 @@ import { AlarmSocket } from "./alarm-socket.js";
       closePanel(a);
       renderEnded(a);
     } else {
-      var panel = renderPanel(a);
-      if (fresh) { panel.focus(); }
+      const panel = renderPanel(a);
+      if (fresh) { panel.focus(); notify(a); }
     }
     updateSound();
   }
 
   function renderAll() {
-    Object.keys(alarms).forEach(function (id) {
-      var a = alarms[id];
+    for (const a of Object.values(store.alarms)) {
       // Ended alarms from the history: only helpers keep a note (to report the incident).
-      if (a.role === "receiver" && a.closed && a.mine !== "coming") { return; }
+      if (a.role === "receiver" && a.closed && a.mine !== "coming") { continue; }
       if (a.role !== "sender") { render(a, false); }
-    });
+    }
     renderOwn();
     updateSound();
   }
 
-  // --- Applying events ---------------------------------------------------------------------------
-
-  function apply(ev) {
-    var id = ev.alarm_id;
-    var a = alarms[id];
-    if (ev.type === "alarm") {
-      var isNew = !a;
-      a = a || {id: id, messages: [], mine: "", muted: false};
-      ["role", "template", "state", "triggered_at", "tier", "sender", "location", "distance_m",
-       "instructions", "responders"].forEach(function (k) { if (ev[k] !== undefined) { a[k] = ev[k]; } });
-      a.closed = a.state === "resolved" || a.state === "cancelled";
-      (a.responders || []).forEach(function (r) { if (myName && r.name === myName && !a.mine) { a.mine = r.response; } });
-      alarms[id] = a;
-      return {alarm: a, fresh: isNew && a.role === "receiver" && !a.closed};
-    }
-    if (!a) { return null; }  // an update for an alarm from before this client's history
-    if (ev.state) { a.state = ev.state; }
-    if (ev.type === "message") {
-      if (!a.messages.some(function (m) { return m.id === ev.message_id; })) {
-        a.messages.push({id: ev.message_id, from: (ev.from || {}).name || "", text: ev.text, at: ev.at});
-      }
-    } else if (ev.type === "alarm_update") {
-      if (ev.responders) { a.responders = ev.responders; }
-      if (ev.kind === "escalated" && ev.tier) { a.tier = ev.tier; }
-      if (ev.kind === "position" && ev.position) { a.location = a.location || {}; a.location.position = ev.position; }
-      if (ev.kind === "delivered") { a.delivered = ev.delivered; }
-      if (ev.kind === "resolved" || ev.kind === "cancelled") {
-        a.closed = true;
-        a.endedBy = ev.by || "";
-        a.note = ev.note || "";
-      }
-    }
-    return {alarm: a, fresh: false};
-  }
-
   // --- WebSocket (alarm-socket.js: hello/resume, receipts, dedup, ping, watchdog, backoff) -------
 
-  function setConn(state, text) {
-    conn.setAttribute("data-state", state);
+  /**
+   * @param {string} connState
+   * @param {string} text
+   */
+  function setConn(connState, text) {
+    conn.setAttribute("data-state", connState);
     connText.textContent = text;
   }
 
-  var socket = new AlarmSocket({
+  const socket = new AlarmSocket({
     url: WS_PATH,  // same origin: the session cookie authenticates
-    heartbeat: heartbeat,
-    lastEventId: function () { return last; },
-    onServerReset: function (serverLast) {
-      last = serverLast;  // the server's store was reset: never hide new events
+    heartbeat,
+    lastEventId: () => store.last,
+    epoch: () => store.epoch || "",
+    onEpoch: (epoch) => { store = state.resetTo(store, store.last, epoch); },
+    onServerReset: (serverLast) => {
+      store = state.resetTo(store, serverLast);  // the server's store was reset: never hide new events
     },
-    onHello: function (hello) {
+    onHello: (hello) => {
       myName = hello.name || myName;
-      replayUntil = Object.keys(alarms).length === 0 && last < hello.last_event_id ? hello.last_event_id : 0;
+      replayUntil = Object.keys(store.alarms).length === 0 && store.last < hello.last_event_id ? hello.last_event_id : 0;
       if (!replayUntil) { renderAll(); }
     },
-    onEvent: function (frame) {
-      var change = apply(frame);
-      last = frame.event_id;
+    onEvent: (frame) => {
+      const next = state.applyEvent(store, frame, myName);
+      store = next.store;
       save();
       if (replayUntil) {
-        if (last >= replayUntil) { replayUntil = 0; renderAll(); }
+        if (store.last >= replayUntil) { replayUntil = 0; renderAll(); }
         return;
       }
-      if (change) { render(change.alarm, change.fresh); }
+      if (next.change) { render(next.change.alarm, next.change.fresh); }
     },
-    onStatus: function (state, detail, info) {
-      if (state === "connecting") {
+    onStatus: (connState, detail, info) => {
+      if (connState === "connecting") {
         setConn("connecting", "Empfang wird verbunden …");
-      } else if (state === "online") {
+      } else if (connState === "online") {
         setConn("online", "Empfang aktiv – Alarme von Kolleginnen und Kollegen erscheinen hier.");
       } else if (info && info.reason === "silent") {
         setConn("offline", "Verbindung getrennt – keine Antwort vom Server.");
@@ -462,160 +445,218 @@ import { AlarmSocket } from "./alarm-socket.js";
         setConn("offline", "Verbindung getrennt – Sie empfangen gerade keine Alarme.");
       }
     },
-    onReconnect: function (delayMs) {
+    onReconnect: (delayMs) => {
       setConn("offline", "Verbindung getrennt – Sie empfangen gerade keine Alarme. Neuer Versuch in " + Math.round(delayMs / 1000) + " s …");
     },
-    onAuthFailed: function () {
+    onAuthFailed: () => {
       setConn("offline", "Verbindung getrennt: Ihre Anmeldung ist abgelaufen. Bitte laden Sie die Seite neu und melden Sie sich an – sonst empfangen Sie keine Alarme.");
-    }
+    },
+    onCoverage: (frame) => showCoverage(frame),
   });
 
-  // Receiver actions go over the open WebSocket (it stays authenticated even when the page's
-  // session has gone idle); without a connection over HTTP.
-  function command(frame, httpPath, httpBody) {
+  /**
+   * Receiver actions go over the open WebSocket (it stays authenticated even when the page's
+   * session has gone idle); without a connection over HTTP.
+   * @param {ClientFrame} frame
+   * @param {string} httpPath
+   * @param {object} httpBody
+   */
+  async function command(frame, httpPath, httpBody) {
     if (!socket.connected) { return post(httpPath, httpBody); }
-    return socket.request(frame, 10000).catch(function (err) {
+    try {
+      return await socket.request(frame, 10000);
+    } catch (err) {
       if (err.code === "timeout") { throw new Error("keine Antwort vom Server – bitte erneut versuchen"); }
       throw err;
-    });
+    }
   }
 
-  window.addEventListener("online", function () { socket.kick(); });
+  window.addEventListener("online", () => socket.kick());
 
   // --- Actions of a receiver ---------------------------------------------------------------------
 
+  /**
+   * @param {number} id
+   * @param {"coming" | "cannot"} response
+   */
   function answer(id, response) {
-    var a = alarms[id];
+    const a = alarmOf(id);
     if (!a) { return; }
-    a.error = "";
+    store = state.update(store, id, {error: ""});
     if (a.template && a.template.come === false) {
-      a.mine = "seen";
+      store = state.answered(store, id, "seen");
       save();
-      render(a, false);
+      render(alarmOf(id), false);
       return;
     }
-    command({type: "respond", alarm_id: id, response: response},
-            "/alarms/" + id + "/respond", {response: response}).then(function () {
-      a.mine = response;
+    command({type: "respond", alarm_id: id, response},
+            "/alarms/" + id + "/respond", {response}).then(() => {
+      store = state.answered(store, id, response);
       save();
-      render(a, false);
-    }).catch(function (err) {
-      a.error = "Antwort nicht gesendet: " + err.message;
-      render(a, false);
+      render(alarmOf(id), false);
+    }).catch((err) => {
+      store = state.update(store, id, {error: "Antwort nicht gesendet: " + err.message});
+      render(alarmOf(id), false);
     });
   }
 
+  /**
+   * @param {number} id
+   * @param {HTMLInputElement} input
+   * @param {Element} status
+   */
   function sendMessage(id, input, status) {
-    var text = input.value.trim();
+    const text = input.value.trim();
     if (!text) { input.focus(); return; }
-    command({type: "message", alarm_id: id, text: text},
-            "/alarms/" + id + "/messages", {text: text}).then(function () {
+    command({type: "message", alarm_id: id, text}, "/alarms/" + id + "/messages", {text}).then(() => {
       input.value = "";
-    }).catch(function (err) {
+    }).catch((err) => {
       status.textContent = "Nachricht nicht gesendet: " + err.message;
     });
   }
 
   // --- Trigger ---------------------------------------------------------------------------------------
 
-  var radios = form.querySelectorAll('input[name="template"]');
-  var sub = button.querySelector("[data-button-sub]");
-  function selected() { return form.querySelector('input[name="template"]:checked'); }
+  const radios = form.querySelectorAll('input[name="template"]');
+  const sub = button.querySelector("[data-button-sub]");
+  const selected = () => /** @type {HTMLInputElement | null} */ (form.querySelector('input[name="template"]:checked'));
   function syncLabel() {
-    var r = selected();
-    sub.textContent = r ? form.querySelector('label[for="' + r.id + '"]').textContent : "";
+    const r = selected();
+    sub.textContent = r ? form.querySelector(`label[for="${r.id}"]`).textContent : "";
     confirmBox.hidden = true;
     button.hidden = false;
   }
-  Array.prototype.forEach.call(radios, function (r) { r.addEventListener("change", syncLabel); });
+  radios.forEach((r) => r.addEventListener("change", syncLabel));
   syncLabel();
-  confirmBox.querySelector("[data-confirm-no]").addEventListener("click", function () {
+  confirmBox.querySelector("[data-confirm-no]").addEventListener("click", () => {
     syncLabel();
     result.textContent = "Nicht ausgelöst.";
     button.focus();
   });
 
-  var pressing = false;
-  form.addEventListener("submit", function (event) {
+  let pressing = false;
+  form.addEventListener("submit", (event) => {
     event.preventDefault();
     audioContext();
-    var radio = selected();
+    const radio = selected();
     if (!radio || pressing) { return; }
-    var confirmed = event.submitter && event.submitter.name === "confirm";
+    const submitter = /** @type {HTMLButtonElement | null} */ (event.submitter);
+    const confirmed = submitter && submitter.name === "confirm";
     if (radio.hasAttribute("data-confirm") && !confirmed) {
       confirmBox.hidden = false;
       button.hidden = true;
-      confirmBox.querySelector("[data-confirm-yes]").focus();
+      /** @type {HTMLElement} */ (confirmBox.querySelector("[data-confirm-yes]")).focus();
       return;
     }
     trigger(radio.value);
   });
 
+  /** @param {string} template */
   function trigger(template) {
     pressing = true;
-    var id = clientId();
-    var tries = 0;
+    const id = newClientId("web");
+    let tries = 0;
     button.disabled = true;
     button.setAttribute("aria-busy", "true");
     result.className = "bs-alarm__result";
     result.textContent = "Alarm wird gesendet …";
-    var done = function () {
+    const done = () => {
       pressing = false;
       button.disabled = false;
       button.removeAttribute("aria-busy");
       syncLabel();
     };
-    var attemptSend = function () {
+    /** @param {string} text */
+    const refused = (text) => {
+      done();
+      result.className = "bs-alarm__result bs-alarm__result--error";
+      result.textContent = text;
+    };
+    const attemptSend = () => {
       tries += 1;
-      post("/alarms", {template: template, client_id: id, source: "web"}).then(function (res) {
+      post("/alarms", {template, client_id: id, source: "web"}).then((res) => {
         done();
-        var body = res.data;
-        result.className = "bs-alarm__result bs-alarm__result--ok";
+        /** @type {TriggerAnswer} */
+        const body = res.data;
+        // Stored, not yet help: the outcome ("zugestellt", "Hilfe kommt", "Niemand hat
+        // zugesagt") is shown below; no success look here.
+        result.className = "bs-alarm__result";
         result.textContent = body.state === "countdown"
-          ? "Alarm im Vorlauf – geht um " + clock(body.countdown_until) + " raus, wenn Sie nicht abbrechen."
+          ? "Alarm im Vorlauf – geht um " + time(body.countdown_until) + " raus, wenn Sie nicht abbrechen."
           : "Alarm wurde ausgelöst.";
-        if (!alarms[body.id]) {
-          alarms[body.id] = {id: body.id, role: "sender", state: body.state, messages: [],
-            template: {name: sub.textContent, code: body.template}, triggered_at: body.persisted_at,
-            responders: [], mine: ""};
+        const before = store;
+        store = state.triggered(store, body, sub.textContent);
+        if (store !== before) {
           save();
           renderOwn();
         }
         if (NO_ROOM && navigator.geolocation) {
-          navigator.geolocation.getCurrentPosition(function (pos) {
+          navigator.geolocation.getCurrentPosition((pos) => {
             post("/alarms/" + body.id + "/position", {lat: pos.coords.latitude, lon: pos.coords.longitude,
               accuracy_m: Math.min(100000, pos.coords.accuracy || 0)});
-          }, function () { /* no position: the alarm went out without one */ },
+          }, () => { /* no position: the alarm went out without one */ },
           {enableHighAccuracy: true, timeout: 15000, maximumAge: 60000});
         }
-      }).catch(function (err) {
+      }).catch((/** @type {RequestError} */ err) => {
         if (err.status === 401 || err.status === 403) {
-          done();
-          result.className = "bs-alarm__result bs-alarm__result--error";
-          result.textContent = "Alarm NICHT ausgelöst: Ihre Anmeldung ist abgelaufen. Holen Sie "
-            + "Hilfe per Telefon und laden Sie die Seite neu, um sich anzumelden.";
-          return;
-        }
-        if (err.status && err.status < 500) {
-          done();
-          result.className = "bs-alarm__result bs-alarm__result--error";
-          result.textContent = "Alarm NICHT ausgelöst: " + err.message;
-          return;
-        }
-        // No connection or a server error: retry with the same client_id (never two alarms).
-        if (tries < 8) {
+          refused("Alarm NICHT ausgelöst: Ihre Anmeldung ist abgelaufen. Holen Sie "
+            + "Hilfe per Telefon und laden Sie die Seite neu, um sich anzumelden.");
+        } else if (err.status && err.status < 500) {
+          refused("Alarm NICHT ausgelöst: " + err.message);
+        } else if (tries < 8) {
+          // No connection or a server error: retry with the same client_id (never two alarms).
           result.textContent = "Keine Verbindung zum Server – neuer Versuch (" + tries + ") …";
           setTimeout(attemptSend, Math.min(4000, 500 * tries));
         } else {
-          done();
-          result.className = "bs-alarm__result bs-alarm__result--error";
-          result.textContent = "Alarm NICHT ausgelöst: keine Verbindung. Bitte rufen Sie Hilfe per Telefon.";
+          refused("Alarm NICHT ausgelöst: keine Verbindung. Bitte rufen Sie Hilfe per Telefon.");
         }
       });
     };
     attemptSend();
   }
 
+  // --- Coverage before pressing ("Wer bekommt meinen Alarm jetzt?"), updated live -------------
+  // Pushed by the server over the WebSocket (frame "coverage") whenever it changes; the HTTP
+  // answer is the fallback: at the start, when the page becomes visible, and every
+  // data-refresh seconds (60) in case a push was missed.
+
+  const coverageBox = document.getElementById("alarm-coverage");
+  /** @type {number | undefined} */
+  let coverageTimer;
+
+  /** @param {any} answer  a coverage frame or the HTTP answer (the same level, level_text) */
+  function showCoverage(answer) {
+    if (!coverageBox) { return; }
+    const cov = state.coverageLevel(answer);
+    coverageBox.dataset.level = cov.level;
+    const text = coverageBox.querySelector("[data-cov-text]");
+    if (text && text.textContent !== cov.text) { text.textContent = cov.text; }
+  }
+
+  async function refreshCoverage() {
+    if (!coverageBox) { return; }
+    clearTimeout(coverageTimer);
+    /** @type {any} */
+    let answer = null;
+    try {
+      const response = await fetch(API + "/alarms/coverage", {credentials: "same-origin",
+        headers: {"Accept": "application/json"}});
+      answer = response.ok ? await response.json() : null;
+    } catch (e) { answer = null; }
+    // Without an answer, a pushed level stays; "unknown" only when there is none.
+    if (answer || coverageBox.dataset.level === "unknown") { showCoverage(answer); }
+    coverageTimer = window.setTimeout(refreshCoverage, COVERAGE_SECONDS * 1000);
+  }
+  const COVERAGE_SECONDS = parseInt((coverageBox && coverageBox.dataset.refresh) || "", 10) || 60;
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") { refreshCoverage(); }
+  });
+
+  const soundBox = document.getElementById("alarm-sound");
+  if (soundBox) { soundGate(soundBox); }
+  const notifyBox = document.getElementById("alarm-notify");
+  if (notifyBox) { notifyGate(notifyBox); }
   renderAll();
   socket.start();
-})();
+  refreshCoverage();
+}

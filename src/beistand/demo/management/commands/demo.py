@@ -5,6 +5,9 @@ refuses to run without it, so demo accounts never appear without the demo banner
 """
 
 import os
+import secrets
+import subprocess
+import sys
 
 from django.conf import settings
 from django.core.management import call_command
@@ -54,8 +57,6 @@ class Command(BaseCommand):
             return
         import uvicorn
 
-        from beistand.notify.worker import start_in_thread
-
         self.stdout.write(f"Demo läuft auf http://{HOST}:{port}/ (Beenden mit Strg+C)")
         if "filebased" in settings.MAILERS["default"]["BACKEND"]:
             self.stdout.write(f"E-Mails werden als Dateien abgelegt in "
@@ -63,8 +64,33 @@ class Command(BaseCommand):
         self.stdout.flush()
         if "BEISTAND_BASE_URL" not in os.environ:
             settings.BASE_URL = f"http://{HOST}:{port}"  # links in the demo's mails
-        # The demo's job worker (e-mails, deadlines) runs in this process, beside the server.
-        worker, thread = start_in_thread()
+        # The SMS fallback, visible: a local gateway peer that sends nothing and lists what it
+        # got (unless an SMS provider is configured).
+        gateway, sms_env = None, {}
+        if "BEISTAND_SMS_PROVIDER" not in os.environ:
+            from beistand.demo.sms_gateway import DemoGateway
+
+            # Answers by key press go back signed, as from a real gateway: the demo's secret
+            # unless one is configured.
+            if not settings.SMS_INBOUND_SECRET:
+                settings.SMS_INBOUND_SECRET = secrets.token_hex(16)
+            gateway = DemoGateway(HOST, callback=settings.BASE_URL,
+                                  secret=settings.SMS_INBOUND_SECRET).start()
+            send_url, call_url = f"{gateway.url}/send", f"{gateway.url}/call"
+            settings.SMS_PROVIDER, settings.SMS_HTTP_URL = "http", send_url
+            settings.SMS_CALL_URL = call_url
+            sms_env = {"BEISTAND_SMS_PROVIDER": "http", "BEISTAND_SMS_HTTP_URL": send_url,
+                       "BEISTAND_SMS_CALL_URL": call_url,
+                       "BEISTAND_SMS_INBOUND_SECRET": settings.SMS_INBOUND_SECRET}
+            self.stdout.write(f"Demo-SMS-Gateway (sendet nichts, zeigt die SMS): "
+                              f"{gateway.url}/")
+            self.stdout.flush()
+        # The demo's worker (e-mails, deadlines, …): ``beistand worker`` as a child process, as
+        # in production; it inherits the demo's environment and ends with the demo.
+        worker = subprocess.Popen([sys.executable, "-m", "django", "worker"],
+                                  env={**os.environ, **sms_env,
+                                       "BEISTAND_BASE_URL": settings.BASE_URL,
+                                       "DJANGO_SETTINGS_MODULE": "beistand.settings"})
         try:
             # In-process: settings (with demo mode) are already loaded in this interpreter.
             # Lifespan on: the alarm engine starts with the server. Sans-I/O WebSockets without
@@ -73,5 +99,15 @@ class Command(BaseCommand):
                         ws="websockets-sansio", ws_per_message_deflate=False,
                         log_level="info")
         finally:
-            worker.stop()
-            thread.join(timeout=15)
+            if gateway is not None:
+                gateway.stop()
+            # Ctrl+C reached the worker too (same process group); otherwise SIGTERM. Either way
+            # it finishes the job in hand (a second signal would cut it short).
+            try:
+                worker.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                worker.terminate()
+                try:
+                    worker.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    worker.kill()

@@ -4,9 +4,13 @@
  *
  * Everything personal comes from the API with the device token (Authorization: Bearer) and from
  * the alarm WebSocket (AlarmSocket, shared with the alarm web page: /static/alarms/alarm-socket.js,
- * ?token=); the page itself is a public shell, so the service worker can start it offline.
+ * token as the beistand.bearer.<token> subprotocol, never in the URL); the page itself is a public shell, so the service worker can start it offline. What
+ * the app knows about its alarms is the store of the reducer it shares with the alarm web page
+ * (/static/alarms/alarm-state.js), kept in localStorage.
  */
 import { AlarmSocket } from "../alarms/alarm-socket.js";
+import * as state from "../alarms/alarm-state.js";
+import { beep, clock, el, newClientId, runningAudio, soundGate, telHref } from "../alarms/ui.js";
 import { describe, mapHref } from "./geo.js";
 import { isIOS, smsHref, smsText } from "./sms.js";
 import * as store from "./store.js";
@@ -17,11 +21,15 @@ const API = root.dataset.api;
 const IOS = isIOS();
 const CONFIG_KEY = "beistand.app.config";
 const TOKEN_ID_KEY = "beistand.app.token-id";
+/** An element of the page by id (its kind is known from the template: typed loosely).
+ * @type {(id: string) => any} */
 const $ = (id) => document.getElementById(id);
 
 let token = localStorage.getItem(store.TOKEN_KEY) || "";
 let config = store.load(CONFIG_KEY, null);
-let stream = store.load(store.STREAM_KEY, {last: 0, alarms: {}});
+/** @type {import("../alarms/alarm-state.js").AlarmStore} */
+let stream = state.restore(store.load(store.STREAM_KEY, null));
+let myName = "";
 let outbox = store.load(store.OUTBOX_KEY, []);
 let settings = store.load(store.SETTINGS_KEY, {handsfreeKey: ""});
 let socket = null;
@@ -30,29 +38,17 @@ let visits = null;
 
 // --- Helpers -------------------------------------------------------------------------------------
 
-function el(tag, attrs, text) {
-  const node = document.createElement(tag);
-  Object.entries(attrs || {}).forEach(([k, v]) => node.setAttribute(k, v));
-  if (text !== undefined && text !== null) { node.textContent = text; }
-  return node;
-}
-
-function clock(iso) {
-  const d = new Date(iso);
-  return isNaN(d.getTime()) ? "" : d.toLocaleTimeString("de-DE", {hour: "2-digit", minute: "2-digit"}) + " Uhr";
-}
-
 function vibrate(pattern) {
   try { if (navigator.vibrate) { navigator.vibrate(pattern); } } catch (e) { /* not allowed */ }
 }
 
-function newClientId() {
-  const bytes = crypto.getRandomValues(new Uint8Array(8));
-  return "app-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** The API with the device token. Rejects with .status (HTTP error) or .network (no answer). */
-export async function api(path, {method = "GET", body, timeoutMs = 15000} = {}) {
+/**
+ * The API with the device token. Rejects with .status (HTTP error) or .network (no answer).
+ * @param {string} path
+ * @param {{method?: string, body?: any, timeoutMs?: number}} [options]
+ * @returns {Promise<{status: number, data: any}>}
+ */
+export async function api(path, {method = "GET", body = undefined, timeoutMs = 15000} = {}) {
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort(), timeoutMs);
   let response;
@@ -64,32 +60,29 @@ export async function api(path, {method = "GET", body, timeoutMs = 15000} = {}) 
       body: body !== undefined ? JSON.stringify(body) : undefined,
     });
   } catch (e) {
-    const err = new Error("Keine Verbindung zum Server");
-    err.network = true;
-    throw err;
+    throw Object.assign(new Error("Keine Verbindung zum Server"), {network: true});
   } finally {
     clearTimeout(timer);
   }
   const data = response.status === 204 ? null : await response.json().catch(() => ({}));
   if (response.status === 401) { disconnected(); }
   if (!response.ok) {
-    const err = new Error((data && data.detail) || "Fehler " + response.status);
-    err.status = response.status;
-    throw err;
+    throw Object.assign(new Error((data && data.detail) || "Fehler " + response.status), {status: response.status});
   }
   return {status: response.status, data};
 }
 
 // --- Screens -------------------------------------------------------------------------------------
 
+/** @param {string} name */
 function show(name) {
-  document.querySelectorAll(".bs-screen").forEach((s) => { s.hidden = s.id !== "screen-" + name; });
-  document.querySelectorAll(".bs-tabs [data-tab]").forEach((t) => {
+  document.querySelectorAll(".bs-screen").forEach((/** @type {HTMLElement} */ s) => { s.hidden = s.id !== "screen-" + name; });
+  document.querySelectorAll(".bs-tabs [data-tab]").forEach((/** @type {HTMLElement} */ t) => {
     if (t.dataset.tab === name) { t.setAttribute("aria-current", "page"); } else { t.removeAttribute("aria-current"); }
   });
 }
 
-document.querySelectorAll(".bs-tabs [data-tab]").forEach((tab) => {
+document.querySelectorAll(".bs-tabs [data-tab]").forEach((/** @type {HTMLElement} */ tab) => {
   tab.addEventListener("click", () => show(tab.dataset.tab));
 });
 
@@ -104,7 +97,7 @@ function disconnected() {
   store.resetDeviceState();
   localStorage.removeItem(TOKEN_ID_KEY);
   token = "";
-  document.querySelector(".bs-tabs").hidden = true;
+  /** @type {HTMLElement} */ (document.querySelector(".bs-tabs")).hidden = true;
   setConn("offline", "Nicht verbunden");
   show("connect");
 }
@@ -160,8 +153,37 @@ function freshPos() {
 }
 
 document.addEventListener("visibilitychange", () => {
-  if (document.visibilityState === "visible") { if (token) { startWatch(); } } else { stopWatch(); }
+  if (document.visibilityState === "visible") { if (token) { startWatch(); refreshCoverage(); } } else { stopWatch(); }
 });
+
+// --- Coverage before pressing (the rule of "Wer bekommt meinen Alarm jetzt?"), updated live -----
+// Pushed by the server over the alarm WebSocket (frame "coverage") whenever it changes; the HTTP
+// answer is the fallback: at the start, when the app becomes visible, and once a minute.
+
+const COVERAGE_SECONDS = parseInt(root.dataset.coverageRefresh || "", 10) || 60;
+/** @type {number | undefined} */
+let coverageTimer;
+
+/** @param {any} answer  a coverage frame or the HTTP answer (the same level, level_text) */
+function showCoverage(answer) {
+  const cov = state.coverageLevel(answer);
+  const box = $("coverage");
+  box.dataset.level = cov.level;
+  const text = box.querySelector("[data-cov-text]");
+  if (text.textContent !== cov.text) { text.textContent = cov.text; }
+}
+
+async function refreshCoverage() {
+  clearTimeout(coverageTimer);
+  if (!token) { return; }
+  let answer = null;
+  try { answer = (await api("/alarms/coverage", {timeoutMs: 8000})).data; } catch (e) { answer = null; }
+  // Without an answer, a pushed level stays; "unknown" only when there is none.
+  if (answer || $("coverage").dataset.level === "unknown") { showCoverage(answer); }
+  if (document.visibilityState === "visible") {
+    coverageTimer = window.setTimeout(refreshCoverage, COVERAGE_SECONDS * 1000);
+  }
+}
 
 // --- Alarm button --------------------------------------------------------------------------------
 
@@ -220,7 +242,7 @@ slider.addEventListener("keyup", (e) => { if (e.key !== "Tab") { slideEnd(); } }
 slider.addEventListener("touchend", slideEnd);
 
 function selectedTemplate() {
-  const radio = document.querySelector('input[name="template"]:checked');
+  const radio = /** @type {HTMLInputElement | null} */ (document.querySelector('input[name="template"]:checked'));
   return radio ? radio.value : "beistand";
 }
 
@@ -266,7 +288,7 @@ function raise(source) {
   if (sending || !config) { return; }
   sending = true;
   const pos = freshPos();
-  const entry = {client_id: newClientId(), at: Date.now(), body: {
+  const entry = {client_id: newClientId("app"), at: Date.now(), body: {
     template: selectedTemplate(), source, location_text: locationText()}};
   entry.body.client_id = entry.client_id;
   if (pos) { entry.body.position = {lat: pos.lat, lon: pos.lon, accuracy_m: pos.accuracy_m}; }
@@ -306,14 +328,11 @@ function confirmed(entry, data) {
   const smsShown = pendingSms && pendingSms.client_id === entry.client_id;
   pendingSms = null;
   $("sms-fallback").hidden = true;
+  // Stored, not yet help: "pending" until someone comes (never a success look before).
   setResult(smsShown ? "Alarm wurde ausgelöst – über das Datennetz angekommen, die SMS ist nicht mehr nötig."
-                     : "Alarm wurde ausgelöst.", "ok");
+                     : "Alarm wurde ausgelöst.", "pending");
   vibrate(300);
-  const a = stream.alarms[data.id] || {id: data.id, role: "sender", responders: [], messages: []};
-  Object.assign(a, {role: "sender", state: data.state, closed: false,
-                    template: a.template || {code: data.template, name: templateName(data.template)},
-                    triggered_at: a.triggered_at || data.persisted_at});
-  stream.alarms[data.id] = a;
+  stream = state.triggered(stream, data, templateName(data.template));
   saveStream();
   renderOwn();
   const own = $("own-" + data.id);
@@ -414,7 +433,7 @@ document.addEventListener("keydown", (e) => {
     return;
   }
   if (!settings.handsfreeKey || e.repeat || k !== settings.handsfreeKey || !token) { return; }
-  const t = e.target;
+  const t = /** @type {HTMLElement | null} */ (e.target);
   if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable)) { return; }
   e.preventDefault();
   show("alarm");
@@ -425,46 +444,27 @@ document.addEventListener("keydown", (e) => {
 
 function saveStream() {
   // Open alarms and the last few ended ones.
-  const ids = Object.keys(stream.alarms).map(Number).sort((x, y) => y - x);
-  let ended = 0;
-  const kept = {};
-  ids.forEach((id) => { const a = stream.alarms[id]; if (!a.closed || ended++ < 3) { kept[id] = a; } });
-  stream.alarms = kept;
+  stream = state.prune(stream, 3);
   store.save(store.STREAM_KEY, stream);
 }
 
 function openOwn() {
-  return Object.values(stream.alarms).filter((a) => a.role === "sender" && !a.closed);
+  return state.openAlarms(stream, "sender");
 }
 
+/** @param {import("../alarms/protocol").AlarmProtocolEvent} ev */
 function onEvent(ev) {
-  stream.last = ev.event_id;
-  const id = ev.alarm_id;
-  let a = stream.alarms[id];
-  if (ev.type === "alarm") {
-    a = Object.assign(a || {messages: [], mine: "", muted: false}, ev, {id, closed: false});
-    stream.alarms[id] = a;
-    if (a.role === "receiver") { startWatch(); }
-  } else if (a && ev.type === "alarm_update") {
-    a.state = ev.state || a.state;
-    if (ev.responders) { a.responders = ev.responders; }
-    if (ev.kind === "help_coming") {
-      a.help = ev.text;
-      if (a.role === "sender") { setResult(ev.text, "ok"); vibrate([200, 100, 200]); }
-    } else if (ev.kind === "position" && ev.position) {
-      a.location = Object.assign(a.location || {}, {position: ev.position});
-    } else if (ev.kind === "resolved" || ev.kind === "cancelled") {
-      a.closed = true;
-    } else if (ev.kind === "escalated") {
-      a.tier = ev.tier;
-    } else if (ev.kind === "delivered") {
-      a.delivered = ev.delivered;
-    }
-  } else if (a && ev.type === "message") {
-    a.messages = a.messages || [];
-    if (!a.messages.some((m) => m.message_id === ev.message_id)) {
-      a.messages.push({message_id: ev.message_id, from: (ev.from || {}).name || "", text: ev.text, at: ev.at});
-    }
+  const {store: next, change} = state.applyEvent(stream, ev, myName);
+  stream = next;
+  if (change && change.kind === "alarm" && change.alarm.role === "receiver") { startWatch(); }
+  if (change && change.fresh) { notifyAlarm(change.alarm); }
+  if (change && change.kind === "help_coming" && change.alarm.role === "sender") {
+    setResult(change.alarm.help, "ok");
+    vibrate([200, 100, 200]);
+  }
+  if (change && change.kind === "nobody_coming" && change.alarm.role === "sender" && change.alarm.nobody) {
+    setResult("", "");
+    vibrate([600, 200, 600, 200, 600]);
   }
   saveStream();
   renderOwn();
@@ -477,15 +477,18 @@ function startSocket() {
   socket = new AlarmSocket({
     url: proto + "//" + location.host + root.dataset.ws, token,
     lastEventId: () => stream.last || 0,
+    epoch: () => stream.epoch || "",
+    onEpoch: (epoch) => { stream = state.resetTo(stream, stream.last || 0, epoch); saveStream(); },
     // The server's event store was reset (restored backup): never hide new events as old.
-    onServerReset: (serverLast) => { stream.last = serverLast; saveStream(); },
+    onServerReset: (serverLast) => { stream = state.resetTo(stream, serverLast); saveStream(); },
     onEvent,
-    onHello: () => { flush(); if (myPos) { lastSentPos.self = 0; onPosition(); } },
+    onHello: (hello) => { myName = hello.name || myName; flush(); if (myPos) { lastSentPos.self = 0; onPosition(); } },
     onStatus: (state, detail) => {
       setConn(state, state === "online" ? "Verbunden – Alarme kommen an"
         : state === "connecting" ? "Verbinde …" : "Keine Verbindung" + (detail ? " (" + detail + ")" : "") + " – Alarme kommen evtl. nicht an");
     },
     onAuthFailed: disconnected,
+    onCoverage: showCoverage,
   });
   socket.start();
 }
@@ -495,21 +498,30 @@ function startSocket() {
 function renderOwn() {
   const box = $("own-alarms");
   box.textContent = "";
-  openOwn().sort((x, y) => y.id - x.id).forEach((a) => {
-    const item = el("div", {"class": "bs-own__box", id: "own-" + a.id});
+  openOwn().forEach((a) => {
+    const out = state.senderOutcome(a);
+    const item = el("div", {"class": "bs-own__box bs-own__box--" + out.kind, id: "own-" + a.id});
     const tpl = a.template || {};
     item.appendChild(el("p", {"class": "bs-own__state"},
-      (tpl.test ? "Probealarm" : "Alarm") + " ausgelöst um " + clock(a.triggered_at) +
-      (a.delivered ? " · zugestellt an " + a.delivered : "")));
-    const coming = (a.responders || []).filter((r) => r.response === "coming").map((r) => r.name);
-    item.appendChild(el("p", {"class": "bs-own__help", "data-help": ""},
-      coming.length ? "Hilfe kommt: " + coming.join(", ") : "Noch keine Zusage."));
+      (tpl.test ? "Probealarm" : "Alarm") + " ausgelöst um " + clock(a.triggered_at)));
+    if (out.kind === "nobody") {
+      // Prominent and unmistakable, with the emergency call one tap away.
+      const warn = el("div", {"class": "bs-nobody", role: "alert", "data-help": "nobody"});
+      warn.appendChild(el("p", {"class": "bs-nobody__text"}, out.text));
+      const call = el("a", {"class": "bs-nobody__call", href: telHref(out.call || "110")});
+      call.appendChild(el("span", {}, (out.call || "110") + " anrufen"));
+      warn.append(call, el("p", {"class": "bs-nobody__hint"},
+        "Ihr Alarm bleibt offen; Sicherheitsdienst und Administration werden weiter benachrichtigt."));
+      item.appendChild(warn);
+    } else {
+      item.appendChild(el("p", {"class": "bs-own__help", "data-help": out.kind}, out.text));
+    }
     const btn = el("button", {type: "button", "class": "kern-btn kern-btn--secondary"});
     btn.appendChild(el("span", {"class": "kern-label"}, "Entwarnung geben"));
     btn.addEventListener("click", () => {
       btn.disabled = true;
       api("/alarms/" + a.id + "/resolve", {method: "POST", body: {}}).then(() => {
-        a.closed = true;
+        stream = state.update(stream, a.id, {closed: true});
         saveStream();
         renderOwn();
         setResult("Entwarnung gegeben.", "ok");
@@ -526,8 +538,7 @@ const incoming = $("incoming");
 let lastFocus = null;
 
 function openIncoming() {
-  return Object.values(stream.alarms).filter((a) => a.role === "receiver" && !a.closed)
-    .sort((x, y) => y.id - x.id);
+  return state.openAlarms(stream, "receiver");
 }
 
 function place(loc) {
@@ -546,7 +557,7 @@ function distanceText(a) {
   const target = a.location && a.location.position;
   const me = freshPos();
   if (target && me) { return describe(me, target); }
-  if (a.distance_m !== null && a.distance_m !== undefined) { return "ca. " + a.distance_m + " m"; }
+  if (a.distance_m !== null && a.distance_m !== undefined) { return "ca. " + state.distanceText(a.distance_m); }
   return "unbekannt";
 }
 
@@ -563,9 +574,13 @@ function panel(a) {
   node.querySelector('[data-f="message-label"]').setAttribute("for", input.id);
   node.querySelector('[data-act="coming"]').addEventListener("click", () => respond(a.id, "coming"));
   node.querySelector('[data-act="cannot"]').addEventListener("click", () => respond(a.id, "cannot"));
+  node.querySelector('[data-act="close"]').addEventListener("click", () => {
+    stream = state.update(stream, a.id, {dismissed: true});
+    saveStream();
+    renderIncoming();
+  });
   node.querySelector('[data-act="mute"]').addEventListener("click", () => {
-    const al = stream.alarms[a.id];
-    al.muted = !al.muted;
+    stream = state.toggleMuted(stream, a.id);
     saveStream();
     renderIncoming();
   });
@@ -581,25 +596,35 @@ function panel(a) {
 }
 
 function renderIncoming() {
-  const open = openIncoming();
+  // Open alarms and those that ended while on screen (shown as "Entwarnung" until closed).
+  const open = state.shownIncoming(stream);
+  if (open.some((a) => !a.closed && !a.seen)) {
+    open.filter((a) => !a.closed).forEach((a) => { stream = state.update(stream, a.id, {seen: true}); });
+    saveStream();
+  }
   document.querySelectorAll("#incoming-list > article").forEach((n) => {
     if (!open.some((a) => "rx-" + a.id === n.id)) { n.remove(); }
   });
   const wasHidden = incoming.hidden;
   incoming.hidden = !open.length;
+  incoming.classList.toggle("bs-incoming--ended", open.length > 0 && open.every((a) => a.closed));
   root.inert = open.length > 0;
   if (open.length && wasHidden) {
     lastFocus = document.activeElement;
   }
   open.forEach((a) => {
     const node = panel(a);
+    /** @type {(name: string) => any} */
     const f = (name) => node.querySelector('[data-f="' + name + '"]');
     const tpl = a.template || {};
     f("title").textContent = (tpl.test ? "PROBEALARM: " : "ALARM: ") + (tpl.name || "Alarm") + (a.tier > 1 ? " (Stufe " + a.tier + ")" : "");
-    const s = a.sender || {};
+    const s = a.sender || /** @type {Partial<import("../alarms/protocol").Sender>} */ ({});
     f("name").textContent = (s.name || "unbekannt") + (s.unit ? " (" + s.unit + ")" : "");
     f("time").textContent = clock(a.triggered_at);
     f("place").textContent = place(a.location);
+    const basis = state.locationBasisText(a, Date.now());
+    f("basis").textContent = basis;
+    f("basis").hidden = !basis;
     const pos = a.location && a.location.position;
     const map = f("map");
     map.hidden = !pos;
@@ -610,7 +635,7 @@ function renderIncoming() {
     const call = f("call");
     call.hidden = !phone;
     if (phone) {
-      call.href = "tel:" + String(phone).replace(/[^+\d]/g, "");
+      call.href = telHref(phone);
       call.textContent = "Anrufen (" + phone + ")";
     }
     const come = tpl.come !== false;
@@ -624,12 +649,28 @@ function renderIncoming() {
     mute.textContent = a.muted ? "Ton an" : "Ton aus";
     f("answer").textContent = a.error || ({coming: "Ihre Antwort: Ich komme. Die auslösende Person sieht das.",
                                            cannot: "Ihre Antwort: Kann nicht."}[a.mine] || "");
+    node.classList.toggle("bs-rx--ended", a.closed);
+    f("ended").textContent = state.endedText(a);
+    if (a.closed) {
+      comingBtn.hidden = true;
+      node.querySelector('[data-act="cannot"]').hidden = true;
+      mute.hidden = true;
+    }
+    f("message-form").hidden = a.closed;
+    const closeBtn = node.querySelector('[data-act="close"]');
+    closeBtn.hidden = !state.canClose(a);
+    closeBtn.textContent = a.closed ? "Schließen" : "Alarm-Anzeige schließen";
+    if (a.closed && node.contains(document.activeElement) && !(/** @type {HTMLElement} */ (document.activeElement)).offsetParent) {
+      closeBtn.focus();
+    }
     const list = f("coming");
     list.textContent = "";
-    const names = (a.responders || []).filter((r) => r.response === "coming").map((r) => r.name);
+    const names = state.comingNames(a);
     (names.length ? names : ["noch niemand"]).forEach((n) => list.appendChild(el("li", {}, n)));
     const thread = f("thread");
     thread.textContent = "";
+    // After the end nobody writes any more: no empty "Nachricht" heading.
+    thread.previousElementSibling.hidden = a.closed && !(a.messages || []).length;
     (a.messages || []).forEach((m) => {
       const li = el("li");
       li.append(el("strong", {}, m.from + ": "), document.createTextNode(m.text + " "), el("span", {"class": "bs-rx__at"}, clock(m.at)));
@@ -637,56 +678,52 @@ function renderIncoming() {
     });
   });
   if (open.length && wasHidden) {
-    const first = incoming.querySelector('[data-act="coming"]');
+    const first = incoming.querySelector('[data-act="coming"]:not([hidden])') || incoming.querySelector('[data-act="close"]');
     if (first) { first.focus(); }
   } else if (!open.length && !wasHidden && lastFocus && lastFocus.focus) {
     lastFocus.focus();
   }
   updateAlert();
+  closeNotifications();
 }
 
+/**
+ * @param {number} id
+ * @param {"coming" | "cannot"} response
+ */
 function respond(id, response) {
   const a = stream.alarms[id];
+  if (a && a.template && a.template.come === false) {
+    // Amok: nobody is to come; the server refuses "coming", "Verstanden" stays on this phone.
+    stream = state.answered(stream, id, "seen");
+    saveStream();
+    renderIncoming();
+    return;
+  }
   api("/alarms/" + id + "/respond", {method: "POST", body: {response}}).then(() => {
-    a.mine = response;
-    a.error = "";
+    stream = state.answered(stream, id, response);
     saveStream();
     renderIncoming();
   }).catch((err) => {
-    a.error = "Antwort nicht gesendet: " + err.message;
+    stream = state.update(stream, id, {error: "Antwort nicht gesendet: " + err.message});
     renderIncoming();
   });
 }
 
 // Sound and vibration while an incoming alarm is unanswered (browsers allow audio only after a
-// first touch on the page: unlocked on the first pointerdown or key).
-let audio = null, alertTimer = null;
-["pointerdown", "keydown"].forEach((type) => document.addEventListener(type, () => {
-  const Ctx = window.AudioContext || window.webkitAudioContext;
-  if (!audio && Ctx) { audio = new Ctx(); }
-  if (audio && audio.state === "suspended") { audio.resume(); }
-}, {capture: true}));
-
-function beep(at, freq) {
-  const osc = audio.createOscillator(), gain = audio.createGain();
-  osc.type = "square";
-  osc.frequency.value = freq;
-  gain.gain.setValueAtTime(0.0001, at);
-  gain.gain.exponentialRampToValueAtTime(0.25, at + 0.02);
-  gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.2);
-  osc.connect(gain).connect(audio.destination);
-  osc.start(at);
-  osc.stop(at + 0.25);
-}
+// first touch on the page: ui.js unlocks it on the first pointerdown or key).
+/** @type {ReturnType<typeof setInterval> | null} */
+let alertTimer = null;
 
 function updateAlert() {
   const want = openIncoming().some((a) => !a.mine && !a.muted);
   if (want && !alertTimer) {
     const ring = () => {
       vibrate([400, 150, 400, 150, 400]);
-      if (audio && audio.state === "running") {
+      const audio = runningAudio();
+      if (audio) {
         const t = audio.currentTime;
-        beep(t, 880); beep(t + 0.3, 660); beep(t + 0.6, 880);
+        beep(audio, t, 880, 0.2, 0.25); beep(audio, t + 0.3, 660, 0.2, 0.25); beep(audio, t + 0.6, 880, 0.2, 0.25);
       }
     };
     ring();
@@ -697,6 +734,65 @@ function updateAlert() {
     vibrate(0);
   }
   document.title = openIncoming().length ? "ALARM – beistand" : "beistand";
+}
+
+// --- System notification while the app is hidden (Notification API) ------------------------------
+// Asked for at login with an explanation (the browser needs a tap to ask); raised for an incoming
+// alarm while the app is in the background, closed when the alarm is answered or ends. Phone
+// browsers allow notifications only from the service worker: then it shows them.
+
+/** @type {Record<string, Notification | null>} */
+const notes = {};
+
+function notifyPermission() {
+  return "Notification" in window ? Notification.permission : "unsupported";
+}
+
+function notifyGate() {
+  const box = $("notify-gate");
+  const render = () => {
+    const notice = state.notifyNotice(notifyPermission(), {app: true});
+    box.hidden = !notice.show;
+    box.querySelector("[data-notify-text]").textContent = notice.text;
+    box.querySelector("[data-notify-enable]").hidden = !notice.button;
+  };
+  box.querySelector("[data-notify-enable]").onclick = () => {
+    Notification.requestPermission().then(render, render);
+  };
+  render();
+}
+
+/** @param {import("../alarms/alarm-state.js").AlarmView} a */
+function notifyAlarm(a) {
+  if (!document.hidden || notifyPermission() !== "granted" || String(a.id) in notes) { return; }
+  const {title, body} = state.alarmNotification(a);
+  const options = {body, tag: "beistand-alarm-" + a.id, requireInteraction: true,
+                   icon: root.dataset.icon || undefined};
+  try {
+    const note = new Notification(title, options);
+    note.onclick = () => { window.focus(); note.close(); };
+    notes[a.id] = note;
+  } catch (e) {
+    notes[a.id] = null;  // shown by the service worker
+    if (navigator.serviceWorker) {
+      navigator.serviceWorker.ready.then((reg) => reg.showNotification(title, options)).catch(() => {});
+    }
+  }
+}
+
+/** Closes the notifications of alarms that were answered or have ended. */
+function closeNotifications() {
+  for (const id of Object.keys(notes)) {
+    const a = stream.alarms[id];
+    if (a && !a.closed && !a.mine) { continue; }
+    const note = notes[id];
+    delete notes[id];
+    if (note) { note.close(); continue; }
+    if (navigator.serviceWorker) {
+      navigator.serviceWorker.ready.then((reg) => reg.getNotifications({tag: "beistand-alarm-" + id}))
+        .then((list) => list.forEach((n) => n.close())).catch(() => {});
+    }
+  }
 }
 
 // --- Web Push ------------------------------------------------------------------------------------
@@ -776,16 +872,19 @@ async function start() {
   setConn("connecting", "Verbinde …");
   if (!(await loadConfig())) { disconnected(); return; }
   if (!token) { return; }
-  document.querySelector(".bs-tabs").hidden = false;
+  /** @type {HTMLElement} */ (document.querySelector(".bs-tabs")).hidden = false;
   $("me-name").textContent = config.user.name;
   $("more-lookup").hidden = !config.can_lookup;
   $("tab-lookup").hidden = !config.can_lookup;
   renderTemplates();
   renderHandsfree();
   show("alarm");
+  soundGate($("sound-gate"));
+  notifyGate();
   renderOwn();
   renderIncoming();
   startSocket();
+  refreshCoverage();
   if (document.visibilityState === "visible") { startWatch(); }
   visits = new VisitScreen({api, config, vibrate, show, getPos: freshPos});
   visits.refresh();

@@ -5,7 +5,7 @@ import { TOKEN_KEY, resetDeviceState } from "./store.js";
 const box = document.getElementById("connect");
 const status = document.getElementById("connect-status");
 const error = document.getElementById("connect-error");
-const csrf = document.querySelector('#connect-form input[name="csrfmiddlewaretoken"]').value;
+const csrf = /** @type {HTMLInputElement} */ (document.querySelector('#connect-form input[name="csrfmiddlewaretoken"]')).value;
 
 function deviceName() {
   const ua = navigator.userAgent;

@@ -3,14 +3,13 @@
  * server's state: it reads GET /visits/current when started, every 10 s while a visit runs, at
  * the visit's own times, on focus and when the phone is back online.
  */
+import { clock } from "../alarms/ui.js";
+
 const POLL_MS = 10000;
 const EXTEND_MIN = 15;
+/** An element of the page by id (its kind is known from the template: typed loosely).
+ * @type {(id: string) => any} */
 const $ = (id) => document.getElementById(id);
-
-function clock(iso) {
-  const d = new Date(iso);
-  return isNaN(d.getTime()) ? "" : d.toLocaleTimeString("de-DE", {hour: "2-digit", minute: "2-digit"}) + " Uhr";
-}
 
 function splitStreet(text) {
   const m = /^(.*?)[\s,]+(\d+\s*[a-zA-Z]?(?:\s*[-/]\s*\d+\s*[a-zA-Z]?)?)$/.exec(text.trim());
@@ -18,8 +17,20 @@ function splitStreet(text) {
 }
 
 export class VisitScreen {
+  /**
+   * @param {object} app  what the screen needs of the app (app.js)
+   * @param {(path: string, options?: {method?: string, body?: any, timeoutMs?: number}) => Promise<{status: number, data: any}>} app.api
+   * @param {any} app.config  GET /api/v1/app/config
+   * @param {(pattern: number | number[]) => void} app.vibrate
+   * @param {(screen: string) => void} app.show
+   * @param {() => ({lat: number, lon: number, accuracy_m: number} | null)} app.getPos
+   */
   constructor({api, config, vibrate, show, getPos}) {
-    Object.assign(this, {api, config, vibrate, show, getPos});
+    this.api = api;
+    this.config = config;
+    this.vibrate = vibrate;
+    this.show = show;
+    this.getPos = getPos;
     this.current = null;
     this.lookupId = null;
     this.poll = null;
@@ -29,7 +40,7 @@ export class VisitScreen {
     this.form = $("visit-form");
     this.form.addEventListener("submit", (e) => { e.preventDefault(); this.start(); });
     $("visit-lookup").hidden = !config.can_lookup;
-    document.querySelectorAll("[data-visit-act]").forEach((b) => b.addEventListener("click", () => this.act(b.dataset.visitAct)));
+    document.querySelectorAll("[data-visit-act]").forEach((/** @type {HTMLElement} */ b) => b.addEventListener("click", () => this.act(b.dataset.visitAct)));
     window.addEventListener("focus", () => this.refresh());
     document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") { this.refresh(); } });
   }
