@@ -13,6 +13,7 @@
 #   scripts/test.sh tests/audit -x
 # Environment:
 #   CI=true                 PostgreSQL missing is a failure (otherwise that run is skipped)
+#   BEISTAND_TEST_WORKERS   pytest-xdist worker processes per run, default 3 (0: one process)
 #   BEISTAND_CI_POSTGRES    server to use, default postgres://postgres@127.0.0.1:5432
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -87,7 +88,8 @@ run_pytest() {
     local label="$1" log="$WORK/$2.log" t0=$SECONDS rc
     shift 2
     set +e
-    env "$@" .venv/bin/pytest -q -p no:cacheprovider "${PYTEST_ARGS[@]}" 2>&1 | tee "$log"
+    env "$@" .venv/bin/pytest -q -p no:cacheprovider "${XDIST_ARGS[@]}" "${PYTEST_ARGS[@]}" 2>&1 \
+        | tee "$log"
     rc=${PIPESTATUS[0]}
     set -e
     local tally
@@ -101,6 +103,15 @@ run_pytest() {
 }
 
 if [ "$#" -gt 0 ]; then PYTEST_ARGS=("$@"); else PYTEST_ARGS=(tests); fi
+# Most tests wait on servers, browsers and subprocesses rather than compute, so several
+# pytest-xdist worker processes share the cores (3 by default; BEISTAND_TEST_WORKERS=0 runs in
+# one process). Each worker takes whole files (module fixtures such as a browser or a server
+# start once per file) and has its own test database.
+WORKERS="${BEISTAND_TEST_WORKERS:-3}"
+case "$WORKERS" in
+    '' | *[!0-9]*) echo "BEISTAND_TEST_WORKERS must be a number (got '$WORKERS')" >&2; exit 2 ;;
+esac
+if [ "$WORKERS" -gt 0 ]; then XDIST_ARGS=(-n "$WORKERS" --dist loadfile); else XDIST_ARGS=(); fi
 
 say "Installing beistand (scripts/bootstrap.sh)"
 scripts/bootstrap.sh
@@ -120,10 +131,13 @@ fi
 
 # The desktop client's Qt tests (tests/desktop) run with QT_QPA_PLATFORM=offscreen, which still
 # needs these shared libraries (Debian packages, installed only when one is missing).
-QT_DEBS=(libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0)
+# The desktop sessions of tests/desktop/test_xvfb_session.py and test_locked_session.py need a
+# virtual X server, a window manager, xdotool, D-Bus and Qt's xcb plugin libraries.
+QT_DEBS=(libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0
+         xvfb xdotool openbox dbus libxcb-cursor0)
 if [ "$(dpkg-query -W -f='${Status}\n' "${QT_DEBS[@]}" 2>/dev/null | grep -c 'ok installed')" \
         != "${#QT_DEBS[@]}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    say "Installing the shared libraries Qt needs for the desktop client tests (Debian packages)"
+    say "Installing what the desktop client tests need: Qt libraries, Xvfb, openbox (Debian packages)"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         "${QT_DEBS[@]}" >/dev/null

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models.signals import post_migrate
 from django.test import Client
 from django.utils import timezone
 
@@ -209,17 +210,29 @@ def _audit_rows_for_transactional_tests(request):
         protection.remove(connection)
 
 
-@pytest.fixture
-def seeded_catalogues(transactional_db):
-    """The catalogues the migrations seed (offences, help offers, protective measures), back in
-    place for a transactional test: the flush that ends such tests empties every table, seeded
-    rows included (serialized_rollback clashes with the role groups re-created after a flush)."""
+_HISTORICAL_APPS = []
+
+
+def _seed_catalogues():
+    """The rows the data migrations seed: offences, help offers, protective measures, alarm
+    templates and the default alarm plan (creates only what is missing). Written through the
+    migrations' historical models, as the migrations write them: no audit signal fires, so the
+    audit trail stays as empty as after a migrate."""
     import importlib
 
-    from beistand.register.models import ProtectiveMeasure
-    from beistand.reports import catalogue as seed
-    from beistand.reports.models import HelpOffer, Offence
+    from django.db.migrations.loader import MigrationLoader
 
+    from beistand.alarms.seed import seed as seed_alarms
+    from beistand.reports import catalogue as seed
+
+    if not _HISTORICAL_APPS:
+        from django.db import connection
+
+        _HISTORICAL_APPS.append(MigrationLoader(connection).project_state().apps)
+    apps = _HISTORICAL_APPS[0]
+    Offence = apps.get_model("reports", "Offence")
+    HelpOffer = apps.get_model("reports", "HelpOffer")
+    ProtectiveMeasure = apps.get_model("register", "ProtectiveMeasure")
     measures = importlib.import_module("beistand.register.migrations.0004_seed_measures")
     with transaction.atomic():
         for sort, (code, label, level, attack) in enumerate(seed.OFFENCES):
@@ -232,3 +245,23 @@ def seeded_catalogues(transactional_db):
         for sort, (code, label) in enumerate(measures.MEASURES):
             ProtectiveMeasure.objects.get_or_create(code=code, defaults={"label": label,
                                                                          "sort": sort})
+        seed_alarms(apps.get_model("alarms", "AlarmTemplate"),
+                    apps.get_model("alarms", "AlarmPlan"), apps.get_model("alarms", "AlarmTier"))
+
+
+def _reseed_after_flush(sender, using="default", **kwargs):
+    """A transactional test ends with a flush that empties every table, the seeded ones too;
+    the flush then sends post_migrate, and this puts the seeded rows back, so the next test
+    finds the database as the migrations left it, whatever order the tests run in (pytest-xdist
+    hands each worker whole files in its own order)."""
+    if sender.label == "reports" and using == "default":
+        _seed_catalogues()
+
+
+post_migrate.connect(_reseed_after_flush, dispatch_uid="tests-reseed-after-flush")
+
+
+@pytest.fixture
+def seeded_catalogues(transactional_db):
+    """The seeded catalogues, in place for a transactional test (see _reseed_after_flush)."""
+    _seed_catalogues()

@@ -1,6 +1,8 @@
 """Fixtures of the desktop client tests: one offscreen QApplication, a tray controller with a
 real core connected to a small real protocol server."""
 
+import gc
+
 import pytest
 from beistand_desktop.backoff import Backoff
 from beistand_desktop.client import AlarmClient
@@ -17,6 +19,20 @@ from .qt_helpers import qapp, sound_command
 @pytest.fixture
 def app():
     return qapp()
+
+
+@pytest.fixture(autouse=True)
+def _qt_garbage_collected_here():
+    """Qt objects left unreferenced by a test are collected at its end, while the QApplication
+    and the test's threads are in a known state: a later garbage collection, in whatever test
+    the same process runs next (pytest-xdist mixes files), crashed the process once."""
+    yield
+    gc.collect()
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    if QCoreApplication.instance() is not None:
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+        QCoreApplication.processEvents()
 
 
 @pytest.fixture
