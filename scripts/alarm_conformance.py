@@ -63,8 +63,17 @@ def schema_findings(records, checks) -> list[str]:
     return found
 
 
+def _seq(value) -> int | None:
+    """An event number as the protocol has it (a non-negative whole number), else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
+
+
 def rule_findings(records) -> list[str]:
-    """The client rule of docs/alarm-protocol.md, per connection."""
+    """The client rule of docs/alarm-protocol.md, per connection. A number that is not one
+    (a server's ``event_id`` "7", a client's receipt of 1.5) is a finding, never a crash; the
+    frame is then left out of the rule check."""
     found = []
     by_conn: dict[str, list[dict]] = {}
     for r in records:
@@ -84,24 +93,42 @@ def rule_findings(records) -> list[str]:
                 if kind == "hello":
                     hello = frame
                 elif kind == "reset":
-                    last = frame.get("resume_from")
-                    pending = [e for e in pending if e <= (last or 0)]
+                    resume_from = _seq(frame.get("resume_from"))
+                    if resume_from is None:
+                        found.append(f"line {line}: {name}: reset with resume_from "
+                                     f"{frame.get('resume_from')!r}, not an event number")
+                        continue
+                    last = resume_from
+                    pending = [e for e in pending if e <= last]
                 elif kind == "ping":
                     pings += 1
                 elif "event_id" in frame:
-                    received.add(frame["event_id"])
-                    if last is not None and frame["event_id"] > last:
-                        pending.append(frame["event_id"])
+                    event_id = _seq(frame["event_id"])
+                    if event_id is None:
+                        found.append(f"line {line}: {name}: server sent event_id "
+                                     f"{frame['event_id']!r}, not an event number")
+                        continue
+                    received.add(event_id)
+                    if last is not None and event_id > last:
+                        pending.append(event_id)
                 continue
             if kind == "resume":
                 if hello is None:
                     found.append(f"line {line}: {name}: resume before hello")
                 resumed = True
-                last = frame.get("last_event_id", 0)
+                last = _seq(frame.get("last_event_id", 0))
+                if last is None:
+                    found.append(f"line {line}: {name}: resume with last_event_id "
+                                 f"{frame.get('last_event_id')!r}, not an event number")
+                    last = 0
                 if frame.get("epoch") is not None and last == 0:
                     found.append(f"line {line}: {name}: an epoch without a position")
             elif kind == "receipt":
-                n = frame.get("event_id", 0)
+                n = _seq(frame.get("event_id", 0))
+                if n is None:
+                    found.append(f"line {line}: {name}: receipt with event_id "
+                                 f"{frame.get('event_id')!r}, not an event number")
+                    continue
                 if not resumed:
                     found.append(f"line {line}: {name}: receipt before resume")
                 if n not in received and n != last:
@@ -158,6 +185,8 @@ async def _record(url: str, token: str, seconds: float, out: Path) -> None:
                 except TimeoutError:
                     break
                 log("in", frame)
+                if not isinstance(frame, dict):
+                    continue  # reported by the check
                 kind = frame.get("type")
                 if kind == "hello":
                     resume = {"type": "resume", "last_event_id": last}
@@ -165,11 +194,11 @@ async def _record(url: str, token: str, seconds: float, out: Path) -> None:
                         resume["epoch"] = epoch
                     await send(resume)
                     epoch = frame.get("epoch")
-                elif kind == "reset":
-                    last, epoch = frame["resume_from"], frame["epoch"]
+                elif kind == "reset" and _seq(frame.get("resume_from")) is not None:
+                    last, epoch = frame["resume_from"], frame.get("epoch")
                 elif kind == "ping":
                     await send({"type": "pong"})
-                elif "event_id" in frame and frame["event_id"] > last:
+                elif (_seq(frame.get("event_id")) or 0) > last:
                     last = frame["event_id"]
                     await send({"type": "receipt", "event_id": last})
 

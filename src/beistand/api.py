@@ -6,12 +6,13 @@ import ast
 import builtins
 import inspect
 import re
-from functools import cache
+from functools import cache, wraps
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.http import Http404
+from django.http import Http404, HttpResponse
+from django.urls import URLPattern
 from django.utils.csp import CSP
 from django.views.decorators.csp import csp_override
 from ninja import NinjaAPI, Schema
@@ -26,7 +27,7 @@ from beistand.alarms.api import router as alarms_router
 from beistand.alarms.api import sms_router as alarm_sms_router
 from beistand.alarms.webpush import router as alarm_push_router
 from beistand.core.errors import DomainError
-from beistand.core.problems import field_errors_from_pydantic, problem
+from beistand.core.problems import PROBLEM_CONTENT_TYPE, field_errors_from_pydantic, problem
 from beistand.mobile.api import router as mobile_router
 from beistand.register.api import router as register_router
 from beistand.register.api_rights import router as rights_router
@@ -41,9 +42,9 @@ PROBLEM_SCHEMA = {
     "required": ["type", "title", "status", "detail"],
     "properties": {
         "type": {"type": "string", "description": "/api/v1/problems/<slug>, e.g. "
-                 "invalid-input, not-authenticated, forbidden, not-found, conflict, "
-                 "rate-limited, locked-out, payload-too-large, malformed-json, unavailable, "
-                 "server-error"},
+                 "invalid-input, not-authenticated, forbidden, not-found, method-not-allowed, "
+                 "conflict, rate-limited, locked-out, payload-too-large, malformed-json, "
+                 "unavailable, server-error"},
         "title": {"type": "string"},
         "status": {"type": "integer"},
         "detail": {"type": "string"},
@@ -283,6 +284,37 @@ class BeistandAPI(NinjaAPI):
 
     def get_openapi_schema(self, *args, **kwargs):
         return complete_openapi(super().get_openapi_schema(*args, **kwargs), self.operations())
+
+    def _get_urls(self):
+        """A method a route does not have (``DELETE`` on ``/alarms``) is answered 405 with the
+        ``method-not-allowed`` problem and ``Allow`` (Django Ninja answers plain text)."""
+        patterns = super()._get_urls()
+        for pattern in patterns:
+            if isinstance(pattern, URLPattern):
+                pattern.callback = _problem_for_405(pattern.callback)
+        return patterns
+
+
+def method_not_allowed(allow: str) -> HttpResponse:
+    return problem(405, "Methode nicht erlaubt", "Diese Adresse nimmt diese Methode nicht an "
+                   f"(erlaubt: {allow}).", type_slug="method-not-allowed",
+                   headers={"Allow": allow})
+
+
+def _problem_for_405(view):
+    def as_problem(response):
+        if response.status_code == 405 and not response.get("Content-Type", "").startswith(
+                PROBLEM_CONTENT_TYPE):
+            return method_not_allowed(response.get("Allow", ""))
+        return response
+
+    if inspect.iscoroutinefunction(view):
+        async def wrapped(request, *args, **kwargs):
+            return as_problem(await view(request, *args, **kwargs))
+    else:
+        def wrapped(request, *args, **kwargs):
+            return as_problem(view(request, *args, **kwargs))
+    return wraps(view)(wrapped)
 
 
 api = BeistandAPI(

@@ -20,6 +20,7 @@ import re
 import secrets
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -144,7 +145,8 @@ def redeem(request, code: str, client_name: str = "") -> tuple[str, DeviceToken]
     Wrong, expired, used or withdrawn codes are refused with a German reason."""
     if lockout.refusal(request, FAILURE_ACCOUNT, "") is not None:
         raise Locked("Zu viele falsche Einmalcodes: die Kopplung mit Einmalcode ist "
-                     "vorübergehend gesperrt. Bitte versuchen Sie es später erneut.")
+                     "vorübergehend gesperrt. Bitte versuchen Sie es später erneut.",
+                     retry_after=settings.LOCKOUT_MINUTES * 60)
     normalised = normalise(code)
     if len(normalised) != CODE_LENGTH:
         _refused(request, normalised, "format",

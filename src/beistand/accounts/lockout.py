@@ -47,7 +47,8 @@ _LOCKED_FLAG = "_beistand_spray_locked"
 
 def locked_out_response(request, credentials, *args, **kwargs):
     if request.path.startswith("/api/"):
-        return problem(429, "Vorübergehend gesperrt", MESSAGE, type_slug="locked-out")
+        return problem(429, "Vorübergehend gesperrt", MESSAGE, type_slug="locked-out",
+                       headers={"Retry-After": str(settings.LOCKOUT_MINUTES * 60)})
     return render(request, "accounts/locked_out.html", {"message": MESSAGE}, status=429)
 
 

@@ -218,7 +218,8 @@ def authenticate_console_person(username: str, password: str, code: str | None =
     request.META["REMOTE_ADDR"] = "127.0.0.1"
     user = authenticate(request, username=username, password=password)
     if getattr(request, "axes_locked_out", False):
-        raise Locked("Zu viele Fehlversuche: das Konto ist vorübergehend gesperrt.")
+        raise Locked("Zu viele Fehlversuche: das Konto ist vorübergehend gesperrt.",
+                     retry_after=settings.LOCKOUT_MINUTES * 60)
     if user is None:
         raise NotAuthenticated("Benutzername oder Passwort ist falsch.")
     if requires_second_factor(user):
@@ -421,7 +422,8 @@ def verify_second_factor(request, code) -> TOTPDevice:
         user_login_failed.send(sender=__name__, credentials={"username": user.get_username()},
                                request=request)
         if getattr(request, "axes_locked_out", False):
-            raise Locked("Zu viele Fehlversuche: die Anmeldung ist vorübergehend gesperrt.")
+            raise Locked("Zu viele Fehlversuche: die Anmeldung ist vorübergehend gesperrt.",
+                         retry_after=settings.LOCKOUT_MINUTES * 60)
         raise InvalidInput("Der Code ist falsch oder abgelaufen.", field="code")
     with transaction.atomic():
         audit.record("auth.second_factor_verified", obj=user, actor=user,
@@ -483,7 +485,8 @@ def issue_api_token(request, username: str, password: str, otp: str | None = Non
                            field="username" if not username else "password")
     user = authenticate(request, username=username, password=password)
     if getattr(request, "axes_locked_out", False):
-        raise Locked("Zu viele Fehlversuche: das Konto ist vorübergehend gesperrt.")
+        raise Locked("Zu viele Fehlversuche: das Konto ist vorübergehend gesperrt.",
+                     retry_after=settings.LOCKOUT_MINUTES * 60)
     if user is None:
         raise NotAuthenticated("Benutzername oder Passwort ist falsch.")
     otp_ok = False
@@ -500,7 +503,8 @@ def issue_api_token(request, username: str, password: str, otp: str | None = Non
             user_login_failed.send(sender=__name__, credentials={"username": username},
                                    request=request)
             if getattr(request, "axes_locked_out", False):
-                raise Locked("Zu viele Fehlversuche: das Konto ist vorübergehend gesperrt.")
+                raise Locked("Zu viele Fehlversuche: das Konto ist vorübergehend gesperrt.",
+                             retry_after=settings.LOCKOUT_MINUTES * 60)
             raise NotAuthenticated("Der Zwei-Faktor-Code ist falsch oder abgelaufen.",
                                    field="otp")
         otp_ok = True

@@ -109,6 +109,10 @@ def post_message(user, alarm_id: int, text: str) -> AlarmMessage:
     with transaction.atomic(), audit.acting_as(records.actor(user)):
         alarm = participants.lock_alarm(alarm_id)
         role, _ = participants.participant(alarm, user)
+        if alarm.state not in lifecycle.OPEN:
+            # The thread ends with the alarm: after the all-clear (or a cancelled countdown)
+            # nobody is listening for it any more.
+            raise Conflict("Dieser Alarm ist beendet: Nachrichten sind nicht mehr möglich.")
         message = AlarmMessage.objects.create(alarm=alarm, author=user,
                                               author_label=records.label(user), text=text)
         AlarmTimeline.objects.create(alarm=alarm, kind="message",

@@ -20,7 +20,11 @@ router = Router(tags=["Stiller Alarm"])
 device_router = Router(tags=["Stiller Alarm"])
 sms_router = Router(tags=["Stiller Alarm"])
 
-Coordinate = Annotated[float, Field(allow_inf_nan=False)]
+# JSON bodies are typed strictly: a number is a JSON number ("5" is refused, not converted), a
+# whole number is one (5.0 and true are refused). Query strings (the device trigger URL) are
+# text by nature and stay lax.
+Coordinate = Annotated[float, Field(allow_inf_nan=False, strict=True)]
+ClientId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 Source = Literal["desktop", "tray", "hotkey", "desktop_icon", "button", "app", "handsfree",
                  "web", "sms", "phone"]
 
@@ -32,11 +36,12 @@ class PositionIn(StrictSchema):
 
 
 class TriggerIn(StrictSchema):
-    template: Str = Field(max_length=30)
+    template: Str = Field(min_length=1, max_length=30)
     position: PositionIn | None = None
-    client_id: Str = Field(default="", max_length=64)
+    # Omitted (or null): no idempotency key. An empty text is refused, not taken as "none".
+    client_id: ClientId | None = None
     source: Source = "web"
-    countdown_s: int | None = Field(default=None, ge=0, le=30)
+    countdown_s: int | None = Field(default=None, ge=0, le=30, strict=True)
     location_text: Str = Field(default="", max_length=200)
     audience: Literal["plan", "self"] | None = None
     pressed_at: datetime | None = None
@@ -235,7 +240,8 @@ def trigger(request, payload: TriggerIn):
     ``client_id`` liefert denselben Alarm (200)."""
     result = services.trigger(user=request.auth, template=payload.template,
                               source=payload.source, position=position_dict(payload.position),
-                              client_id=payload.client_id, countdown_s=payload.countdown_s,
+                              client_id=payload.client_id or "",
+                              countdown_s=payload.countdown_s,
                               location_text=payload.location_text, audience=payload.audience,
                               pressed_at=payload.pressed_at)
     return Status(201 if result.created else 200, trigger_out(result))

@@ -103,7 +103,8 @@ def _run_trigger(token: str, device_token: str | None, data: dict, remote: str):
             with audit.acting_as(audit.actor_for_user(user, remote)):
                 result = services.trigger(
                     user=user, template=payload.template, source=payload.source,
-                    position=api.position_dict(payload.position), client_id=payload.client_id,
+                    position=api.position_dict(payload.position),
+                    client_id=payload.client_id or "",
                     countdown_s=payload.countdown_s, location_text=payload.location_text,
                     audience=payload.audience, pressed_at=payload.pressed_at)
     return (201 if result.created else 200), api.TriggerOut.model_validate(

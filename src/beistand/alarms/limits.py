@@ -31,7 +31,8 @@ def rows() -> list[tuple[str, str, str]]:
          "`BEISTAND_ALARM_DEVICE_MIN_INTERVAL_SECONDS`"),
         ("Device trigger URL: calls per device and hour (every call counts: alarms, repeats, "
          "refusals); beyond it a call gets 429 while an alarm of the device is open (the first "
-         "alarm always goes out)",
+         "alarm always goes out), with `Retry-After`: the seconds until enough calls have left "
+         "the hour (the all-clear lifts the limit earlier)",
          str(s.ALARM_DEVICE_MAX_PER_HOUR), "`BEISTAND_ALARM_DEVICE_MAX_PER_HOUR`"),
         ("Countdown (`countdown_s`) at most", f"{trigger.MAX_COUNTDOWN} s", "fixed"),
         ("`pressed_at`: at most this far in the future (counts as now) / in the past",

@@ -146,7 +146,8 @@ async def alarm_socket(scope, receive, send):
             conn.last_rx = time.monotonic()
             text = message.get("text")
             if text is None:
-                conn.send_text(_error("bad_frame", "Nur JSON-Textnachrichten sind erlaubt."))
+                conn.send_text(_error("bad_frame", "Nur JSON-Textnachrichten sind erlaubt.",
+                                      _request_id_of(message.get("bytes") or b"")))
                 continue
             await _handle(conn, text, last_seq, epoch)
     finally:
@@ -156,20 +157,36 @@ async def alarm_socket(scope, receive, send):
             HUB.coverage.inbox_changed(inbox.pk)
 
 
+def _request_id_of(data: bytes):
+    """The request_id of a binary frame holding JSON, if it can be read (to echo it)."""
+    if len(data) > MAX_FRAME:
+        return None
+    try:
+        frame = json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+    request_id = frame.get("request_id") if isinstance(frame, dict) else None
+    return request_id if isinstance(request_id, str) and len(request_id) <= 64 else None
+
+
 async def _handle(conn: Connection, text: str, last_seq_at_connect: int, epoch: str) -> None:
     if len(text) > MAX_FRAME:
         conn.send_text(_error("bad_frame", "Nachricht zu groß."))
         return
     try:
         frame = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # deep nesting: RecursionError
         conn.send_text(_error("bad_frame", "Kein gültiges JSON."))
         return
+    # The frame's request_id is echoed on every answer to it, a bad_frame too, whenever it can
+    # be read: a JSON object with a request_id that is a text of at most 64 characters.
+    request_id = frame.get("request_id") if isinstance(frame, dict) else None
+    readable = request_id if isinstance(request_id, str) and len(request_id) <= 64 else None
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
-        conn.send_text(_error("bad_frame", "Erwartet wird ein JSON-Objekt mit „type“."))
+        conn.send_text(_error("bad_frame", "Erwartet wird ein JSON-Objekt mit „type“.",
+                              readable))
         return
-    request_id = frame.get("request_id")
-    if request_id is not None and (not isinstance(request_id, str) or len(request_id) > 64):
+    if request_id is not None and readable is None:
         conn.send_text(_error("bad_frame", "request_id muss ein Text bis 64 Zeichen sein."))
         return
     kind = frame["type"]

@@ -7,6 +7,7 @@ confirmation waits only for the alarm itself; elsewhere (commands, the worker) d
 in the same transaction.
 """
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -251,7 +252,7 @@ def trigger_by_device(device, *, template="beistand", source="button", client_id
             DeviceTrigger.objects.create(device=device, at=now, outcome="forbidden")
         raise AccessDenied(f"Die Alarmvorlage „{tpl.name}“ ist für dieses Gerät nicht "
                            "freigegeben.")
-    refused = False
+    refused, retry_after = False, 3600
     with transaction.atomic():
         recent = DeviceTrigger.objects.filter(device=device, at__gte=now - timedelta(hours=1))
         calls = recent.count()
@@ -265,13 +266,20 @@ def trigger_by_device(device, *, template="beistand", source="button", client_id
             DeviceTrigger.objects.create(device=device, at=now, alarm=running,
                                          outcome="refused")
             refused = True  # raised after commit: the refused call is logged and counted
+            # Retry-After: when enough calls (this refused one counts too) have left the hour
+            # for one more to pass (the all-clear of the running alarm lifts the limit earlier).
+            ats = list(recent.order_by("at").values_list("at", flat=True)
+                       [:calls - settings.ALARM_DEVICE_MAX_PER_HOUR + 2])
+            if ats:
+                retry_after = math.ceil((ats[-1] + timedelta(hours=1) - now).total_seconds())
         elif running is not None and last.at >= now - timedelta(
                 seconds=settings.ALARM_DEVICE_MIN_INTERVAL_SECONDS):
             DeviceTrigger.objects.create(device=device, at=now, alarm=running,
                                          outcome="repeat")
             return Triggered(running, created=False, deduplicated=True)
     if refused:
-        raise Locked("Zu viele Auslösungen von diesem Gerät; der laufende Alarm bleibt aktiv.")
+        raise Locked("Zu viele Auslösungen von diesem Gerät; der laufende Alarm bleibt aktiv.",
+                     retry_after=retry_after)
     result = trigger(device=device, template=tpl.code, source=source, client_id=client_id,
                      position=position, countdown_s=0, pressed_at=pressed_at)
     with transaction.atomic():

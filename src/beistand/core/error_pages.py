@@ -36,7 +36,8 @@ def _is_api(request) -> bool:
 
 # The API's problem types of these answers (docs/alarm-protocol.md): a URL under /api/ that
 # matches no operation (a non-numeric id, a trailing slash) is "not-found" like an unknown id.
-_API_TYPES = {400: "invalid-input", 403: "forbidden", 404: "not-found", 500: "server-error"}
+_API_TYPES = {400: "invalid-input", 403: "forbidden", 404: "not-found",
+              405: "method-not-allowed", 500: "server-error"}
 
 
 def _page(request, status, title, detail):
@@ -95,7 +96,9 @@ def method_not_allowed(request, allowed: list[str]):
 def domain_error(request, exc):
     """A service's DomainError as a German page with its status (or problem+json)."""
     if _is_api(request):
-        return problem(exc.status, exc.title, exc.detail, errors=exc.errors)
+        retry_after = getattr(exc, "retry_after", None)
+        return problem(exc.status, exc.title, exc.detail, errors=exc.errors,
+                       headers={"Retry-After": str(retry_after)} if retry_after else None)
     return render(request, "core/error.html",
                   {"title": exc.title, "detail": exc.detail, "status": exc.status},
                   status=exc.status)

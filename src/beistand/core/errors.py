@@ -7,9 +7,15 @@ class DomainError(Exception):
     title = "Ungültige Anfrage"
     type_slug = "invalid-request"
 
-    def __init__(self, detail: str, *, field: str | None = None, errors: list | None = None):
+    # Seconds after which a retry may succeed; sent as ``Retry-After`` (set on every 429).
+    retry_after: int | None = None
+
+    def __init__(self, detail: str, *, field: str | None = None, errors: list | None = None,
+                 retry_after: int | None = None):
         super().__init__(detail)
         self.detail = detail
+        if retry_after is not None:
+            self.retry_after = max(1, int(retry_after))
         self.field = field
         self.errors = errors or ([{"field": field, "detail": detail}] if field else [])
 
@@ -51,12 +57,8 @@ class Locked(DomainError):
 
 
 class TooManyRequests(DomainError):
-    """A rate limit (register look-ups, alarm floods); ``retry_after`` in seconds, if known."""
+    """A rate limit (register look-ups, alarm floods); ``retry_after`` in seconds."""
 
     status = 429
     title = "Zu viele Anfragen"
     type_slug = "rate-limited"
-
-    def __init__(self, detail: str, *, retry_after: int | None = None, **kwargs):
-        super().__init__(detail, **kwargs)
-        self.retry_after = retry_after

@@ -11,6 +11,7 @@ the query's personal data — both in the look-up's transaction.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from datetime import date, timedelta
@@ -58,10 +59,12 @@ def check_rate(user, now=None) -> None:
     per_day = settings.LOOKUP_LIMIT_PER_DAY
     start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     if per_day and mine.filter(at__gte=start_of_day).count() >= per_day:
+        next_day = start_of_day + timedelta(days=1)  # the next local midnight
         raise TooManyRequests(
             f"Tageshöchstzahl an Abfragen erreicht ({per_day}). Weitere Abfragen sind ab "
             "morgen wieder möglich; bei dienstlichem Bedarf wenden Sie sich an die "
-            "Datenschutzbeauftragte oder den Datenschutzbeauftragten.")
+            "Datenschutzbeauftragte oder den Datenschutzbeauftragten.",
+            retry_after=math.ceil(next_day.timestamp() - now.timestamp()))
 
 
 # --- Validation -----------------------------------------------------------------------------
