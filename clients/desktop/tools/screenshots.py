@@ -15,7 +15,7 @@ from beistand_desktop.gui import icons
 from beistand_desktop.gui.dialogs import CountdownDialog, Notice
 from beistand_desktop.gui.receive_window import ReceiveWindow
 from beistand_desktop.gui.status_window import StatusWindow
-from PySide6.QtCore import QPoint, QTimer
+from PySide6.QtCore import QPoint, QRect, QTimer
 from PySide6.QtGui import QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QMenu
 
@@ -103,6 +103,17 @@ def main() -> None:
     window = ReceiveWindow(dict(ALARM, responders=[]))
     window.set_warnings([NO_SOUND])
     grab(window, target / "desktop-ohne-ton.png")
+
+    # a 1280x720 laptop: long instructions and thread scroll, the answers stay visible
+    long = dict(ALARM, instructions=" ".join([ALARM["instructions"]] * 4))
+    window = ReceiveWindow(long)
+    for n in range(12):
+        window.add_message({"from": {"name": "Deniz Arslan"}, "text": f"Nachricht {n + 1}",
+                            "at": "2026-11-29T21:02:20+00:00"})
+    window.set_warnings([NO_SOUND])
+    window.show()
+    window.fit_to_screen(QRect(0, 0, 1280, 720))
+    grab(window, target / "desktop-receive-window-1280x720.png")
 
     # the warning as the tray shows it next to the status window (desktop without a tray)
     status = StatusWindow()

@@ -9,6 +9,12 @@ colleague is typing in, its buttons never take keyboard focus (so a space or Ret
 the window answers nothing), and the keyboard way to answer is a deliberate chord shown on the
 button (Strg+Alt+K „Ich komme“, Strg+Alt+N „Kann nicht“). The message field takes focus only
 when clicked (or with Strg+Alt+M).
+
+Small screens (1366x768, 1280x720 laptops): the window never grows beyond the screen's
+available geometry (``QScreen.availableGeometry``, without panels, less room for the window
+frame). Who and where, the instructions and the facts scroll in one area; the thread and the
+list of who is coming are lists that scroll; the warnings, the answer buttons and the message
+field stay visible whatever the length of the instructions or the thread.
 """
 
 from __future__ import annotations
@@ -16,8 +22,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont, QKeySequence, QShortcut
+from PySide6.QtCore import QRect, QSize, Qt, Signal
+from PySide6.QtGui import QFont, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -25,6 +31,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -42,6 +49,10 @@ CANNOT_KEYS = "Ctrl+Alt+N"
 MESSAGE_KEYS = "Ctrl+Alt+M"
 COMING_KEYS_TEXT = "Strg+Alt+K"
 CANNOT_KEYS_TEXT = "Strg+Alt+N"
+# The window's preferred size; it is made smaller to fit the screen.
+PREFERRED = QSize(900, 760)
+# Room left for the window manager's frame (title bar, borders) until the real frame is known.
+FRAME_ALLOWANCE = QSize(16, 48)
 
 
 def press_delay(alarm: dict) -> float | None:
@@ -62,6 +73,28 @@ def _font(size: int, bold: bool = False) -> QFont:
     font.setPointSize(size)
     font.setBold(bold)
     return font
+
+
+class _InfoArea(QScrollArea):
+    """Asks for the whole height of its content (QScrollArea caps its hint at 24 lines), so the
+    window is as tall as needed where the screen allows, and scrolls where it does not."""
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        if self.widget() is not None:
+            content = self.widget().sizeHint()
+            hint.setHeight(content.height() + 2 * self.frameWidth())
+        return hint
+
+
+class _ShortList(QListWidget):
+    """A list that asks for about four lines and scrolls beyond: on a small screen the room
+    goes to who and where first."""
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        hint.setHeight(4 * self.fontMetrics().lineSpacing() + 2 * self.frameWidth() + 8)
+        return hint
 
 
 class ReceiveWindow(QWidget):
@@ -96,9 +129,35 @@ class ReceiveWindow(QWidget):
         banner.setFont(_font(24, True))
         root.addWidget(banner)
 
-        body = QVBoxLayout()
+        # Warnings of this PC (e.g. no sound): never scrolled away.
+        self.warning_label = QLabel("")
+        self.warning_label.setObjectName("warning")
+        self.warning_label.setWordWrap(True)
+        self.warning_label.setFont(_font(14, True))
+        self.warning_label.setStyleSheet("background: #7f1d1d; color: white; padding: 8px;")
+        self.warning_label.hide()
+        warning_row = QVBoxLayout()
+        warning_row.setContentsMargins(24, 8, 24, 0)
+        warning_row.addWidget(self.warning_label)
+        root.addLayout(warning_row)
+
+        # Who, where, the facts and the instructions: one area that scrolls on a small screen.
+        self.info_area = _InfoArea()
+        self.info_area.setObjectName("infoArea")
+        self.info_area.setWidgetResizable(True)
+        self.info_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.info_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.info_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        info = QWidget()
+        info.setObjectName("info")
+        info.setStyleSheet("#info { background: #fff; }")
+        body = QVBoxLayout(info)
         body.setContentsMargins(24, 8, 24, 0)
-        root.addLayout(body)
+        self.info_area.setWidget(info)
+        root.addWidget(self.info_area, 2)  # most room to who, where and what to do
+        rest = QVBoxLayout()
+        rest.setContentsMargins(24, 8, 24, 0)
+        root.addLayout(rest, 1)
         self.name_label = QLabel(protocol.sender_name(alarm))
         self.name_label.setFont(_font(28, True))
         body.addWidget(self.name_label)
@@ -137,13 +196,6 @@ class ReceiveWindow(QWidget):
         if self.late:
             self.facts_label.setStyleSheet("background: #fde68a; color: #7c2d12; padding: 4px;"
                                            " font-weight: bold;")
-        self.warning_label = QLabel("")
-        self.warning_label.setObjectName("warning")
-        self.warning_label.setWordWrap(True)
-        self.warning_label.setFont(_font(14, True))
-        self.warning_label.setStyleSheet("background: #7f1d1d; color: white; padding: 8px;")
-        self.warning_label.hide()
-        body.addWidget(self.warning_label)
 
         if alarm.get("instructions"):
             line = QFrame()
@@ -153,6 +205,7 @@ class ReceiveWindow(QWidget):
             self.instructions_label.setWordWrap(True)
             self.instructions_label.setFont(_font(16, True))
             body.addWidget(self.instructions_label)
+        body.addStretch(1)
 
         buttons = QHBoxLayout()
         coming_text = "Verstanden" if template.get("come") is False else "Ich komme"
@@ -174,7 +227,7 @@ class ReceiveWindow(QWidget):
         buttons.addWidget(self.coming_button, 2)
         buttons.addWidget(self.cannot_button, 1)
         buttons.addWidget(self.mute_button, 0)
-        body.addLayout(buttons)
+        rest.addLayout(buttons)
         self.coming_button.clicked.connect(lambda: self._respond("coming"))
         self.cannot_button.clicked.connect(lambda: self._respond("cannot"))
         self.mute_button.clicked.connect(self.stop_sound)
@@ -190,25 +243,27 @@ class ReceiveWindow(QWidget):
         self.status_label = QLabel("")
         self.status_label.setFont(_font(13))
         self.status_label.setWordWrap(True)  # a refusal's reason is read in full
-        body.addWidget(self.status_label)
+        rest.addWidget(self.status_label)
 
         lists = QHBoxLayout()
         left, right = QVBoxLayout(), QVBoxLayout()
         coming_title = QLabel("Es kommen:")
         coming_title.setFont(_font(14, True))
-        self.responders_list = QListWidget()
+        self.responders_list = _ShortList()
         self.responders_list.setFont(_font(13))
         left.addWidget(coming_title)
         left.addWidget(self.responders_list)
         thread_title = QLabel("Nachrichten:")
         thread_title.setFont(_font(14, True))
-        self.thread_list = QListWidget()
+        self.thread_list = _ShortList()
         self.thread_list.setFont(_font(13))
         right.addWidget(thread_title)
         right.addWidget(self.thread_list)
         lists.addLayout(left, 1)
         lists.addLayout(right, 2)
-        body.addLayout(lists)
+        for widget in (self.responders_list, self.thread_list):
+            widget.setMinimumHeight(48)  # about two lines; more scroll
+        rest.addLayout(lists, 1)
 
         send_row = QHBoxLayout()
         self.message_edit = QLineEdit()
@@ -223,7 +278,7 @@ class ReceiveWindow(QWidget):
         self.send_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         send_row.addWidget(self.message_edit, 1)
         send_row.addWidget(self.send_button)
-        body.addLayout(send_row)
+        rest.addLayout(send_row)
         self.send_button.clicked.connect(self._send_message)
         self.message_edit.returnPressed.connect(self._send_message)
 
@@ -235,7 +290,39 @@ class ReceiveWindow(QWidget):
                       self.warning_label, getattr(self, "instructions_label", None)):
             if label is not None:  # never squeezed: who and where must be readable
                 label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
-        self.resize(900, 760)
+        self._fitted_to: QRect | None = None
+        self.fit_to_screen()
+
+    # -- size -------------------------------------------------------------------------------
+    def fit_to_screen(self, available: QRect | None = None) -> QRect:
+        """Size and place the window inside ``available`` (default: the available geometry of
+        the window's screen): at most the preferred size, never taller or wider than the
+        screen less the window frame; the info area and the lists scroll instead. Returns the
+        geometry used."""
+        if available is None:
+            screen = self.screen() or QGuiApplication.primaryScreen()
+            available = screen.availableGeometry()
+        frame = self.frameGeometry().size() - self.geometry().size()
+        frame = QSize(max(frame.width(), FRAME_ALLOWANCE.width()),
+                      max(frame.height(), FRAME_ALLOWANCE.height()))
+        max_w = max(320, available.width() - frame.width())
+        max_h = max(240, available.height() - frame.height())
+        self.setMaximumSize(max_w, max_h)
+        width = min(max(PREFERRED.width(), self.minimumSizeHint().width()), max_w)
+        height = min(max(PREFERRED.height(), self.sizeHint().height()), max_h)
+        self.resize(width, height)
+        x = available.x() + max(0, (available.width() - width - frame.width()) // 2)
+        y = available.y() + max(0, (available.height() - height - frame.height()) // 2)
+        self.move(x, y)
+        self._fitted_to = QRect(available)
+        return QRect(x, y, width, height)
+
+    def showEvent(self, event) -> None:
+        # shown on another screen than the one it was fitted to (two monitors): fit again
+        screen = self.screen()
+        if screen is not None and screen.availableGeometry() != self._fitted_to:
+            self.fit_to_screen(screen.availableGeometry())
+        super().showEvent(event)
 
     # -- behaviour --------------------------------------------------------------------------
     def start_sound(self) -> None:
@@ -250,8 +337,10 @@ class ReceiveWindow(QWidget):
         """Warnings of this PC that stay visible while true (e.g. no sound)."""
         self.warning_label.setText("\n".join(f"⚠ {w}" for w in warnings))
         self.warning_label.setVisible(bool(warnings))
-        if self.height() < self.minimumSizeHint().height():
-            self.resize(self.width(), self.minimumSizeHint().height())
+        if self.height() < min(self.sizeHint().height(), self.maximumHeight()):
+            # grows for the warning where the screen has room, never beyond it (fitted again
+            # to the same screen area): otherwise the info area gives up the room and scrolls
+            self.fit_to_screen(self._fitted_to)
 
     def _confirm_resolve(self) -> None:
         from PySide6.QtWidgets import QMessageBox
