@@ -17,8 +17,8 @@ from django.contrib.auth import get_user_model
 from beistand.accounts.services import create_device_token
 User = get_user_model()
 admin, user = User.objects.get(username="admin"), User.objects.get(username="{username}")
-clear, _ = create_device_token(admin, "PC {username}", "workstation",
-                               room=user.employee.room, user=user)
+clear, _ = create_device_token(admin, "PC {username}{suffix}", "workstation",
+                               room=user.employee.room, user={bound})
 print(clear)
 """
 
@@ -77,9 +77,13 @@ class DemoServer:
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.load(response)["token"]
 
-    def device_token(self, username):
+    def device_token(self, username, room_only=False):
+        """A workstation device token in the person's room; ``room_only``: a person-less PC of
+        that room (a reception desk paired as a device)."""
+        code = DEVICE_TOKEN_CODE.format(username=username, suffix=" (Raum)" if room_only else "",
+                                        bound="None" if room_only else "user")
         result = subprocess.run(
-            [str(BIN / "beistand"), "shell", "-c", DEVICE_TOKEN_CODE.format(username=username)],
+            [str(BIN / "beistand"), "shell", "-c", code],
             env=self.env(), capture_output=True, text=True, timeout=60, check=True)
         return [line for line in result.stdout.split() if line.startswith("bsd_")][-1]
 

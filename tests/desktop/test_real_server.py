@@ -376,3 +376,42 @@ def test_settings_dialog_pairs_with_a_user_login(server):
     assert server.api("GET", "/api/v1/auth/me", dialog.token)["username"] == "kollege3"
     assert config.server == server.url
     delete_now(dialog)
+
+
+def test_a_pc_paired_as_a_room_device_sends_hotkey_and_icon_presses_as_such(server, tokens,
+                                                                              trays, tmp_path):
+    """A person-less PC paired with a room device token: its hotkey press is stored as
+    "hotkey" (it was "button" - shown as "Alarmtaster"), its desktop icon as "desktop_icon"."""
+    _melder, kollege = trays
+    admin = server.token("admin")
+    device_token = server.device_token("melder", room_only=True)
+    pc = make_tray(server, device_token, tmp_path / "empfang")
+
+    def close(alarm_id):
+        assert pump_until(lambda: alarm_id in kollege.windows, 20), kollege.windows
+        window = kollege.windows[alarm_id]
+        window.coming_button.click()  # a helper who comes may give the all-clear
+        assert pump_until(lambda: "Ihre Antwort: kommt" in window.status_label.text())
+        kollege.client.resolve(alarm_id).result(10)
+        assert pump_until(lambda: alarm_id not in kollege.windows, 10)
+
+    try:
+        pc.hotkey_pressed()  # what Ctrl+Alt+H calls
+        client_id = next(iter(pc.pending))
+        alarm_id = sent_alarm_id(pc, client_id)
+        assert "source=hotkey" in pc.client.sender._request(pc.client.outbox.get(client_id))[1]
+        detail = server.api("GET", f"/api/v1/alarms/{alarm_id}", admin)
+        assert detail["source"] == "hotkey", detail["source"]
+        assert detail["sender"]["name"] == "PC melder (Raum)"
+        close(alarm_id)
+    finally:
+        pc.close()
+        pc.client.stop()
+    # the desktop icon with the same device token
+    result = run_cli(tmp_path / "icon", "trigger", "--source", "desktop_icon",
+                     "--server", server.url, "--token", device_token)
+    assert result.returncode == 0, result.stdout + result.stderr
+    sent = list((tmp_path / "icon" / "state" / "outbox" / "sent").glob("*.json"))
+    alarm_id = json.loads(sent[0].read_text())["alarm_id"]
+    assert server.api("GET", f"/api/v1/alarms/{alarm_id}", admin)["source"] == "desktop_icon"
+    close(alarm_id)

@@ -76,10 +76,13 @@ class AlarmSender:
     # -- one attempt ------------------------------------------------------------------------
     def _request(self, item: PendingAlarm) -> tuple[str, str, dict]:
         if protocol.is_device_token(self.token):
-            # The trigger URL knows only the sources "button" and "phone"; which local way
-            # (tray, hotkey, icon) raised it stays in the client's log.
+            # A PC paired as a device (room or workstation device token) names the local way
+            # that raised the press - hotkey, tray, desktop icon or the USB/serial button -
+            # as the source: the server labels them apart ("Tastenkombination", not
+            # "Alarmtaster", for a hotkey press).
             url = protocol.trigger_url(self.server, self.token, template=item.template,
-                                       source="button", client_id=item.client_id,
+                                       source=item.source or "button",
+                                       client_id=item.client_id,
                                        pressed_at=None if self.no_pressed_at
                                        else item.created_at)
             return "POST", url, {}
