@@ -157,7 +157,8 @@ PAGES: dict[str, Rule] = {
 
 # Django's admin: only the administration role; everybody else is sent to its login. What the
 # admin gets where it is not 200: model permissions refuse adding a second body and deleting
-# bodies, employees (deactivated, never deleted), catalogue entries and alarm templates.
+# bodies, employees (deactivated, never deleted), catalogue entries, alarm templates and
+# enrolment codes (withdrawn, never deleted: a used one documents its device token).
 ADMIN_PREFIX = "django-admin/"
 ADMIN_PAGES: dict[str, Rule] = {
     "django-admin/login/": Rule(roles(ADMIN), ok=REDIRECT, deny=403, anon=LOGIN),
@@ -171,7 +172,8 @@ ADMIN_REFUSED = ("organisation/body/add/", "organisation/body/<path:object_id>/d
                  "organisation/employee/<path:object_id>/delete/",
                  "reports/offence/<path:object_id>/delete/",
                  "reports/helpoffer/<path:object_id>/delete/",
-                 "alarms/alarmtemplate/<path:object_id>/delete/")
+                 "alarms/alarmtemplate/<path:object_id>/delete/",
+                 "accounts/enrolmentcode/<path:object_id>/delete/")
 
 
 def admin_rule(pattern: str) -> Rule | None:
