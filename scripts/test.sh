@@ -134,7 +134,8 @@ fi
 # The desktop sessions of tests/desktop/test_xvfb_session.py and test_locked_session.py need a
 # virtual X server, a window manager, xdotool, D-Bus and Qt's xcb plugin libraries.
 QT_DEBS=(libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0
-         xvfb xdotool openbox dbus libxcb-cursor0)
+         xvfb xdotool openbox dbus libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
+         x11-utils)
 if [ "$(dpkg-query -W -f='${Status}\n' "${QT_DEBS[@]}" 2>/dev/null | grep -c 'ok installed')" \
         != "${#QT_DEBS[@]}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "Installing what the desktop client tests need: Qt libraries, Xvfb, openbox (Debian packages)"

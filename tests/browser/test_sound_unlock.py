@@ -3,6 +3,8 @@ the phone app show "Ton aktivieren" after login; the click unlocks audio and the
 Chromium runs here with the strict autoplay policy (sound only after a click on the document),
 as a browser with default settings does on a page the user has not used yet."""
 
+import json
+
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
@@ -22,6 +24,26 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 STRICT_AUTOPLAY = "--autoplay-policy=document-user-activation-required"
 PHONE_390 = {"width": 390, "height": 844}  # the documentation screenshot's phone
+
+# Headless Chromium does not hold to the strict policy every time: a fresh context's new
+# AudioContext was "running" without any click in 2 of 5 runs here. This makes the page's
+# AudioContext behave as the policy says, every time: suspended until the page has had a real
+# (trusted) click or key press, resumable only after one. The application code is unchanged.
+SOUND_NEEDS_A_CLICK = """(() => {
+  const Native = window.AudioContext;
+  if (!Native) { return; }
+  let clicked = false;
+  ["pointerdown", "mousedown", "click", "keydown", "touchstart"].forEach((type) => {
+    window.addEventListener(type, (e) => { if (e.isTrusted) { clicked = true; } }, true);
+  });
+  window.AudioContext = class extends Native {
+    constructor(...args) {
+      super(...args);
+      if (!clicked) { super.suspend(); }
+    }
+    resume() { return clicked ? super.resume() : Promise.resolve(); }
+  };
+})();"""
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +81,7 @@ def test_alarm_page_asks_to_enable_sound_and_the_click_unlocks_it(browser, live,
     context = browser.new_context(viewport=DESKTOP, locale="de-DE", timezone_id="Europe/Berlin")
     context.set_default_timeout(WAIT_MS)
     context.add_init_script(script=_axe_source())
+    context.add_init_script(script=SOUND_NEEDS_A_CLICK)
     client = Client()
     client.force_login(people["neighbour"])
     cookie = client.cookies[django_settings.SESSION_COOKIE_NAME]
@@ -84,15 +107,26 @@ def test_alarm_page_asks_to_enable_sound_and_the_click_unlocks_it(browser, live,
 
 def test_phone_app_asks_to_enable_sound_after_login(browser, app_server, people,  # noqa: F811
                                                     screenshots):
+    # The login's clicks happen in a browser context of their own: a click is a user activation,
+    # and what Chromium carries over from it within one context is not this test's subject.
+    paired = browser.new_context(viewport=PHONE_390, locale="de-DE",
+                                 timezone_id="Europe/Berlin", has_touch=True)
+    paired.set_default_timeout(WAIT_MS)
+    first = paired.new_page()
+    login(first, app_server, people["neighbour"])
+    token = first.evaluate("() => localStorage.getItem('beistand.app.token')")
+    paired.close()
+    assert token
+    # The app opened later, as from the home screen: paired, but not a single click yet.
     context = browser.new_context(viewport=PHONE_390, locale="de-DE",
                                   timezone_id="Europe/Berlin", has_touch=True)
     context.set_default_timeout(WAIT_MS)
     context.add_init_script(script=_axe_source())
+    context.add_init_script(script=SOUND_NEEDS_A_CLICK)
+    context.add_init_script(
+        script=f"localStorage.setItem('beistand.app.token', {json.dumps(token)});")
     page = context.new_page()
     try:
-        login(page, app_server, people["neighbour"])  # the login's clicks may unlock sound
-        page.close()
-        page = context.new_page()  # the app opened later, as from the home screen: no click yet
         page.goto(app_server.http + "/app/")
         page.locator("#screen-alarm").wait_for(state="visible")
         gate = page.locator("#sound-gate")
@@ -111,6 +145,7 @@ def test_alarm_page_does_not_ask_again_once_notifications_are_allowed(browser, l
     context = browser.new_context(viewport=DESKTOP, locale="de-DE", timezone_id="Europe/Berlin")
     context.set_default_timeout(WAIT_MS)
     context.grant_permissions(["notifications"], origin=live.http)
+    context.add_init_script(script=SOUND_NEEDS_A_CLICK)
     client = Client()
     client.force_login(people["neighbour"])
     cookie = client.cookies[django_settings.SESSION_COOKIE_NAME]

@@ -36,13 +36,21 @@ def wait_until(condition, timeout=20.0):
 
 @pytest.fixture(scope="module")
 def display():
-    for number in range(90, 140):
-        if not Path(f"/tmp/.X11-unix/X{number}").exists() and \
-                not Path(f"/tmp/.X{number}-lock").exists():
-            break
+    # Xvfb picks a free display itself (-displayfd): a number chosen here could be taken by
+    # another test process at the same moment. Key autorepeat is off in effect (30 s delay): on a
+    # loaded machine xdotool's key release can come late enough for the server to repeat the key
+    # ("Frrau"), which is not what is tested.
+    read_end, write_end = os.pipe()
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0",
+                             "1280x900x24", "-nolisten", "tcp", "-ardelay", "30000",
+                             "-arinterval", "30000"],
+                            pass_fds=(write_end,), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    os.close(write_end)
+    with os.fdopen(read_end) as numbers:
+        number = numbers.readline().strip()  # written once the server accepts connections
+    assert number.isdigit(), "Xvfb did not start"
     name = f":{number}"
-    xvfb = subprocess.Popen(["Xvfb", name, "-screen", "0", "1280x900x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     env = {**os.environ, "DISPLAY": name}
 
     def up():

@@ -390,7 +390,12 @@ async function flush() {
       const data = await sendEntry(entry);
       confirmed(entry, data);
     } catch (err) {
-      if (err.status && err.status < 500) { dropFromOutbox(entry); }
+      if (err.status && err.status < 500) {
+        // Refused for good: say so, never drop a queued alarm silently (an SMS offered for it
+        // stays offered: it is the way that is left).
+        dropFromOutbox(entry);
+        setResult("Alarm NICHT ausgelöst: " + err.message, "error");
+      }
     }
   }
   scheduleFlush();
