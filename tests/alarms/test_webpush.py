@@ -216,3 +216,22 @@ def test_without_vapid_keys_nothing_is_queued(server, people, fast_plan, token, 
     wait_for(lambda: AlarmRecipient.objects.filter(alarm_id=alarm_id).exists(),
              what="alarm dispatched")
     assert not PushMessage.objects.exists()
+
+
+def test_no_push_once_the_alarm_has_ended(server, people, fast_plan, token, vapid, push_service):
+    """Like SMS and calls: a push still queued (here: waiting for its retry) when the all-clear
+    comes is never sent; it fails with the reason and no second request reaches the service."""
+    push_service.statuses = [503]
+    t_sender, t_nb = token(people["sender"]), token(people["neighbour"])
+    browser = Browser(f"{push_service.url}/push/spaet")
+    post(server, "/api/v1/push/subscriptions", t_nb, browser.subscription())
+    alarm_id = post(server, "/api/v1/alarms", t_sender, {"template": "beistand"}).json()["id"]
+    wait_for(lambda: PushMessage.objects.filter(attempts=1, state="queued").exists(),
+             what="first push attempt refused by the service")
+    assert post(server, f"/api/v1/alarms/{alarm_id}/resolve", t_sender,
+                {}).status_code == 200
+    wait_for(lambda: PushMessage.objects.filter(state="failed").exists(), timeout=15,
+             what="queued push given up after the all-clear")
+    (msg,) = PushMessage.objects.all()
+    assert msg.error == webpush.STALE_REASON
+    assert [r["status"] for r in push_service.requests] == [503]

@@ -15,13 +15,13 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.utils import timezone
 
-from beistand.alarms import lifecycle, locations, payloads
-from beistand.alarms.models import Alarm, AlarmRecipient, VoiceCall
+from beistand.alarms import locations, payloads
+from beistand.alarms.alarm_outbox import AlarmBoundOutbox, cut
+from beistand.alarms.models import AlarmRecipient, VoiceCall
 from beistand.alarms.sms import normalise_number
 from beistand.notify import gateway
-from beistand.notify.outbox import Outbox, Undeliverable
+from beistand.notify.outbox import Outbox
 
 logger = logging.getLogger("beistand.alarms.calls")
 
@@ -38,17 +38,13 @@ def enabled() -> bool:
     return bool(settings.SMS_CALL_URL) and settings.SMS_PROVIDER == "http"
 
 
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
 def call_text(alarm) -> str:
     """What the gateway reads out: alarm number, template, place, the keys. Short, bounded."""
-    where = _cut(locations.one_line(payloads.location_of(alarm)), 200)
+    where = cut(locations.one_line(payloads.location_of(alarm)), 200)
     test = "Probealarm. " if alarm.template.test else ""
     keys = ("Taste 1 für Ich komme. Taste 2 für Kann nicht." if alarm.template.come
             else "Nicht zum Ort kommen. Bitte den Anweisungen folgen.")
-    return _cut(f"{test}Stiller Alarm Nummer {alarm.pk}: {_cut(alarm.template.name, 80)}. "
+    return cut(f"{test}Stiller Alarm Nummer {alarm.pk}: {cut(alarm.template.name, 80)}. "
                 f"Ort: {where}. {keys}", TEXT_MAX)
 
 
@@ -74,35 +70,15 @@ def due_ids(now=None) -> list[int]:
     return OUTBOX.due(now)
 
 
-def cancel_if_alarm_ended(call_id: int) -> bool:
-    return bool(VoiceCall.objects.filter(
-        pk=call_id, state=VoiceCall.State.QUEUED, alarm__state__in=lifecycle.FINAL).update(
-        state=VoiceCall.State.CANCELLED, error=STALE_REASON, next_attempt_at=None,
-        updated_at=timezone.now()))
-
-
-def send_one(call_id: int) -> str:
-    """Hand one queued call to the gateway. -> "sent", "retry", "failed", "taken" or
-    "cancelled" (its alarm has ended)."""
-    if cancel_if_alarm_ended(call_id):
-        return "cancelled"
-    attempt = OUTBOX.send(call_id, _to_gateway)
-    if attempt.outcome == "failed" and attempt.error == STALE_REASON:
-        VoiceCall.objects.filter(pk=call_id).update(state=VoiceCall.State.CANCELLED)
-        return "cancelled"
-    if attempt.outcome in ("retry", "failed"):
-        logger.warning("Anruf %s an Gateway fehlgeschlagen (Versuch %s): %s", call_id,
-                       attempt.attempts, attempt.error if attempt.error_type == "GatewayError"
-                       else attempt.error_type)
-    return attempt.outcome
-
-
 def _to_gateway(call: VoiceCall) -> dict:
-    # The alarm may have ended between the check in send_one and the claim.
-    if call.alarm_id and not Alarm.objects.filter(pk=call.alarm_id,
-                                                 state__in=lifecycle.OPEN).exists():
-        raise Undeliverable(STALE_REASON)
     gateway_id = gateway.post_json(settings.SMS_CALL_URL, {
         "to": call.phone, "text": call.text, "language": "de-DE",
         "sender": settings.SMS_SENDER, "reference": f"call-{call.pk}", "digits": ["1", "2"]})
     return {"gateway_id": gateway_id}
+
+
+# Never placed once the alarm has ended: checked before the claim and again before the gateway.
+SENDER = AlarmBoundOutbox(OUTBOX, STALE_REASON, _to_gateway, logger, "Anruf",
+                          own_errors=("GatewayError",))
+cancel_if_alarm_ended = SENDER.cancel_if_alarm_ended
+send_one = SENDER.send_one

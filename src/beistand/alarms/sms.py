@@ -23,11 +23,12 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from beistand.alarms import answer_links, lifecycle, locations, payloads
-from beistand.alarms.models import Alarm, SmsMessage
+from beistand.alarms import answer_links, locations, payloads
+from beistand.alarms.alarm_outbox import AlarmBoundOutbox, cut
+from beistand.alarms.models import SmsMessage
 from beistand.core.errors import InvalidInput
 from beistand.notify import gateway
-from beistand.notify.outbox import Outbox, Undeliverable
+from beistand.notify.outbox import Outbox
 
 logger = logging.getLogger("beistand.alarms.sms")
 
@@ -48,10 +49,6 @@ PLACE_MAX = 300
 NAME_MAX = 100
 
 
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
 def answer_part(link: str) -> str:
     """How a receiver answers: by SMS (when inbound SMS are set up) and through the link."""
     by_sms = "SMS 1 = Ich komme, 2 = Kann nicht, oder " if settings.SMS_INBOUND_SECRET else ""
@@ -67,11 +64,11 @@ def alarm_text(alarm, link: str = "") -> str:
     phone = (sender.get("mobile") or sender.get("phone") or "")[:40]
     test = "PROBEALARM " if alarm.template.test else ""
     at = timezone.localtime(alarm.triggered_at).strftime("%d.%m. %H:%M")
-    head = f"{test}ALARM Nr. {alarm.pk} {_cut(alarm.template.name, 80)}, {at} Uhr. Ort: "
-    tail = f". Von: {_cut(sender['name'], NAME_MAX)}" + (f", Tel. {phone}" if phone else "")
+    head = f"{test}ALARM Nr. {alarm.pk} {cut(alarm.template.name, 80)}, {at} Uhr. Ort: "
+    tail = f". Von: {cut(sender['name'], NAME_MAX)}" + (f", Tel. {phone}" if phone else "")
     tail += answer_part(link)
     room = min(PLACE_MAX, SMS_MAX - len(head) - len(tail))
-    where = _cut(locations.one_line(payloads.location_of(alarm)), room)
+    where = cut(locations.one_line(payloads.location_of(alarm)), room)
     return (head + where + tail)[:SMS_MAX]
 
 
@@ -105,39 +102,15 @@ def due_ids(now=None) -> list[int]:
 STALE_REASON = "nicht gesendet: Alarm bereits beendet (Entwarnung oder abgebrochen)"
 
 
-def cancel_if_alarm_ended(sms_id: int) -> bool:
-    """An SMS queued for an alarm that has since been resolved or cancelled is never sent: it
-    becomes *cancelled* with the reason (no attempt counted, so it is no gateway failure)."""
-    return bool(SmsMessage.objects.filter(
-        pk=sms_id, direction=SmsMessage.Direction.OUT, state=SmsMessage.State.QUEUED,
-        alarm__state__in=lifecycle.FINAL).update(
-        state=SmsMessage.State.CANCELLED, error=STALE_REASON, next_attempt_at=None,
-        updated_at=timezone.now()))
-
-
-def send_one(sms_id: int) -> str:
-    """Hand one queued SMS to the gateway. -> "sent", "retry", "failed", "taken" or
-    "cancelled" (its alarm has ended: checked at send time, see ``cancel_if_alarm_ended``)."""
-    if cancel_if_alarm_ended(sms_id):
-        return "cancelled"
-    attempt = OUTBOX.send(sms_id, _to_gateway)
-    if attempt.outcome == "failed" and attempt.error == STALE_REASON:
-        SmsMessage.objects.filter(pk=sms_id).update(state=SmsMessage.State.CANCELLED)
-        return "cancelled"
-    if attempt.outcome in ("retry", "failed"):
-        # Our own errors name no one; an OSError's text holds the spool path with the number.
-        logger.warning("SMS %s an Gateway fehlgeschlagen (Versuch %s): %s", sms_id,
-                       attempt.attempts, attempt.error if attempt.error_type == "RuntimeError"
-                       else attempt.error_type)
-    return attempt.outcome
-
-
 def _to_gateway(sms: SmsMessage) -> dict:
-    # The alarm may have ended between the check in send_one and the claim.
-    if sms.alarm_id and not Alarm.objects.filter(pk=sms.alarm_id,
-                                                 state__in=lifecycle.OPEN).exists():
-        raise Undeliverable(STALE_REASON)
     return {"gateway_id": (provider().send(sms) or "")[:100]}
+
+
+# Never sent once the alarm has ended: checked before the claim and again before the gateway.
+SENDER = AlarmBoundOutbox(OUTBOX, STALE_REASON, _to_gateway, logger, "SMS",
+                          own_errors=("RuntimeError",))
+cancel_if_alarm_ended = SENDER.cancel_if_alarm_ended
+send_one = SENDER.send_one
 
 
 class HttpJsonProvider:

@@ -28,6 +28,7 @@ from django.utils import timezone
 from ninja import Router, Schema, Status
 from pydantic import Field
 
+from beistand.alarms import lifecycle
 from beistand.core.api import Str, StrictSchema
 from beistand.core.errors import Conflict, InvalidInput, NotFound
 from beistand.notify.outbox import Outbox, Undeliverable
@@ -305,6 +306,9 @@ def due_ids(now=None) -> list[int]:
     return OUTBOX.due(now)
 
 
+STALE_REASON = "nicht gesendet: Alarm bereits beendet (Entwarnung oder abgebrochen)"
+
+
 def send_one(push_id: int) -> str:
     """Hand one queued push to its push service. -> "sent", "retry", "failed" or "taken"."""
     attempt = OUTBOX.send(push_id, _to_push_service)
@@ -318,6 +322,11 @@ def send_one(push_id: int) -> str:
 def _to_push_service(msg: PushMessage) -> None:
     from pywebpush import WebPushException, webpush
 
+    # Like SMS and calls (alarms.alarm_outbox): never pushed once the alarm has ended. Rows
+    # without an alarm (a lone-worker visit's question) always go.
+    if msg.alarm_id and not PushMessage.objects.filter(
+            pk=msg.pk, alarm__state__in=lifecycle.OPEN).exists():
+        raise Undeliverable(STALE_REASON)
     sub = msg.subscription
     if sub is None:
         raise Undeliverable("Abonnement entfernt")
