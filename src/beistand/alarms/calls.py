@@ -16,11 +16,10 @@ from datetime import timedelta
 
 from django.conf import settings
 
-from beistand.alarms import locations, payloads
+from beistand.alarms import gateway, locations, payloads
 from beistand.alarms.alarm_outbox import AlarmBoundOutbox, cut
 from beistand.alarms.models import AlarmRecipient, VoiceCall
 from beistand.alarms.sms import normalise_number
-from beistand.notify import gateway
 from beistand.notify.outbox import Outbox
 
 logger = logging.getLogger("beistand.alarms.calls")

@@ -23,11 +23,10 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from beistand.alarms import answer_links, locations, payloads
+from beistand.alarms import answer_links, gateway, locations, payloads
 from beistand.alarms.alarm_outbox import AlarmBoundOutbox, cut
 from beistand.alarms.models import SmsMessage
 from beistand.core.errors import InvalidInput
-from beistand.notify import gateway
 from beistand.notify.outbox import Outbox
 
 logger = logging.getLogger("beistand.alarms.sms")
