@@ -135,3 +135,27 @@ def test_the_server_lane_runs_the_visit_timers(people, fast_plan, t0):
     ServerLane().scheduler.run("mobile.visit_timers", now=t0 + timedelta(minutes=13))
     visit.refresh_from_db()
     assert visit.state == Visit.State.ALARMED and visit.alarm is not None
+
+
+def test_the_question_and_the_prealarm_reach_the_phone_by_web_push(people, t0, settings):
+    """The person's subscribed phone gets the question and the pre-alarm as pushes of their
+    own (no alarm attached), and a phone without a subscription nothing."""
+    from beistand.alarms.webpush import PushMessage, PushSubscription
+
+    settings.VAPID_PRIVATE_KEY = "x" * 43
+    settings.VAPID_PUBLIC_KEY = "y" * 87
+    sender = people["sender"]
+    PushSubscription.objects.create(user=sender, endpoint="https://push.example/sender",
+                                    p256dh="p", auth="a")
+    PushSubscription.objects.create(user=people["neighbour"],
+                                    endpoint="https://push.example/other", p256dh="p", auth="a")
+    visit = services.start(sender, address="Lindenweg 7, 12345 Teststadt", minutes=30,
+                           position=POS, now=t0)
+    visits.run_due(t0 + timedelta(minutes=25))
+    visits.run_due(t0 + timedelta(minutes=30))
+    pushes = list(PushMessage.objects.order_by("pk"))
+    assert [p.subscription.endpoint for p in pushes] == ["https://push.example/sender"] * 2
+    payloads = [json.loads(p.payload) for p in pushes]
+    assert [p["title"] for p in payloads] == ["Alles in Ordnung?", "Voralarm: Alles in Ordnung?"]
+    assert all(p["type"] == "visit" and p["visit_id"] == visit.pk for p in payloads)
+    assert all(p.alarm_id is None for p in pushes)

@@ -285,20 +285,29 @@ def alarm_payload(alarm) -> dict:
             "triggered_at": payloads.iso(alarm.triggered_at)}
 
 
-def queue_alarm_push(alarm, user_ids, now) -> int:
-    """In the alarm's transaction: a push row per subscription of the notified people."""
+def queue_push(user_ids, payload, now, alarm=None) -> int:
+    """In the caller's transaction: a push row with ``payload`` (a dict, or a function that
+    makes it, called only when someone has a subscription) per subscription of the people
+    ``user_ids`` (an alarm's, or a lone-worker visit's question with ``alarm`` None)."""
     if not configured() or not user_ids:
         return 0
     subs = list(PushSubscription.objects.filter(user_id__in=set(user_ids))
                 .values_list("id", flat=True))
     if not subs:
         return 0
-    payload = json.dumps(alarm_payload(alarm), ensure_ascii=False)
+    body = json.dumps(payload() if callable(payload) else payload, ensure_ascii=False)
     PushMessage.objects.bulk_create([
-        PushMessage(subscription_id=s, alarm=alarm, payload=payload,
+        PushMessage(subscription_id=s, alarm=alarm, payload=body,
                     state=PushMessage.State.QUEUED, created_at=now, updated_at=now,
                     next_attempt_at=now) for s in subs])
     return len(subs)
+
+
+def queue_alarm_push(alarm, user_ids, now) -> int:
+    """In the alarm's transaction: a push row per subscription of the notified people."""
+    if not configured() or not user_ids:
+        return 0
+    return queue_push(user_ids, lambda: alarm_payload(alarm), now, alarm=alarm)
 
 
 def due_ids(now=None) -> list[int]:

@@ -250,7 +250,6 @@ def _notify(visit, kind: str) -> None:
     """Tell the person's phone outside the open app: a Web Push (if the body has VAPID keys and
     the phone subscribed). The open app reads the state itself; the server's alarm never depends
     on either."""
-    import json
 
     from beistand.alarms import webpush
 
@@ -265,15 +264,8 @@ def _notify(visit, kind: str) -> None:
                "body": (f"Ohne Antwort geht um {alarm_at} Uhr ein Alarm an Ihr Team."
                         if kind == "prealarm" else
                         f"Ihr Besuch ({visit.address}) endet um {end} Uhr. Bitte bestätigen.")}
-    now = timezone.now()
     with transaction.atomic():
-        subs = list(webpush.PushSubscription.objects.filter(user_id=visit.user_id)
-                    .values_list("id", flat=True))
-        webpush.PushMessage.objects.bulk_create([
-            webpush.PushMessage(subscription_id=s, payload=json.dumps(payload,
-                                                                      ensure_ascii=False),
-                                state=webpush.PushMessage.State.QUEUED, created_at=now,
-                                updated_at=now, next_attempt_at=now) for s in subs])
+        webpush.queue_push([visit.user_id], payload, timezone.now())
 
 
 def running_visit_place(user):
