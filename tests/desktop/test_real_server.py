@@ -15,6 +15,7 @@ import pytest
 from beistand_desktop.backoff import Backoff
 from beistand_desktop.client import AlarmClient
 from beistand_desktop.config import Config
+from beistand_desktop.connection import Status
 from beistand_desktop.cursor import EventCursor
 from beistand_desktop.gui import icons
 from beistand_desktop.gui.tray import TrayController
@@ -257,12 +258,18 @@ def test_desktop_icon_raises_the_alarm(server, tokens, trays, tmp_path):
 def test_press_while_server_is_down_goes_out_on_reconnect_and_is_marked_delayed(server, trays):
     melder, kollege = trays
     server.stop()
-    assert pump_until(lambda: melder.state == icons.DISCONNECTED, 20)
-    client_id = melder.raise_alarm("tray")
-    assert pump_until(lambda: any("NOCH NICHT übermittelt" in n for n in melder.notices), 15)
-    assert melder.state == icons.PENDING
-    assert [i.client_id for i in melder.client.outbox.pending()] == [client_id]
-    server.start()
+    try:
+        # The core notices the lost server (the icon then shows "keine Verbindung" unless an
+        # alarm window is open, which "Alarm aktiv" outranks).
+        assert pump_until(lambda: melder.client.status != Status.CONNECTED, 20), \
+            (melder.client.status, melder.state, list(melder.windows), melder.sent_alarms)
+        client_id = melder.raise_alarm("tray")
+        assert pump_until(lambda: any("NOCH NICHT übermittelt" in n for n in melder.notices),
+                          15)
+        assert melder.state == icons.PENDING
+        assert [i.client_id for i in melder.client.outbox.pending()] == [client_id]
+    finally:
+        server.start()  # also when an assertion failed: the module's other tests need it
     alarm_id = sent_alarm_id(melder, client_id, timeout=60)
     item = melder.client.outbox.get(client_id)
     assert item.delayed and item.attempts > 1
