@@ -96,7 +96,9 @@ def test_the_target_month_cell_is_noisy_even_when_small(staff, settings):
     figure shown is "<5" or 0 – a 0 does not prove that the month was empty."""
     make_incident(staff["jugend"], at(2025, 3, 20), level=3)
     shown = set()
-    for i in range(24):
+    # Installations differ by their secret key; 0 comes up for only some of them (24 keys had
+    # shown no 0 for the record key a PostgreSQL sequence gave), so ask enough of them.
+    for i in range(200):
         settings.SECRET_KEY = f"installation-{i:03d}-" + "y" * 50
         shown.add(figures(**{"from": "2025-03-01", "to": "2025-03-31"})["incidents"])
     assert shown == {0, "<5"}
