@@ -104,7 +104,7 @@ def test_receive_window_fits_a_small_x_screen_with_a_window_manager(tmp_path, wi
             with log.open("wb") as out:
                 wm = subprocess.Popen(["openbox", "--sm-disable"], env=env, stdout=out,
                                       stderr=subprocess.STDOUT)
-            assert wait_until(lambda: wm_running() or wm.poll() is not None)
+            assert wait_until(lambda wm=wm: wm_running() or wm.poll() is not None)
             if wm.poll() is None and wm_running():
                 break
             logs.append(f"exit {wm.poll()}: {log.read_text()}")

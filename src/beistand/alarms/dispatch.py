@@ -113,7 +113,7 @@ def _next_tiers(alarm, now, after: int, planned=None) -> int:
                                          text=f"Stufe {tier.order} ({tier.get_kind_display()}): "
                                               "niemand online – sofort weiter")
             continue
-        if last and not _anyone_reached(alarm):
+        if last and online == 0 and not _anyone_reached(alarm):
             # Nobody was online in any tier: the sender must not wait for the last resort.
             tell_nobody_coming(alarm, "unreached")
         if alarm.template.escalate:

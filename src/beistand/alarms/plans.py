@@ -21,22 +21,30 @@ from beistand.organisation.models import Employee
 
 
 def resolve_plan(room=None, unit=None) -> AlarmPlan | None:
+    """The plan for an alarm: the room's, else the nearest unit's up the unit tree, else the
+    site's, else the default plan. One query for the candidates (this runs on every alarm's
+    delivery); a unit's parents are loaded only while a unit plan may still apply."""
+    site_id = room.floor.building.site_id if room is not None else None
+    wanted = Q(scope=AlarmPlan.Scope.DEFAULT) | Q(scope=AlarmPlan.Scope.UNIT)
     if room is not None:
-        plan = AlarmPlan.objects.filter(scope=AlarmPlan.Scope.ROOM, room=room).first()
-        if plan:
-            return plan
-    node = unit
-    while node is not None:
-        plan = AlarmPlan.objects.filter(scope=AlarmPlan.Scope.UNIT, unit=node).first()
-        if plan:
-            return plan
-        node = node.parent
-    if room is not None:
-        plan = AlarmPlan.objects.filter(scope=AlarmPlan.Scope.SITE,
-                                        site_id=room.floor.building.site_id).first()
-        if plan:
-            return plan
-    return AlarmPlan.objects.filter(scope=AlarmPlan.Scope.DEFAULT).first()
+        wanted |= Q(scope=AlarmPlan.Scope.ROOM, room=room)
+        wanted |= Q(scope=AlarmPlan.Scope.SITE, site_id=site_id)
+    first: dict[tuple[str, int | None], AlarmPlan] = {}
+    for plan in AlarmPlan.objects.filter(wanted).order_by("scope", "name"):
+        target = {AlarmPlan.Scope.ROOM: plan.room_id, AlarmPlan.Scope.UNIT: plan.unit_id,
+                  AlarmPlan.Scope.SITE: plan.site_id}.get(plan.scope)
+        first.setdefault((plan.scope, target), plan)
+    if room is not None and (AlarmPlan.Scope.ROOM, room.pk) in first:
+        return first[(AlarmPlan.Scope.ROOM, room.pk)]
+    if any(scope == AlarmPlan.Scope.UNIT for scope, _ in first):
+        node = unit
+        while node is not None:
+            if (AlarmPlan.Scope.UNIT, node.pk) in first:
+                return first[(AlarmPlan.Scope.UNIT, node.pk)]
+            node = node.parent
+    if room is not None and (AlarmPlan.Scope.SITE, site_id) in first:
+        return first[(AlarmPlan.Scope.SITE, site_id)]
+    return first.get((AlarmPlan.Scope.DEFAULT, None))
 
 
 # The last tier of every plan is its last resort: never skipped for "nobody online", it reaches

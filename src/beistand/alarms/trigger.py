@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from beistand.alarms import device_location, dispatch, lifecycle, locations, records, runtime
@@ -131,13 +130,9 @@ def trigger(*, user=None, device=None, template: str = "beistand", source: str =
     now = timezone.now()
     # A retry of a press already stored (same client_id within the window) returns that
     # alarm; the unique constraint decides between concurrent retries of a person's press.
-    existing = _existing(user, device, client_id, now)
-    if existing is not None and existing.template.test and not tpl.test:
-        # A real alarm never returns a running Probealarm with the same client_id (a desk
-        # phone that reuses its id after a self-test): the Probealarm gives up the key below.
-        existing = None
-    if existing is not None:
-        return Triggered(existing, created=False, deduplicated=True)
+    holder = _key_holder(user, device, client_id)
+    if holder is not None and _is_retry_of(holder, tpl, now):
+        return Triggered(holder, created=False, deduplicated=True)
     if user is not None and device is None:
         _refuse_flood(user, client_id)  # a device's presses have their own limit
     # In a server process the engine delivers right after commit, so the sender's
@@ -146,15 +141,10 @@ def trigger(*, user=None, device=None, template: str = "beistand", source: str =
     deferred = runtime.running() and not countdown_s
     try:
         with transaction.atomic(), audit.acting_as(records.actor(user, device)):
-            if client_id:
-                # An earlier press with this client_id is outside the window (or ended by the
-                # all-clear): it gives up the key, this press is a new alarm.
-                cutoff = now - timedelta(seconds=settings.ALARM_CLIENT_ID_WINDOW_SECONDS)
-                ended = Q(triggered_at__lt=cutoff) | Q(state=lifecycle.State.RESOLVED)
-                if not tpl.test:
-                    ended |= Q(template__test=True)
-                _same_sender(user, device).filter(client_key=client_id).filter(ended).update(
-                    client_key="")
+            if holder is not None:
+                # The earlier press with this client_id is outside the window, ended by the
+                # all-clear, or a Probealarm: it gives up the key, this press is a new alarm.
+                Alarm.objects.filter(pk=holder.pk, client_key=client_id).update(client_key="")
             alarm = Alarm.objects.create(
                 template=tpl, sender=employee, sender_user=user, device=device, source=source,
                 client_id=client_id, client_key=client_id, pressed_at=pressed_at, room=room,
@@ -196,6 +186,26 @@ def _same_sender(user, device):
     if user is not None:
         return Alarm.objects.filter(sender_user=user)
     return Alarm.objects.filter(device=device, sender_user=None)
+
+
+def _key_holder(user, device, client_id):
+    """The sender's alarm that holds ``client_id`` as its key (at most one: a unique
+    constraint), or None. One query on every trigger with a ``client_id``."""
+    if not client_id:
+        return None
+    return (_same_sender(user, device).filter(client_key=client_id)
+            .select_related("template").first())
+
+
+def _is_retry_of(alarm, tpl, now) -> bool:
+    """Whether a press with the key of ``alarm`` is a retry of it: raised within
+    ``ALARM_CLIENT_ID_WINDOW_SECONDS`` and not ended by an all-clear. A real alarm never
+    returns a running Probealarm with the same key (a desk phone that reuses its id after a
+    self-test)."""
+    window = timedelta(seconds=settings.ALARM_CLIENT_ID_WINDOW_SECONDS)
+    if alarm.triggered_at < now - window or alarm.state == lifecycle.State.RESOLVED:
+        return False
+    return not (alarm.template.test and not tpl.test)
 
 
 def _existing(user, device, client_id, now):
