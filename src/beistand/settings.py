@@ -487,6 +487,22 @@ if SMS_CALL_URL:
     if SMS_PROVIDER != "http":
         raise ImproperlyConfigured("BEISTAND_SMS_CALL_URL needs BEISTAND_SMS_PROVIDER=http (the "
                                    "call API is the HTTP gateway's)")
+# Settings that only work together: a fan-out backend without its server, an SMS provider
+# without its address would start a system whose alarms never reach the other processes or
+# whose last resort (SMS) silently sends nothing.
+if ALARM_FANOUT == "redis" and not REDIS_URL:
+    raise ImproperlyConfigured("BEISTAND_ALARM_FANOUT=redis needs REDIS_URL (the Redis server "
+                               "the server processes publish alarm events to)")
+if ALARM_FANOUT == "postgres" and "postgresql" not in DATABASES["default"]["ENGINE"]:
+    raise ImproperlyConfigured("BEISTAND_ALARM_FANOUT=postgres needs a PostgreSQL DATABASE_URL "
+                               "(it uses LISTEN/NOTIFY); on SQLite use auto or inprocess")
+if SMS_PROVIDER == "http":
+    from urllib.parse import urlsplit as _urlsplit
+
+    _send = _urlsplit(SMS_HTTP_URL.strip())
+    if _send.scheme not in ("http", "https") or not _send.hostname:
+        raise ImproperlyConfigured("BEISTAND_SMS_PROVIDER=http needs BEISTAND_SMS_HTTP_URL, an "
+                                   f"http(s) URL of the gateway; got {SMS_HTTP_URL!r}")
 # Every alarm SMS to a receiver carries a one-time answer link (BASE_URL/a/<token>); it expires
 # when the alarm ends or after this many hours. More than ALARM_ANSWER_LINK_MAX_MISSES requests
 # for unknown or expired links from one address within 10 minutes get 429.

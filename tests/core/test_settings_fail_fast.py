@@ -46,3 +46,23 @@ def test_choices_are_read_without_case_or_blanks(tmp_path):
     result = _start(tmp_path, BEISTAND_SMS_PROVIDER=" Gammu ", BEISTAND_ALARM_FANOUT="INPROCESS",
                     BEISTAND_LOG_LEVEL="warning")
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"BEISTAND_ALARM_FANOUT": "redis"}, "BEISTAND_ALARM_FANOUT=redis needs REDIS_URL"),
+    ({"BEISTAND_ALARM_FANOUT": "postgres"},
+     "BEISTAND_ALARM_FANOUT=postgres needs a PostgreSQL DATABASE_URL"),
+    ({"BEISTAND_SMS_PROVIDER": "http"}, "BEISTAND_SMS_PROVIDER=http needs BEISTAND_SMS_HTTP_URL"),
+    ({"BEISTAND_SMS_PROVIDER": "http", "BEISTAND_SMS_HTTP_URL": "gateway.local/send"},
+     "got 'gateway.local/send'"),
+])
+def test_settings_that_only_work_together_stop_start_up_alone(tmp_path, env, message):
+    result = _start(tmp_path, **env)
+    assert result.returncode != 0 and message in result.stderr, result.stderr
+
+
+def test_settings_that_work_together_start(tmp_path):
+    result = _start(tmp_path, BEISTAND_ALARM_FANOUT="redis", REDIS_URL="redis://127.0.0.1:6379/0",
+                    BEISTAND_SMS_PROVIDER="http",
+                    BEISTAND_SMS_HTTP_URL="https://sms.example.org/send")
+    assert result.returncode == 0, result.stderr
