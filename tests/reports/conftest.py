@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from beistand.accounts.roles import Role
 from beistand.reports import services
+from beistand.reports.models import Status
 from beistand.reports.services import PerpetratorInput, ReportInput
 
 
@@ -43,3 +44,24 @@ def submitted(cast):
     def make(**kwargs):
         return services.create_report(cast["melder"], report_input(**kwargs), submit=True)
     return make
+
+
+# --- The workflow table walked by the tests (test_workflow_table, test_workflow_states) ----------
+
+ACTOR_USER = {"reporter": "melder", "supervisor": "chefin", "personnel": "personal",
+              "zks": "zks"}
+PAYLOAD = {
+    "return": {"comment": "Bitte Uhrzeit ergänzen."},
+    "file_complaint": {"police_file_number": "KK11-2026-4711"},
+    "close": {"reason": "Unterhalb der Eintragungsschwelle."},
+}
+# For each state, how to get a fresh report there (offence chosen so every row's conditions hold).
+PATH = {
+    Status.DRAFT: [],
+    Status.SUBMITTED: ["submit"],
+    Status.RETURNED: ["submit", "return"],
+    Status.RELEASED: ["submit", "release"],
+    Status.COMPLAINT_FILED: ["submit", "release", "file_complaint"],
+    Status.PUBLISHED: ["submit", "release", "file_complaint", "publish"],
+    Status.CLOSED: ["submit", "release", "file_complaint", "close"],
+}

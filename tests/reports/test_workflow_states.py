@@ -12,26 +12,7 @@ from beistand.notify.models import OutgoingMail
 from beistand.reports import attachments, deadlines, notifications, services, workflow
 from beistand.reports.models import Report, Status
 from beistand.stats import queries
-from tests.reports.conftest import report_input
-
-ACTOR_USER = {"reporter": "melder", "supervisor": "chefin", "personnel": "personal",
-              "zks": "zks"}
-PAYLOAD = {
-    "return": {"comment": "Bitte Uhrzeit ergänzen."},
-    "file_complaint": {"police_file_number": "KK11-2026-4711"},
-    "close": {"reason": "Ohne Eintragung abgeschlossen."},
-}
-# How a fresh level-2 report gets into each state.
-PATH = {
-    Status.DRAFT: [],
-    Status.SUBMITTED: ["submit"],
-    Status.RETURNED: ["submit", "return"],
-    Status.RELEASED: ["submit", "release"],
-    Status.COMPLAINT_FILED: ["submit", "release", "file_complaint"],
-    Status.PUBLISHED: ["submit", "release", "file_complaint", "publish"],
-    Status.CLOSED: ["submit", "release", "file_complaint", "close"],
-}
-
+from tests.reports.conftest import ACTOR_USER, PATH, PAYLOAD, report_input
 
 # --- The table on its own ------------------------------------------------------------------
 
@@ -156,6 +137,12 @@ def test_derived_facts_agree_with_the_table(cast, state, settings):
         assert not services.queue(cast["zks"]).filter(pk=report.pk).exists()
     elif f.responsible == "zks":
         assert services.queue(cast["zks"]).filter(pk=report.pk).exists()
+    elif any(t.actor == "zks" for t in workflow.transitions_from(state)):
+        # Released, not yet the ZKS's turn: in its queue only where it may close at once
+        # (no attack, below the entry threshold - the conditions of the table's row).
+        report.refresh_from_db()
+        may_close = not report.attack and report.hazard_level < workflow.entry_threshold()
+        assert services.queue(cast["zks"]).filter(pk=report.pk).exists() == may_close
 
     # The reporter edits and attaches where the table says so.
     if f.reporter_edits:
@@ -199,3 +186,8 @@ def test_reminder_and_escalation_use_the_states_texts(cast):
     escalation = OutgoingMail.objects.get(reason=f"report:{report.pk}:released:escalation")
     assert " ".join(f.todo.split()) in " ".join(reminder.body.split())
     assert f.responsible_phrase in " ".join(escalation.body.split())
+
+
+def test_victims_are_confirmed_only_while_the_supervisor_checks():
+    assert workflow.states(victims_confirmable=True) == (Status.SUBMITTED,)
+

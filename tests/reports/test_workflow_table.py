@@ -10,28 +10,9 @@ from beistand.core.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from beistand.register.models import RegisterEntry
 from beistand.reports import services, workflow
 from beistand.reports.models import Report, Status, StatusChange
-from tests.reports.conftest import report_input
+from tests.reports.conftest import ACTOR_USER, PATH, PAYLOAD, report_input
 
 pytestmark = pytest.mark.django_db
-
-ACTOR_USER = {"reporter": "melder", "supervisor": "chefin", "personnel": "personal",
-              "zks": "zks"}
-PAYLOAD = {
-    "return": {"comment": "Bitte Uhrzeit ergänzen."},
-    "file_complaint": {"police_file_number": "KK11-2026-4711"},
-    "close": {"reason": "Unterhalb der Eintragungsschwelle."},
-}
-# For each state, how to get a fresh report there (offence chosen so every row's conditions hold).
-PATH = {
-    Status.DRAFT: [],
-    Status.SUBMITTED: ["submit"],
-    Status.RETURNED: ["submit", "return"],
-    Status.RELEASED: ["submit", "release"],
-    Status.COMPLAINT_FILED: ["submit", "release", "file_complaint"],
-    Status.PUBLISHED: ["submit", "release", "file_complaint", "publish"],
-    Status.CLOSED: ["submit", "release", "file_complaint", "close"],
-}
-
 
 def _walk(cast, row: workflow.Transition):
     offences = ("controversy",) if row.conditions and "no_attack" in row.conditions \

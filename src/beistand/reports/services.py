@@ -290,8 +290,10 @@ def update_report(user, report_id: int, data: ReportInput, submit: bool = False,
             for checked in files:
                 stored.append(attachments.store(user, report, checked))
             if submit:
-                _do_transition(user, report, "submit" if report.status == Status.DRAFT
-                               else "resubmit", {})
+                # The reporter's way on from a draft or a returned report (the table's row).
+                (step,) = [t.action for t in workflow.transitions_from(report.status)
+                           if t.actor == "reporter"] or ["submit"]
+                _do_transition(user, report, step, {})
     except BaseException:
         attachments.discard(stored)
         raise
@@ -313,7 +315,7 @@ def confirm_victim(user, report_id: int, employee_id) -> Report:
                 or org.direct_supervisor(report.reporter) != supervisor):
             raise AccessDenied("Betroffene bestätigen kann nur die/der direkte Vorgesetzte der "
                                "meldenden Person (nicht die meldende Person selbst).")
-        if report.status != Status.SUBMITTED:
+        if not workflow.facts(report.status).victims_confirmable:
             raise Conflict("Betroffene können nur vor der Freigabe bestätigt werden.")
         victim = Employee.objects.filter(pk=employee_id, active=True).first()
         if victim is None:
@@ -445,8 +447,7 @@ def queue(user) -> QuerySet:
     if Role.PERSONNEL in roles:
         q |= of("personnel")
     if Role.ZKS in roles:
-        q |= of("zks") | Q(status=Status.RELEASED, attack=False,
-                           hazard_level__lt=workflow.entry_threshold())
+        q |= workflow.open_to("zks")
     return base.filter(q).order_by("due_at", "created_at")
 
 

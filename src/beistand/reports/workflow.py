@@ -17,6 +17,7 @@ it, the state it leads to, the conditions that must hold, and the fields it need
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import Q
 
 from beistand.accounts import services as accounts
 from beistand.accounts.roles import Role
@@ -85,6 +86,8 @@ class StateFacts:
     # Released by the supervisor: personnel management sees it, the complaint form exists.
     released: bool = False
     final: bool = False              # no action leads out; nobody adds anything
+    # The supervisor confirms further affected colleagues (victims) while checking the report.
+    victims_confirmable: bool = False
 
 
 # In the order of the work queue's sections (a returned report first: it waits for its author).
@@ -113,7 +116,7 @@ STATES: dict[str, StateFacts] = {
               "– oder geben Sie sie mit einem Kommentar zur Ergänzung zurück."),
         queue_title="Zur Freigabe",
         next_step="Ihre Vorgesetzte/Ihr Vorgesetzter prüft die Meldung und gibt sie frei.",
-        reporter_attaches=True),
+        reporter_attaches=True, victims_confirmable=True),
     Status.RELEASED: StateFacts(
         responsible="personnel", responsible_label="Personalverwaltung (Strafanzeige)",
         responsible_phrase="die Personalverwaltung (Amt 11)",
@@ -283,6 +286,34 @@ CONDITIONS = {
     "complaint_recorded": _complaint_recorded,
     "known_perpetrator": _known_perpetrator,
 }
+
+
+# The conditions on the report alone that a database filter can express: a work queue shows
+# the reports an actor can act on now (e.g. the ZKS may close a released report right away only
+# without attack and below the entry threshold).
+CONDITION_FILTERS = {
+    "no_attack": lambda: Q(attack=False),
+    "below_threshold": lambda: Q(hazard_level__lt=entry_threshold()),
+    "at_threshold": lambda: Q(hazard_level__gte=entry_threshold()),
+    "not_from_other_authority": lambda: Q(from_other_authority=False),
+}
+
+
+def open_to(actor: str) -> Q:
+    """The reports ``actor`` has a transition for by the table, as a filter: the transition's
+    state and its conditions that a filter can express (input and related-row conditions are
+    checked on the attempt). Who among the actor's role may act (the direct supervisor) is
+    not part of it."""
+    q = Q(pk__in=[])
+    for t in TRANSITIONS:
+        if t.actor != actor:
+            continue
+        row = Q(status=t.state)
+        for name in t.conditions:
+            if name in CONDITION_FILTERS:
+                row &= CONDITION_FILTERS[name]()
+        q |= row
+    return q
 
 
 def failed_conditions(transition: Transition, report, payload: dict) -> list[tuple[str, str]]:
