@@ -31,7 +31,15 @@ from beistand.accounts import services as accounts
 from beistand.accounts.roles import Role
 from beistand.audit import services as audit
 from beistand.core.errors import Conflict, InvalidInput, NotFound
-from beistand.register import rights_workflow
+from beistand.register import letters, rights_workflow
+from beistand.register.disclosure import (
+    LEGAL_BASIS,
+    PURPOSES,
+    RECIPIENTS,
+    RIGHTS,
+    SUPERVISORY_AUTHORITY,
+    person_data,
+)
 from beistand.register.models import (
     Lookup,
     RegisterAddress,
@@ -58,28 +66,6 @@ ADDRESS_LENGTHS = {"street": 150, "house_number": 20, "postal_code": 10, "city":
 REASON_LENGTH = 2000
 DETAILS_LENGTH = 5000
 
-PURPOSES = [
-    "Schutz der Beschäftigten der Behörde vor Angriffen bei der Erfüllung ihrer Aufgaben "
-    "(Beschäftigtenschutzgesetz NRW – BSchG NRW)",
-    "Beschäftigte, die dienstlich mit Ihnen zu tun haben, können im Einzelfall prüfen, ob "
-    "Schutzmaßnahmen empfohlen sind (z. B. Termine nur zu zweit).",
-]
-RECIPIENTS = [
-    "ausschließlich besonders berechtigte Beschäftigte dieser Behörde, im Einzelfall und nur "
-    "bei dienstlichem Kontakt mit Ihnen (jede Abfrage wird protokolliert)",
-    "die Zentrale Koordinierungsstelle (ZKS) der Behörde, die das Register führt",
-    "keine Übermittlung an andere Behörden oder Dritte (nach dem BSchG NRW unzulässig)",
-]
-LEGAL_BASIS = [
-    "Beschäftigtenschutzgesetz NRW (BSchG NRW) vom 18.11.2025, GV. NRW. 2025 S. 1012",
-    "Art. 6 Abs. 1 Buchst. e DSGVO (Wahrnehmung einer Aufgabe im öffentlichen Interesse) "
-    "in Verbindung mit dem BSchG NRW",
-    "Art. 10 DSGVO (Daten über Straftaten) in Verbindung mit dem BSchG NRW",
-    "Datenschutzgesetz Nordrhein-Westfalen (DSG NRW)",
-]
-SUPERVISORY_AUTHORITY = ("Landesbeauftragte für Datenschutz und Informationsfreiheit "
-                         "Nordrhein-Westfalen (LDI NRW), Kavalleriestraße 2–4, 40213 Düsseldorf, "
-                         "poststelle@ldi.nrw.de")
 
 
 # --- Dates ------------------------------------------------------------------------------------
@@ -326,8 +312,6 @@ def decide(user, request_id, decision: str, reason: str = "", changes: dict | No
                 person.save()
             elif req.kind == Kind.ERASURE:
                 req.save()
-                from beistand.register import letters
-
                 draft = letters.decision_draft(req)
                 result.purge_note = _erase(person, reason, scan)
                 req.refresh_from_db()
@@ -484,33 +468,6 @@ def lookup_counts(person) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def person_data(person: RegisterPerson) -> dict:
-    """Everything stored on the person, as the person may see it (no staff, no reporters)."""
-    addresses = [{"street": a.street, "house_number": a.house_number,
-                  "postal_code": a.postal_code, "city": a.city,
-                  "valid_from": a.valid_from, "valid_to": a.valid_to}
-                 for a in person.addresses.order_by("-valid_to", "-valid_from", "pk")]
-    entries = []
-    for e in person.entries.prefetch_related("offences").order_by("-incident_date", "pk"):
-        entries.append({
-            "incident_date": e.incident_date, "hazard_level": e.hazard_level,
-            "offences": [o.label for o in e.offences.all().order_by("-level", "sort", "label")],
-            "source": e.get_source_display(),
-        })
-    return {
-        "id": person.pk,
-        "last_name": person.last_name, "first_names": person.first_names,
-        "birth_name": person.birth_name, "aliases": list(person.aliases or []),
-        "date_of_birth": person.date_of_birth,
-        "addresses": addresses,
-        "hazard_level": person.hazard_level, "last_incident_on": person.last_incident_on,
-        "entries": entries,
-        "measures": [m.label for m in person.measures.all()],
-        "status": person.status, "status_label": person.get_status_display(),
-        "review_on": person.review_on, "delete_on": person.delete_on,
-    }
-
-
 def _report(person: RegisterPerson, counts: dict[str, int]) -> dict:
     return {
         "generated_at": timezone.now(),
@@ -554,21 +511,8 @@ def access_report(user, person_id, *, purpose: str = ACCESS_PURPOSE) -> dict:
     return report
 
 
-RIGHTS = [
-    "Auskunft über die gespeicherten Daten (Art. 15 DSGVO)",
-    "Berichtigung unrichtiger Daten (Art. 16 DSGVO)",
-    "Löschung (Art. 17 DSGVO)",
-    "Einschränkung der Verarbeitung (Art. 18 DSGVO)",
-    "Widerspruch gegen die Verarbeitung aus Gründen Ihrer besonderen Situation "
-    "(Art. 21 DSGVO)",
-    "Beschwerde bei der Aufsichtsbehörde (Art. 77 DSGVO)",
-]
-
-
 def access_report_pdf(user, person_id) -> tuple[str, bytes]:
     """The Art. 15 letter: gathered and audited in one short transaction, rendered after it."""
-    from beistand.register import letters
-
     _require_reader(user)
     counts = lookup_counts(person_id)
     with transaction.atomic():
@@ -582,8 +526,6 @@ def access_report_pdf(user, person_id) -> tuple[str, bytes]:
 def letter_pdf(user, request_id) -> tuple[str, bytes]:
     """The letter of a request: Art. 14 notification, or the decision letter of Art. 15-21.
     Gathered and audited in one short transaction, rendered after the commit."""
-    from beistand.register import letters
-
     _require_reader(user)
     target = RightsRequest.objects.filter(pk=request_id).values_list("person_id", "kind",
                                                                      "state").first()

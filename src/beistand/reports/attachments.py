@@ -24,7 +24,7 @@ from django.db import transaction
 from beistand.audit import services as audit
 from beistand.core import scanning
 from beistand.core.errors import AccessDenied, Conflict, DomainError, InvalidInput, NotFound
-from beistand.reports import workflow
+from beistand.reports import access, workflow
 from beistand.reports.models import Attachment, Report
 
 # Detected type -> canonical file extension.
@@ -98,15 +98,11 @@ def may_attach(user, report: Report) -> bool:
         return False
     if workflow.is_reporter(user, report) and state.reporter_attaches:
         return True
-    from beistand.reports.services import allowed_actions
-
-    return bool(allowed_actions(user, report))
+    return bool(workflow.allowed_actions(user, report))
 
 
 def _visible(user, report_id: int):
-    from beistand.reports.services import visible_reports
-
-    if not visible_reports(user).filter(pk=report_id).exists():
+    if not access.visible_reports(user).filter(pk=report_id).exists():
         raise NotFound("Diese Meldung gibt es nicht oder Sie dürfen sie nicht sehen.")
 
 

@@ -18,8 +18,9 @@ from beistand.accounts.roles import Role
 from beistand.audit import services as audit
 from beistand.core.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from beistand.organisation import services as org
-from beistand.organisation.models import Employee, OrgUnit, Room
+from beistand.organisation.models import Employee, Room
 from beistand.reports import attachments, origins, signals, workflow
+from beistand.reports.access import visible_reports
 from beistand.reports.models import (
     HelpOffer,
     HelpRequest,
@@ -30,6 +31,7 @@ from beistand.reports.models import (
     StatusChange,
     Witness,
 )
+from beistand.reports.workflow import allowed_actions
 
 # Clocks of phones and PCs drift; a few minutes "in the future" is not a typo.
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -329,36 +331,6 @@ def confirm_victim(user, report_id: int, employee_id) -> Report:
 
 # --- Reading ------------------------------------------------------------------------------------
 
-def _supervised_people(employee: Employee) -> list[int]:
-    """Employees whose reports this supervisor sees: direct reports and their headed units."""
-    ids = {e.pk for e in org.direct_reports(employee)}
-    for unit in OrgUnit.objects.filter(head=employee):
-        for sub in org.unit_subtree(unit):
-            ids.update(sub.members.values_list("pk", flat=True))
-    ids.discard(employee.pk)
-    return sorted(ids)
-
-
-def visible_reports(user) -> QuerySet:
-    """Reports the user may see at all. Drafts only their author sees."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return Report.objects.none()
-    employee = org.employee_of(user)
-    roles = accounts.roles_of(user)
-    shared = workflow.states(shared=True)
-    q = Q(created_by=user)
-    if employee is not None:
-        q |= Q(reporter=employee) | (Q(victims=employee) & Q(status__in=shared))
-        if Role.SUPERVISOR in roles:
-            people = _supervised_people(employee)
-            q |= (Q(reporter__in=people) | Q(victims__in=people)) & Q(status__in=shared)
-    if Role.ZKS in roles:
-        q |= Q(status__in=shared)
-    if Role.PERSONNEL in roles:
-        q |= Q(status__in=workflow.states(released=True))
-    return Report.objects.filter(pk__in=Report.objects.filter(q).values("pk"))
-
-
 def _locked(user, report_id: int) -> Report:
     """The report under a row lock, if the user may see it (else 404: no existence leak)."""
     if not visible_reports(user).filter(pk=report_id).exists():
@@ -416,15 +388,6 @@ def read_queue(user) -> list[Report]:
         reports = list(queue(user).prefetch_related("offences"))
         record_list_read(user, reports, what="Arbeitsliste")
     return reports
-
-
-def allowed_actions(user, report: Report) -> list[str]:
-    """Actions the user may take now (role and state; conditions are checked on the attempt)."""
-    actions = []
-    for t in workflow.transitions_from(report.status):
-        if t.action not in actions and workflow.actor_may(t, user, report):
-            actions.append(t.action)
-    return actions
 
 
 def queue(user) -> QuerySet:

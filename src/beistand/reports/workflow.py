@@ -316,6 +316,15 @@ def open_to(actor: str) -> Q:
     return q
 
 
+def allowed_actions(user, report) -> list[str]:
+    """Actions the user may take now (role and state; conditions are checked on the attempt)."""
+    actions = []
+    for t in transitions_from(report.status):
+        if t.action not in actions and actor_may(t, user, report):
+            actions.append(t.action)
+    return actions
+
+
 def failed_conditions(transition: Transition, report, payload: dict) -> list[tuple[str, str]]:
     """[(condition, German reason)] for every condition of ``transition`` that does not hold."""
     failures = []

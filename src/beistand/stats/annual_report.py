@@ -54,15 +54,13 @@ def build(year: int) -> bytes:
 
     The tables are counted here (database); charts and layout - seconds of CPU - are drawn in a
     worker process at a lower priority (``core.offload``), not in the server's interpreter."""
-    from beistand.stats.services import build_tables
-
     f, prev = year_filters(year), year_filters(year - 1)
     if year == timezone.localdate().year:
         f = replace(f, end=timezone.localdate())
     data = {
         "k": tables.min_cell(),
         "figures": tables.key_figures(f), "figures_prev": tables.key_figures(prev),
-        "t": build_tables(f, "quarter"),
+        "t": tables.build_tables(f, "quarter"),
         "levels_now": tables.one_way(f, "level", key="l", title="", caption="",
                                      keep_empty=True),
         "levels_prev": tables.one_way(prev, "level", key="l", title="", caption="",

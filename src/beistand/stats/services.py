@@ -8,10 +8,15 @@ and pass disclosure control (``disclosure.py``) before they leave this module: a
 
 from dataclasses import dataclass, field
 
+from django.db import transaction
+from django.utils import timezone
+
 from beistand.accounts import services as accounts
 from beistand.accounts.roles import Role
+from beistand.audit import services as audit
 from beistand.core import offload
-from beistand.stats import charts, queries, tables
+from beistand.core.errors import InvalidInput
+from beistand.stats import annual_report, charts, queries, tables
 from beistand.stats.disclosure import protect
 from beistand.stats.filters import DIMENSIONS, PERIODS, Filters, Query, parse_filters, parse_query
 
@@ -102,35 +107,12 @@ WITHHELD_NOTE = ("Nicht dargestellt sind zurückgehaltene Werte (kleiner als {k}
                  "zurückgehalten, damit Summen sie nicht verraten); die Tabelle nennt sie.")
 
 
-def build_tables(f: Filters, period: str) -> dict[str, tables.Table]:
-    """The dashboard's (and the annual report's) protected tables."""
-    label = DIMENSIONS[period]
-    return {
-        "by_period": tables.two_way(
-            f, period, "level", key="by_period",
-            title=f"Vorfälle je {label} nach Gefährdungsstufe",
-            caption=f"Vorfälle je {label}, gestapelt nach Gefährdungsstufe"),
-        "by_unit": tables.one_way(
-            f, "unit", key="by_unit", title="Vorfälle nach Organisationseinheit",
-            caption=f"Vorfälle nach Organisationseinheit (Gliederungsebene {f.unit_depth}) "
-                    "der meldenden Person"),
-        "by_offence": tables.one_way(
-            f, "offence", key="by_offence", title="Vorfälle nach Delikt",
-            caption="Vorfälle nach Delikt"),
-        "lead_times": tables.lead_times(f),
-        "by_site": tables.one_way(
-            f, "site", key="by_site", title="Vorfälle nach Standort",
-            caption="Vorfälle nach Standort (Außendienst gesondert)"),
-        "circumstances": tables.circumstances(f),
-    }
-
-
 def dashboard(user, filters: Filters, period: str = "month") -> Dashboard:
     require_reader(user)
     if period not in PERIODS:
         period = "month"
     k = tables.min_cell()
-    t = build_tables(filters, period)
+    t = tables.build_tables(filters, period)
     note = WITHHELD_NOTE.format(k=k)
     # Drawing the charts is seconds of CPU: in a worker process (``core.offload``), all four in
     # one call (their SVG ids are numbered per process, unique on the page).
@@ -187,11 +169,6 @@ def annual_report_pdf(user, year) -> tuple[str, bytes]:
 
 def render_annual_report(year: int, actor=None) -> tuple[str, bytes]:
     """Also for the console (``beistand report annual``), where ``actor`` is the operator."""
-    from django.db import transaction
-
-    from beistand.audit import services as audit
-    from beistand.stats import annual_report
-
     year = _year(year)
     pdf = annual_report.build(year)
     with transaction.atomic():
@@ -202,10 +179,6 @@ def render_annual_report(year: int, actor=None) -> tuple[str, bytes]:
 
 
 def _year(value) -> int:
-    from django.utils import timezone
-
-    from beistand.core.errors import InvalidInput
-
     try:
         year = int(value)
     except (TypeError, ValueError):

@@ -196,3 +196,26 @@ def key_figure_table(figures: dict, title: str = "Kennzahlen") -> Table:
         rows.append(["im Mittel ein Vorfall alle … Tage", str(every).replace(".", ",")])
     return Table(key="key_figures", title=title, caption="Kennzahlen des gewählten Zeitraums",
                  columns=["Kennzahl", "Wert"], rows=rows)
+
+
+def build_tables(f: Filters, period: str) -> dict[str, Table]:
+    """The dashboard's (and the annual report's) protected tables."""
+    label = DIMENSIONS[period]
+    return {
+        "by_period": two_way(
+            f, period, "level", key="by_period",
+            title=f"Vorfälle je {label} nach Gefährdungsstufe",
+            caption=f"Vorfälle je {label}, gestapelt nach Gefährdungsstufe"),
+        "by_unit": one_way(
+            f, "unit", key="by_unit", title="Vorfälle nach Organisationseinheit",
+            caption=f"Vorfälle nach Organisationseinheit (Gliederungsebene {f.unit_depth}) "
+                    "der meldenden Person"),
+        "by_offence": one_way(
+            f, "offence", key="by_offence", title="Vorfälle nach Delikt",
+            caption="Vorfälle nach Delikt"),
+        "lead_times": lead_times(f),
+        "by_site": one_way(
+            f, "site", key="by_site", title="Vorfälle nach Standort",
+            caption="Vorfälle nach Standort (Außendienst gesondert)"),
+        "circumstances": circumstances(f),
+    }

@@ -32,6 +32,7 @@ from beistand.documents.layout import (
     text,
 )
 from beistand.organisation.models import OrgUnit
+from beistand.register.disclosure import RIGHTS, SUPERVISORY_AUTHORITY
 from beistand.register.models import RegisterPerson
 
 SENDER_UNIT = "Zentrale Koordinierungsstelle (ZKS)"
@@ -128,8 +129,6 @@ def dpo_contact() -> str:
 
 
 def rights_section() -> list:
-    from beistand.register.rights import RIGHTS, SUPERVISORY_AUTHORITY
-
     out = heading("Ihre Rechte")
     out.append(para("Sie haben das Recht auf:"))
     out += [bullet(r) for r in RIGHTS[:-1]]

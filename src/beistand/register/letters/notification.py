@@ -4,6 +4,7 @@ sees it, where it comes from, and the person's rights."""
 from beistand.documents import layout
 from beistand.documents import letterhead as lh
 from beistand.documents.layout import fields, fmt_date, para
+from beistand.register.disclosure import LEGAL_BASIS, PURPOSES, RECIPIENTS, person_data
 from beistand.register.letters import common as c
 from beistand.register.models import RightsRequest
 
@@ -15,8 +16,6 @@ def reference(req: RightsRequest) -> str:
 
 
 def stored_rows(person) -> list[tuple[str, object]]:
-    from beistand.register.rights import person_data
-
     data = person_data(person)
     addresses = []
     for a in data["addresses"]:
@@ -42,7 +41,6 @@ def stored_rows(person) -> list[tuple[str, object]]:
 
 
 def story(req: RightsRequest) -> list:
-    from beistand.register.rights import LEGAL_BASIS, PURPOSES, RECIPIENTS
 
     person = req.person
     b = lh.body()
