@@ -10,6 +10,7 @@ from beistand.accounts.api_auth import authorised, device_auth, role_check
 from beistand.accounts.models import DeviceToken, RoleGrant
 from beistand.core.api import StrictSchema
 from beistand.core.errors import InvalidInput, NotFound
+from beistand.organisation import services as org
 from beistand.organisation.models import Room
 
 router = Router()
@@ -75,7 +76,7 @@ def me(request):
     employee = getattr(user, "employee", None)
     return {
         "username": user.get_username(),
-        "display_name": employee.full_name if employee else user.get_username(),
+        "display_name": org.display_name(user),
         "roles": sorted(services.roles_of(user)),
         "employee_id": employee.pk if employee else None,
     }

@@ -4,25 +4,14 @@ receipts)."""
 
 from beistand.alarms.models import Alarm, clip
 from beistand.audit import services as audit
-
-
-def _employee(user):
-    return getattr(user, "employee", None) if user is not None else None
-
+from beistand.organisation import services as org
 
 LABEL_MAX = 120  # a name in a timeline line, message or recipient list (fields hold 200)
 
 
 def label(user) -> str:
     """A person's name as the alarm's timeline and messages show it."""
-    emp = _employee(user)
-    if emp is not None:
-        name = emp.full_name
-    elif user is None:
-        return "System"
-    else:
-        name = user.get_full_name() or user.get_username()
-    return clip(name, LABEL_MAX)
+    return clip(org.display_name(user), LABEL_MAX)
 
 
 def actor(user, device=None):

@@ -26,6 +26,7 @@ from beistand.accounts.tokens import accepted_subprotocol, bearer_from_handshake
 from beistand.alarms import payloads, presence, server, services, store
 from beistand.alarms.hub import HUB, Connection
 from beistand.core.errors import AccessDenied, DomainError
+from beistand.organisation import services as org
 
 logger = logging.getLogger("beistand.alarms")
 
@@ -57,12 +58,13 @@ def _authenticate(token: str, session_key: str) -> dict | None:
         if user is not None:
             inbox = store.inbox_for_user(user)
             return {"inbox": inbox, "user_id": user.pk, "device_id": None,
-                    "label": _name(user), "token_kind": "user", "token_ref": user.api_token.pk,
+                    "label": org.display_name(user), "token_kind": "user",
+                    "token_ref": user.api_token.pk,
                     "coverage": _coverage_key(user)}
         device = device_for_token(token)
         if device is not None:
             inbox = store.inbox_for_device(device)
-            label = _name(device.user) if device.user_id else f"Gerät {device.name}"
+            label = org.display_name(device.user) if device.user_id else f"Gerät {device.name}"
             return {"inbox": inbox, "user_id": device.user_id, "device_id": device.pk,
                     "label": label, "token_kind": "device", "token_ref": device.pk,
                     "coverage": _coverage_key(device.user) if device.user_id else None}
@@ -71,7 +73,8 @@ def _authenticate(token: str, session_key: str) -> dict | None:
         user = _session_user(session_key)
         if user is not None:
             inbox = store.inbox_for_user(user)
-            return {"inbox": inbox, "user_id": user.pk, "device_id": None, "label": _name(user),
+            return {"inbox": inbox, "user_id": user.pk, "device_id": None,
+                    "label": org.display_name(user),
                     "token_kind": "session", "token_ref": session_key,
                     "coverage": _coverage_key(user)}
     return None
@@ -87,11 +90,6 @@ def _coverage_key(user) -> tuple | None:
 def _session_user(session_key: str):
     # The same rule as HTTP, second factor included (accounts.services.user_for_session).
     return user_for_session_key(session_key)
-
-
-def _name(user) -> str:
-    emp = getattr(user, "employee", None)
-    return emp.full_name if emp is not None else (user.get_full_name() or user.get_username())
 
 
 def _error(code: str, detail: str, request_id=None) -> str:

@@ -35,14 +35,7 @@ def unit_label(unit: OrgUnit | None) -> str:
     return f"{unit.code} {unit.name}" if unit else ""
 
 
-def user_name(user) -> str:
-    """A person's display name: the employee record, else the account's name."""
-    if user is None:
-        return "System"
-    employee = org.employee_of(user)
-    if employee is not None:
-        return employee.full_name
-    return user.get_full_name() or user.get_username()
+user_name = org.display_name  # the name under a letter: as everywhere else
 
 
 def unbreakable(value: str) -> str:

@@ -22,14 +22,10 @@ from beistand.mobile.visits import (  # noqa: F401 - re-exported
     run_due,
     start,
 )
+from beistand.organisation import services as org
 
 TOKEN_NAME_PREFIX = "Handy-App"
 APP_TEMPLATES = ("beistand", "bedrohung", "medizin", "probealarm")
-
-
-def _name(user) -> str:
-    emp = getattr(user, "employee", None)
-    return emp.full_name if emp is not None else (user.get_full_name() or user.get_username())
 
 
 def issue_device_token(request, device_name: str = "") -> tuple[str, ApiToken]:
@@ -68,7 +64,7 @@ def app_config(user) -> dict:
     templates.sort(key=lambda t: APP_TEMPLATES.index(t["code"]))
     emp = getattr(user, "employee", None)
     return {
-        "user": {"name": _name(user), "username": user.get_username(),
+        "user": {"name": org.display_name(user), "username": user.get_username(),
                  "unit": str(emp.unit.code) if emp is not None and emp.unit_id else "",
                  "has_mobile": bool(emp and emp.mobile_phone)},
         "can_lookup": has_role(user, Role.QUERIER),

@@ -35,6 +35,20 @@ def employee_of(user) -> Employee | None:
         return None
 
 
+def display_name(user) -> str:
+    """A person's name wherever one is shown (pages, letters, alarms, API): the employee
+    record's, else the account's full name, else its user name; "System" for no user."""
+    if user is None:
+        return "System"
+    try:
+        employee = user.employee
+    except (Employee.DoesNotExist, AttributeError):
+        employee = None
+    if employee is not None:
+        return employee.full_name
+    return user.get_full_name() or user.get_username()
+
+
 def direct_supervisor(employee: Employee) -> Employee | None:
     """The explicit supervisor, else the head of the own unit, else of the nearest unit above.
 

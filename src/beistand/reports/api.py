@@ -275,11 +275,6 @@ def _person(employee) -> dict | None:
     return {"id": employee.pk, "name": employee.full_name}
 
 
-def _actor_name(user) -> str:
-    employee = org.employee_of(user)
-    return employee.full_name if employee else user.get_username()
-
-
 def _overdue(report: Report) -> bool:
     return bool(report.due_at and report.due_at < timezone.now()
                 and report.status not in workflow.FINAL_STATES)
@@ -317,7 +312,7 @@ def _detail(user, report: Report) -> dict:
                           "name": w.name or (w.employee.full_name if w.employee else ""),
                           "contact": w.contact})
     history = [{"action": h.action, "from": h.from_status, "to": h.to_status, "at": h.at,
-                "actor": _actor_name(h.actor), "comment": h.comment}
+                "actor": org.display_name(h.actor), "comment": h.comment}
                for h in report.history.select_related("actor", "actor__employee")]
     return {
         "id": report.pk,

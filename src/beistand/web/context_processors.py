@@ -3,8 +3,7 @@ from django.urls import reverse
 
 from beistand.accounts.roles import Role
 from beistand.accounts.services import roles_of
-from beistand.organisation.services import body_name
-from beistand.web.services import display_name
+from beistand.organisation.services import body_name, display_name
 
 
 def shell(request):

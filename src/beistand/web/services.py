@@ -31,13 +31,6 @@ class StartPage:
     cards: list[Card]
 
 
-def display_name(user) -> str:
-    employee = org.employee_of(user)
-    if employee is not None:
-        return employee.full_name
-    return user.get_full_name() or user.get_username()
-
-
 # --- The start page ---------------------------------------------------------------------------
 
 def start_page_for(user, request=None) -> StartPage:
@@ -60,7 +53,7 @@ def start_page_for(user, request=None) -> StartPage:
             place.append(f"Raum {employee.room.number}")
         subline = " · ".join(place)
     else:
-        greeting = f"Guten Tag, {display_name(user)}"
+        greeting = f"Guten Tag, {org.display_name(user)}"
         subline = "Technisches Konto ohne Beschäftigtendatensatz"
     role_names = [Role(r).label for r in Role if r in roles]
     return StartPage(greeting=greeting, subline=subline, roles=role_names,
