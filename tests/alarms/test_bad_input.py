@@ -289,6 +289,34 @@ def test_token_revoked_while_connected_is_closed_4401(server, people, fast_plan,
     asyncio.run(scenario())
 
 
+def test_a_revoked_token_is_cut_off_at_once_not_at_the_next_check(server, people, fast_plan,
+                                                                   token, admin, monkeypatch):
+    """The revocation itself closes the token's live connections in this process (4401): a
+    revoked phone or PC must not keep receiving alarms - with names and places - until the
+    next periodic check. The check is set to an hour here, so only the push can close."""
+    monkeypatch.setattr(engine, "TOKEN_CHECK_SECONDS", 3600)
+    clear, device = create_device_token(admin, "Empfang", "workstation",
+                                        room=people["neighbour"].employee.room)
+    t_far, t_neighbour = token(people["far"]), token(people["neighbour"])
+    far_token = people["far"].api_tokens.get()
+
+    async def scenario():
+        async with Receiver(server.ws, clear) as dev, Receiver(server.ws, t_far) as far, \
+                Receiver(server.ws, t_neighbour) as nb:
+            await asyncio.to_thread(revoke_device_token, admin, device.pk)
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await dev.control(type="never", timeout=20)
+            assert closed.value.rcvd.code == 4401
+            await asyncio.to_thread(revoke_api_token, people["far"], far_token.pk)
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await far.control(type="never", timeout=20)
+            assert closed.value.rcvd.code == 4401
+            await nb.send({"type": "ping"})
+            await nb.control(type="pong")
+
+    asyncio.run(scenario())
+
+
 # --- Resume and resend --------------------------------------------------------------------------
 
 async def read_events(ws, until_seq, timeout=8.0, receipt=True):

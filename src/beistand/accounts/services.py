@@ -17,6 +17,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from beistand.accounts.models import ApiToken, DeviceToken, RoleGrant
+from beistand.accounts.revocation import announce_revoked
 from beistand.accounts.roles import (
     DERIVED_ROLES,
     EXPIRY_REQUIRED,
@@ -478,6 +479,7 @@ def revoke_tokens_of(user, why: str) -> dict:
                       .values_list("pk", flat=True))
     ApiToken.objects.filter(pk__in=api_ids).update(revoked_at=now)
     DeviceToken.objects.filter(pk__in=device_ids).update(revoked_at=now)
+    announce_revoked(api=api_ids, device=device_ids)
     if api_ids or device_ids:
         audit.record("auth.tokens_revoked", obj=user, object_repr=user.get_username(),
                      after={"reason": why, "api_tokens": api_ids, "device_tokens": device_ids})
@@ -600,6 +602,7 @@ def revoke_api_token(actor, token_id: int) -> ApiToken:
         if token.revoked_at is None:
             token.revoked_at = timezone.now()
             token.save()
+            announce_revoked(api=[token.pk])
     return token
 
 
@@ -659,6 +662,7 @@ def revoke_device_token(actor, device_id: int) -> DeviceToken:
         if device.revoked_at is None:
             device.revoked_at = timezone.now()
             device.save()
+            announce_revoked(device=[device.pk])
     return device
 
 

@@ -20,3 +20,13 @@ class AlarmsConfig(AppConfig):
         from beistand.alarms import report_hook
 
         report_hook.connect()
+        # A revoked token's live alarm connections end at once, not at the next check.
+        from beistand.accounts.revocation import tokens_revoked
+
+        tokens_revoked.connect(_close_revoked, dispatch_uid="alarms-close-revoked")
+
+
+def _close_revoked(sender, api=(), device=(), **kwargs):
+    from beistand.alarms import runtime
+
+    runtime.close_revoked({("user", ref) for ref in api} | {("device", ref) for ref in device})

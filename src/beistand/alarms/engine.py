@@ -46,8 +46,10 @@ logger = logging.getLogger("beistand.alarms")
 
 GC_THRESHOLD = 50_000
 
-# How often live connections are checked for revoked tokens (4401 within a minute).
-TOKEN_CHECK_SECONDS = 60
+# How often live connections are checked for revoked tokens and ended sessions (4401). A token
+# revoked in this process closes its connections at once (`close_revoked`); this check finds
+# those revoked by another process.
+TOKEN_CHECK_SECONDS = 15
 
 
 def _run_db(fn, *args):
@@ -124,6 +126,12 @@ class Engine:
             # The deadline stays due: the escalation loop retries within half a second.
             logger.exception("Zustellung von Alarm %s fehlgeschlagen; neuer Versuch", alarm_id)
         self.wake.set()
+
+    def close_revoked(self, refs: set[tuple[str, int]]):
+        """Close this process's connections on revoked tokens now (4401: sign in again)."""
+        for conn in list(self.hub.connections()):
+            if not conn.closed and (conn.token_kind, conn.token_ref) in refs:
+                asyncio.get_running_loop().create_task(_close(conn, 4401))
 
     def wake_at(self, when):
         delay = max(0.0, (when - timezone.now()).total_seconds())

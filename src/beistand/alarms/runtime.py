@@ -33,6 +33,8 @@ class Live(Protocol):
 
     def push_after_commit(self, stored: list) -> None: ...
 
+    def close_revoked(self, refs: set[tuple[str, int]]) -> None: ...
+
 
 _live: Live | None = None
 _registered_at: float | None = None  # time.monotonic() when this process's server started
@@ -90,3 +92,12 @@ def push_after_commit(stored: list) -> None:
     live = _live
     if live is not None:
         live.push_after_commit(stored)
+
+
+def close_revoked(refs: set[tuple[str, int]]) -> None:
+    """Revoked tokens (``("user", api token id)`` / ``("device", device token id)``): their live
+    connections in this process are closed at once (4401); other processes find them at their
+    next token check (``engine.TOKEN_CHECK_SECONDS``)."""
+    live = _live
+    if live is not None and refs:
+        live.close_revoked(set(refs))

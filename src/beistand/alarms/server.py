@@ -37,6 +37,10 @@ class _Live:
     def push_after_commit(self, stored) -> None:
         self.hub.push_threadsafe(stored)
 
+    def close_revoked(self, refs) -> None:
+        if not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self.engine.close_revoked, refs)
+
 
 _live: _Live | None = None
 
