@@ -92,6 +92,34 @@ def test_changed_row_is_updated_with_before_and_after(org, tmp_path):
     assert event.actor_label == "import-org:employees.csv"
 
 
+def test_a_privileged_persons_email_and_mobile_stay_the_rest_is_imported(org, tmp_path,
+                                                                          make_user):
+    """A holder of a privileged role keeps e-mail and mobile number on an import (the login
+    and the alarm SMS are bound to them; issue 16): the row's other changes go in, the two
+    fields are reported, the import as a whole does not fail."""
+    from beistand.accounts.models import RoleGrant
+    from beistand.accounts.roles import Role
+
+    run(tmp_path, ("units.csv", UNITS), ("employees.csv", EMPLOYEES))
+    zks = make_user("zks2002", employee=False)
+    ayse = Employee.objects.get(personnel_number="2002")
+    with transaction.atomic():
+        ayse.user = zks
+        ayse.save()
+        RoleGrant.objects.create(user=zks, role=Role.ZKS, reason="Test-Setup der Rolle")
+    changed = EMPLOYEES.replace("+49 221 555-0002", "+49 221 555-9999").replace(
+        "ayse.oeztuerk@teststadt.example", "angreifer@teststadt.example").replace(
+        "+49 170 555-0002", "+49 170 666-6666")
+    report = run(tmp_path, ("employees.csv", changed))
+    assert report.ok and report.employees.updated == 1, report.as_text()
+    ayse.refresh_from_db()
+    assert ayse.service_phone == "+49 221 555-9999"
+    assert (ayse.email, ayse.mobile_phone) == ("ayse.oeztuerk@teststadt.example",
+                                               "+49 170 555-0002")
+    assert any("E-Mail, Diensthandy von Personalnummer 2002 nicht übernommen" in w
+               for w in report.warnings), report.warnings
+
+
 def test_moving_a_unit_and_clearing_its_head(org, tmp_path):
     with transaction.atomic():
         head = Employee.objects.create(personnel_number="1", last_name="Alt", first_name="A",

@@ -115,6 +115,28 @@ def test_reproduction_the_dpo_account_cannot_be_linked_to_the_admins_record(clie
         oidc.filter_users_by_claims({"email": plain.email})
 
 
+def test_the_dpo_mobile_number_cannot_be_redirected(client, cast):
+    """Re-attack of issue 16: the administrator set the DPO's mobile number to their own phone;
+    alarm SMS with one-time answer links (and on-call messages) then reached the administrator.
+    The number is locked like the e-mail; unit, room and service phone stay master data."""
+    dsb = cast["dsb"].employee
+    dsb_mobile = dsb.mobile_phone
+    login_verified(client, cast["admin"])
+    page = client.get(f"{ADMIN}{dsb.pk}/change/").content.decode()
+    assert 'name="mobile_phone"' not in page and 'name="room"' in page
+    client.post(f"{ADMIN}{dsb.pk}/change/", _form(dsb, mobile_phone="0171 6666666"))
+    dsb.refresh_from_db()
+    assert dsb.mobile_phone == dsb_mobile
+    dsb.mobile_phone = "0171 6666666"
+    with pytest.raises(AccessDenied), transaction.atomic():
+        dsb.save()
+    # Spacing is no change.
+    dsb.refresh_from_db()
+    dsb.mobile_phone = f" {dsb_mobile} "
+    with transaction.atomic():
+        dsb.save()
+
+
 def test_ordinary_records_stay_editable_and_logins_still_map(client, cast, oidc):
     """No role, no lock: the administrator corrects a colleague's e-mail; the colleague's own
     login is found through the record as long as it is the account's address."""

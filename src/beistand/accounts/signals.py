@@ -55,30 +55,37 @@ def connect_login_events():
     user_login_failed.connect(_login_failed, dispatch_uid="beistand-audit-login-failed")
 
 
-IDENTITY_LOCKED = ("Die E-Mail-Adresse und die Kontoverknüpfung einer Person mit einer "
-                   "besonderen Rolle (Datenschutz, Administration, ZKS, Abfrage, Personal) kann "
-                   "nicht geändert werden: darüber wird die zentrale Anmeldung zugeordnet. Bitte "
-                   "zuerst die Rolle entziehen; eine Rolle Datenschutz oder Administration "
-                   "bestätigt danach eine zweite Person.")
+IDENTITY_LOCKED = ("Die E-Mail-Adresse, die Mobilnummer und die Kontoverknüpfung einer Person "
+                   "mit einer besonderen Rolle (Datenschutz, Administration, ZKS, Abfrage, "
+                   "Personal) können nicht geändert werden: darüber wird die zentrale Anmeldung "
+                   "zugeordnet und erreichen sie Alarm-SMS mit Antwortlinks. Bitte zuerst die "
+                   "Rolle entziehen; eine Rolle Datenschutz oder Administration bestätigt danach "
+                   "eine zweite Person.")
 
 
 def _guard_identity_fields(sender, instance, raw=False, **kwargs):
     """pre_save of an employee: the fields that link a login to an account (e-mail, account
-    link) stay as they are for holders of a privileged role, whoever saves - the admin site,
-    the organisation import, a shell (issue 16, attack review 2). Also no account with such a
-    role is linked to another employee record."""
+    link) and the mobile number (alarm SMS with answer links) stay as they are for holders of
+    a privileged role, whoever saves - the admin site, the organisation import, a shell
+    (issue 16, attack review 2). Also no account with such a role is linked to another
+    employee record."""
     from beistand.accounts.services import identity_locked
     from beistand.core.errors import AccessDenied
 
     if raw:
         return
-    old = (type(instance)._default_manager.filter(pk=instance.pk).values("email", "user_id")
-           .first() if instance.pk is not None else None)
+    old = (type(instance)._default_manager.filter(pk=instance.pk)
+           .values("email", "user_id", "mobile_phone").first()
+           if instance.pk is not None else None)
     old_user = old["user_id"] if old else None
     email_changed = old is not None and (old["email"] or "").strip().lower() \
         != (instance.email or "").strip().lower()
+    # The mobile number gets the alarm SMS with their one-time answer links and the on-call
+    # messages: redirected, it would hand them to someone else.
+    mobile_changed = old is not None and "".join((old["mobile_phone"] or "").split()) \
+        != "".join((instance.mobile_phone or "").split())
     user_changed = old_user != instance.user_id
-    if not (email_changed or user_changed):
+    if not (email_changed or mobile_changed or user_changed):
         return
     for user_id in {old_user, instance.user_id} - {None}:
         if identity_locked(user_id):

@@ -112,7 +112,7 @@ class EmployeeAdmin(admin.ModelAdmin):
         # privileged role no single administrator changes them (issue 16, attack review 2).
         fields = list(super().get_readonly_fields(request, obj))
         if services.identity_locked(obj):
-            fields += ["email", "user"]
+            fields += ["email", "mobile_phone", "user"]
         return fields
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

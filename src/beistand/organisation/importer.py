@@ -28,6 +28,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from beistand.audit import services as audit
+from beistand.organisation import services
 from beistand.organisation.models import Employee, OrgUnit, Room
 
 UNITS = "units"
@@ -93,6 +94,8 @@ COLUMN_LABELS = {
     "site": "Standort", "building": "Gebäude", "floor": "Etage", "room": "Raum",
     "workstation": "Arbeitsplatz", "field_service": "Außendienst", "active": "aktiv",
 }
+# Fields of a privileged role's holder that no import changes (accounts.identity_locked).
+LOCKED_FIELDS = ("email", "mobile_phone")
 MAX_LENGTHS = {
     "code": 30, "name": 200, "parent_code": 30, "head_personnel_number": 30,
     "personnel_number": 30, "last_name": 100, "first_name": 100, "email": 254,
@@ -643,6 +646,17 @@ class _Importer:
                      "workstation", "field_service", "active", "room_id"):
             if name in c.data and getattr(emp, name) != c.data[name]:
                 changes[name] = c.data[name]
+        locked = [name for name in LOCKED_FIELDS if name in changes]
+        if locked and services.identity_locked(emp):
+            # A holder of a privileged role: e-mail and mobile number stay (the login and the
+            # alarm SMS are bound to them); the rest of the row is imported.
+            for name in locked:
+                del changes[name]
+                del c.data[name]
+            self.report.warnings.append(
+                f"{c.file}, Zeile {c.row.line}: {', '.join(COLUMN_LABELS[n] for n in locked)} von "
+                f"Personalnummer {c.key} nicht übernommen – die Person hat eine besondere Rolle; "
+                "zuerst die Rolle entziehen.")
         if self.unit_code_by_id.get(emp.unit_id) != c.data["unit_code"]:
             changes["unit_code"] = c.data["unit_code"]
         if "supervisor" in c.data and self.pn_by_id.get(emp.supervisor_id) != \
