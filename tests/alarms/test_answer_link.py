@@ -155,6 +155,8 @@ def test_wrong_expired_and_ended_links_look_the_same_and_are_rate_limited(
     # The limit is reached: every request from this address gets 429 for the window.
     blocked = httpx.get(links[valid.pk], timeout=10)
     assert blocked.status_code == 429 and "Zu viele Versuche" in blocked.text
+    # ... with Retry-After: when the oldest miss that counts leaves the 10-minute window.
+    assert 1 <= int(blocked.headers["Retry-After"]) <= 600
     settings.ALARM_ANSWER_LINK_MAX_MISSES = 100
     assert httpx.get(links[valid.pk], timeout=10).status_code == 200
 

@@ -10,10 +10,11 @@ answers "Ich komme" / "Kann nicht" for the one receiver the SMS went to.
   answer in the app (timeline, audit, the sender's "Hilfe kommt", the escalation stopped).
 - Requests for unknown or expired links are counted per source address (``AnswerLinkMiss``);
   beyond ``BEISTAND_ALARM_ANSWER_LINK_MAX_MISSES`` within ``MISS_WINDOW`` every request from
-  that address gets 429 until the window has passed.
+  that address gets 429 (with ``Retry-After``) until the window has passed.
 """
 
 import hashlib
+import math
 import re
 import secrets
 from datetime import timedelta
@@ -75,11 +76,18 @@ def find(token: str, now=None):
                             "recipient__inbox__user").first())
 
 
-def refused(source: str, now=None) -> bool:
-    """Too many requests for unknown or expired links from this address lately."""
+def refused(source: str, now=None) -> int:
+    """Too many requests for unknown or expired links from this address lately: the seconds
+    until enough of them have left the window for the next request to pass (the answer's
+    ``Retry-After``), else 0."""
     now = now or timezone.now()
-    return (AnswerLinkMiss.objects.filter(source=source[:45], at__gte=now - MISS_WINDOW).count()
-            >= settings.ALARM_ANSWER_LINK_MAX_MISSES)
+    limit = settings.ALARM_ANSWER_LINK_MAX_MISSES
+    recent = list(AnswerLinkMiss.objects.filter(source=source[:45], at__gte=now - MISS_WINDOW)
+                  .order_by("-at").values_list("at", flat=True)[:limit])
+    if len(recent) < limit:
+        return 0
+    # The limit-th newest miss is the one whose leaving the window lets a request pass again.
+    return max(1, math.ceil((recent[-1] + MISS_WINDOW - now).total_seconds()))
 
 
 def record_miss(source: str, now=None) -> None:

@@ -41,8 +41,11 @@ def answer(request, token: str):
     if request.method not in ("GET", "HEAD", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
     source = request.META.get("REMOTE_ADDR", "") or ""
-    if answer_links.refused(source):
-        return _refusal(request, 429, BUSY_TITLE, BUSY_DETAIL)
+    wait = answer_links.refused(source)
+    if wait:
+        response = _refusal(request, 429, BUSY_TITLE, BUSY_DETAIL)
+        response["Retry-After"] = str(wait)  # seconds until the address's misses allow one
+        return response
     link = answer_links.find(token)
     if link is None:  # never there, expired or its alarm ended: one answer for all of them
         answer_links.record_miss(source)
