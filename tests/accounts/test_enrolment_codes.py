@@ -130,6 +130,22 @@ def test_wrong_codes_are_rate_limited(client, org, admin, bearer, settings):
     assert not EnrolmentCode.objects.get(pk=good["id"]).used_at  # not burnt while locked
 
 
+def test_wrong_codes_from_one_address_do_not_stop_the_roll_out_elsewhere(client, org, admin,
+                                                                         bearer, settings):
+    """Re-attack of issue 16: a few wrong codes from anywhere locked enrolment for everybody
+    (the limit over all addresses). Only the guessing address is locked now."""
+    settings.LOCKOUT_SOURCE_FAILURES = 3
+    settings.LOCKOUT_ACCOUNT_FAILURES = 3
+    [good] = create(client, bearer(admin), [{"name": "PC", "room_id": org["rooms"][0].pk}])
+    attacker, it_staff = {"REMOTE_ADDR": "203.0.113.7"}, {"REMOTE_ADDR": "10.20.30.40"}
+    for _ in range(5):
+        post_json(client, "/api/v1/devices/enrol", {"code": "ABCD-EFGH-JKLM"}, **attacker)
+    assert post_json(client, "/api/v1/devices/enrol", {"code": good["code"]},
+                     **attacker).status_code == 429
+    assert post_json(client, "/api/v1/devices/enrol", {"code": good["code"]},
+                     **it_staff).status_code == 201
+
+
 def test_bulk_codes_from_the_command_line(org, admin, tmp_path):
     rooms = org["rooms"][:2]
     seats = tmp_path / "seats.csv"

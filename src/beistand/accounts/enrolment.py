@@ -10,9 +10,11 @@ code. A code works exactly once and only until it expires.
 Codes are 12 characters from an alphabet without look-alikes (``ABCDEFGHJKLMNPQRSTUVWXYZ23456789``,
 60 bits), shown as ``XXXX-XXXX-XXXX``; case, spaces and dashes do not matter. Only a SHA-256
 hash is stored. Refused attempts (unknown, expired, used, withdrawn) are rate limited with the
-login limits (``accounts.lockout``: a failure row under the pseudo account ``#einmalcode``, so
-``BEISTAND_LOCKOUT_SOURCE_FAILURES`` per address and ``BEISTAND_LOCKOUT_ACCOUNT_FAILURES``
-over all addresses within ``BEISTAND_LOCKOUT_MINUTES``) and audited; creation and use are
+login limits per source (``accounts.lockout``: a failure row under the pseudo account
+``#einmalcode``; ``BEISTAND_LOCKOUT_SOURCE_FAILURES`` per address or IPv6 network within
+``BEISTAND_LOCKOUT_MINUTES``) and audited. There is no limit over all addresses: with 60 bits
+nobody guesses a code, and a global lock would let anyone stop a roll-out with a few wrong
+codes (issue 16, re-attack); creation and use are
 audited through the model (``audited(EnrolmentCode)``) and ``accounts.enrolment.*`` events.
 """
 
@@ -143,7 +145,7 @@ def _refused(request, normalised: str, reason: str, detail: str, code=None):
 def redeem(request, code: str, client_name: str = "") -> tuple[str, DeviceToken]:
     """Exchanges a valid code for a new device token of its seat and burns the code.
     Wrong, expired, used or withdrawn codes are refused with a German reason."""
-    if lockout.refusal(request, FAILURE_ACCOUNT, "") is not None:
+    if lockout.source_locked(request):
         raise Locked("Zu viele falsche Einmalcodes: die Kopplung mit Einmalcode ist "
                      "vorübergehend gesperrt. Bitte versuchen Sie es später erneut.",
                      retry_after=settings.LOCKOUT_MINUTES * 60)

@@ -110,7 +110,7 @@ def refusal(request, username: str, password: str) -> str | None:
     if recent.filter(username__iexact=username).count() >= settings.LOCKOUT_ACCOUNT_FAILURES \
             and not known_source(username, source):
         return "account"
-    if source and recent.filter(source=source).count() >= settings.LOCKOUT_SOURCE_FAILURES:
+    if source_locked(request):
         return "source"
     accounts = (recent.filter(password_key=password_key(password)).exclude(password_key="")
                 .exclude(username__iexact=username)
@@ -118,6 +118,16 @@ def refusal(request, username: str, password: str) -> str | None:
     if accounts + 1 > settings.LOCKOUT_PASSWORD_ACCOUNTS:
         return "password"
     return None
+
+
+def source_locked(request) -> bool:
+    """The per-source limit alone: ``BEISTAND_LOCKOUT_SOURCE_FAILURES`` failures (logins,
+    enrolment codes) from this address or network within the window."""
+    from beistand.accounts.models import LoginFailure
+
+    source = source_of(request)
+    return bool(source) and LoginFailure.objects.filter(
+        at__gte=window_start(), source=source).count() >= settings.LOCKOUT_SOURCE_FAILURES
 
 
 _KEY_ATTR = "_beistand_password_key"
