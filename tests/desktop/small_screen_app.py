@@ -34,6 +34,14 @@ def main():
     alarm["location"] = {**ALARM["location"],
                          "text": "Hinter dem Wartebereich, zweite Tür links " * 4}
     alarm["responders"] = [{"name": f"Helfer {n}", "response": "coming"} for n in range(12)]
+    if "--long" in sys.argv:
+        # what an installation can have: a long name, a long template name, a late press
+        alarm["sender"] = {**ALARM["sender"], "mobile": "+49 170 555-0171",
+                           "name": "Dr. Maximiliane-Alexandra Freifrau von "
+                                   "Hohenzollern-Sigmaringen"}
+        alarm["template"] = {**ALARM["template"],
+                             "name": "Beistand bei Bedrohung am Arbeitsplatz – Bürgerbüro Nord"}
+        alarm["pressed_at"] = "2026-11-29T21:13:04.125+00:00"  # 59 s before it was stored
     window = ReceiveWindow(alarm)
     for n in range(40):
         window.add_message({"from": {"name": f"Kollegin {n}"}, "at": ALARM["triggered_at"],
@@ -80,6 +88,21 @@ def main():
         "warning_visible": rect(window.warning_label.visibleRegion().boundingRect()),
         "warning_size": [window.warning_label.width(), window.warning_label.height()],
         "info_scroll_max": info_scroll_max(),
+        # the info area never scrolls sideways: its content is not wider than what is shown
+        "info_width": info_area.widget().width() if info_area is not None else 0,
+        "info_viewport_width": info_area.viewport().width() if info_area is not None else 0,
+        "facts_text": window.facts_label.text(),
+        # not cut off at the right (the info area may scroll them out of view vertically)
+        "labels_visible": {name: label.visibleRegion().boundingRect().width() == label.width()
+                           or label.visibleRegion().isEmpty()
+                           for name, label in (("name", window.name_label),
+                                               ("facts", window.facts_label),
+                                               ("location", window.location_label))},
+        # wrapped labels get the height their lines need (not drawn over each other)
+        "labels_tall_enough": {name: label.height() >= label.heightForWidth(label.width())
+                               for name, label in (("name", window.name_label),
+                                                   ("facts", window.facts_label),
+                                                   ("location", window.location_label))},
         "thread_scroll_max": window.thread_list.verticalScrollBar().maximum(),
     }), flush=True)
     window.close()

@@ -45,6 +45,27 @@ def test_receive_window_fits_a_small_screen(tmp_path, width, height):
     check_fits(run_app({**os.environ,
                         "QT_QPA_PLATFORM": f"offscreen:configfile={config}"}), width, height)
 
+@pytest.mark.parametrize("width,height", [(1366, 768), (1280, 720)])
+def test_long_names_and_a_late_press_fit_too(tmp_path, width, height):
+    """Found by the #21 review: a late press ("VERSPÄTET: gedrückt um …, übermittelt um … (x s
+    verspätet)"), a long sender name or a long template name did not wrap - the info area's
+    content grew wider than the window (the delay and the instructions cut off at the right
+    edge), and with a long name the window grew beyond the screen, "Kann nicht" and "Senden"
+    off it. Wrapped, a three-line name got the height of two (the size policy set for "never
+    squeezed" had dropped the labels' height-for-width)."""
+    config = tmp_path / "screens.json"
+    config.write_text(json.dumps({"screens": [
+        {"name": f"{width}x{height}", "x": 0, "y": 0, "width": width, "height": height,
+         "logicalDpi": 96, "dpr": 1}]}))
+    seen = run_app({**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}"},
+                   "--long")
+    check_fits(seen, width, height)
+    assert "VERSPÄTET" in seen["facts_text"] and "59 s verspätet" in seen["facts_text"]
+    assert seen["info_width"] <= seen["info_viewport_width"], seen
+    assert all(seen["labels_visible"].values()), seen
+    assert all(seen["labels_tall_enough"].values()), seen
+
+
 def run_app(env, *args):
     result = subprocess.run([sys.executable, str(HERE / "small_screen_app.py"), *args],
                             env=env, capture_output=True, text=True, timeout=120, check=False)

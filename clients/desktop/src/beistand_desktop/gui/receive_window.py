@@ -127,6 +127,7 @@ class ReceiveWindow(QWidget):
         banner = QLabel(title)
         banner.setObjectName("banner")
         banner.setFont(_font(24, True))
+        banner.setWordWrap(True)  # a long template name wraps instead of widening the window
         root.addWidget(banner)
 
         # Warnings of this PC (e.g. no sound): never scrolled away.
@@ -160,11 +161,13 @@ class ReceiveWindow(QWidget):
         root.addLayout(rest, 1)
         self.name_label = QLabel(protocol.sender_name(alarm))
         self.name_label.setFont(_font(28, True))
+        self.name_label.setWordWrap(True)
         body.addWidget(self.name_label)
         sender = alarm.get("sender") or {}
         if sender.get("unit"):
             unit = QLabel(f"Organisationseinheit {sender['unit']}")
             unit.setFont(_font(14))
+            unit.setWordWrap(True)
             body.addWidget(unit)
 
         self.location_label = QLabel("\n".join(protocol.location_lines(alarm)))
@@ -190,6 +193,9 @@ class ReceiveWindow(QWidget):
             facts.append(f"Ausgelöst um {local_time(alarm.get('triggered_at'))} Uhr{tier}")
         self.facts_label = QLabel("\n".join(facts))
         self.facts_label.setFont(_font(16))
+        # wraps: "VERSPÄTET: gedrückt um …, übermittelt um … (x s verspätet)" is wider than a
+        # small window, and an unwrapped label widened the whole info area (cut off at the right)
+        self.facts_label.setWordWrap(True)
         self.facts_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         body.addWidget(self.facts_label)
         self.late = self.late_s is not None and self.late_s >= late_s
@@ -289,7 +295,13 @@ class ReceiveWindow(QWidget):
         for label in (self.name_label, self.location_label, self.facts_label,
                       self.warning_label, getattr(self, "instructions_label", None)):
             if label is not None:  # never squeezed: who and where must be readable
-                label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+                # the label's own policy, changed only vertically: a new QSizePolicy would drop
+                # its height-for-width flag, and a wrapped label then got the height of one
+                # line less than it needs (lines drawn over each other)
+                policy = label.sizePolicy()
+                policy.setHorizontalPolicy(QSizePolicy.Policy.Preferred)
+                policy.setVerticalPolicy(QSizePolicy.Policy.Minimum)
+                label.setSizePolicy(policy)
         self._fitted_to: QRect | None = None
         self.fit_to_screen()
 
