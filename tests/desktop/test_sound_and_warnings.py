@@ -36,6 +36,23 @@ def test_a_failing_player_is_reported_and_retried_until_stopped(tmp_path):
     assert not sound.playing
 
 
+def test_a_hanging_player_is_a_failure_not_silence(tmp_path):
+    """Found by the #21 review: a player that never ends (paplay or pw-play waiting for a hung
+    sound server) played nothing, and since it never returned an exit status, no failure was
+    reported: a silent alarm with no "OHNE TON". It is now ended after ``play_timeout_s``,
+    reported and retried."""
+    path = write_alarm_wav(tmp_path / "alarm.wav")
+    hanging = [sys.executable, "-c", "import time; time.sleep(600)"]
+    failures = []
+    sound = AlarmSound(path, command=hanging, pause_s=0.01, retry_s=0.05,
+                       play_timeout_s=0.5, on_failure=failures.append)
+    sound.start()
+    assert pump_until(lambda: sound.failures >= 2)       # ended, reported, tried again
+    assert len(failures) == 1 and "hängt" in failures[0], failures
+    sound.stop()
+    assert not sound.playing
+
+
 def test_sound_check_verifies_the_players_exit_status(tmp_path):
     assert not check_sound(tmp_path, BROKEN).ok
     ok = check_sound(tmp_path, [*PLAYER, str(tmp_path / "soundcheck.wav")])

@@ -167,7 +167,8 @@ class AlarmSound:
 
     def __init__(self, path: Path, command: list[str] | None = None, pause_s: float = 0.4,
                  max_repeats: int = 600, on_failure: Callable[[str], None] | None = None,
-                 on_ok: Callable[[], None] | None = None, retry_s: float = 5.0):
+                 on_ok: Callable[[], None] | None = None, retry_s: float = 5.0,
+                 play_timeout_s: float = 10.0):
         self.path = path
         self.command = command
         self.pause_s = pause_s
@@ -175,6 +176,9 @@ class AlarmSound:
         self.on_failure = on_failure
         self.on_ok = on_ok
         self.retry_s = retry_s
+        # a player that does not end (a hung sound server: paplay/pw-play wait for it for
+        # ever) plays nothing and reported nothing - it is ended and counts as a failure
+        self.play_timeout_s = play_timeout_s
         self.plays = 0
         self.failures = 0
         self.last_error = ""
@@ -204,9 +208,16 @@ class AlarmSound:
         try:
             self._proc = subprocess.Popen(command, stdout=subprocess.DEVNULL,
                                           stderr=subprocess.PIPE)
-            _out, err = self._proc.communicate()
+            _out, err = self._proc.communicate(timeout=self.play_timeout_s)
         except OSError as exc:
             return SoundCheck(False, f"{name} nicht ausführbar: {exc}")
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.communicate()
+            if self._stop.is_set():
+                return SoundCheck(True, name)
+            return SoundCheck(False, f"{name} hängt (nach {self.play_timeout_s:g} s nicht "
+                                     "beendet, beendet und neu gestartet)")
         if self._proc.returncode != 0 and not self._stop.is_set():
             lines = (err or b"").decode("utf-8", "replace").strip().splitlines()
             return SoundCheck(False, f"{name} meldet Fehler {self._proc.returncode}"
