@@ -29,7 +29,12 @@ from django.utils import timezone
 from beistand.accounts import lockout
 from beistand.accounts.models import DeviceToken, EnrolmentCode, LoginFailure
 from beistand.accounts.roles import Role
-from beistand.accounts.services import acting_for, create_device_token, require_role
+from beistand.accounts.services import (
+    acting_for,
+    check_device_seat,
+    create_device_token,
+    require_role,
+)
 from beistand.accounts.tokens import hash_secret
 from beistand.audit import services as audit
 from beistand.core.errors import InvalidInput, Locked, NotFound
@@ -60,23 +65,6 @@ def _new_code() -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
 
 
-def _check_seat(name: str, kind: str, room, user, alarm_templates: str) -> tuple[str, str]:
-    name = (name or "").strip()
-    if not name:
-        raise InvalidInput("Bitte eine Bezeichnung des Geräts angeben.", field="name")
-    if kind not in DeviceToken.Kind.values:
-        raise InvalidInput(f"Unbekannte Geräteart „{kind}“.", field="kind")
-    if room is None and user is None:
-        raise InvalidInput("Ein Gerät muss an einen Raum oder eine Person gebunden sein.",
-                           field="room")
-    codes = [c.strip().lower() for c in (alarm_templates or "").split(",") if c.strip()]
-    templates = ",".join(codes)
-    if len(templates) > 200 or not all(re.fullmatch(r"[a-z0-9_-]{1,30}", c) for c in codes):
-        raise InvalidInput("Alarmvorlagen: Kennungen (a–z, 0–9, - und _), durch Komma "
-                           "getrennt, zusammen höchstens 200 Zeichen.", field="alarm_templates")
-    return name[:100], templates
-
-
 def create_codes(actor, seats: list[dict], hours: int = DEFAULT_HOURS,
                  kind: str = DeviceToken.Kind.WORKSTATION,
                  alarm_templates: str = "") -> list[tuple[str, EnrolmentCode]]:
@@ -89,8 +77,9 @@ def create_codes(actor, seats: list[dict], hours: int = DEFAULT_HOURS,
         raise InvalidInput(f"Höchstens {MAX_BATCH} Codes auf einmal.", field="seats")
     if not 1 <= int(hours) <= MAX_HOURS:
         raise InvalidInput(f"Gültigkeit: 1 bis {MAX_HOURS} Stunden.", field="hours")
-    checked = [(*_check_seat(s.get("name", ""), kind, s.get("room"), s.get("user"),
-                             alarm_templates), s.get("room"), s.get("user")) for s in seats]
+    checked = [(*check_device_seat(actor, s.get("name", ""), kind, s.get("room"), s.get("user"),
+                                   alarm_templates), s.get("room"), s.get("user"))
+               for s in seats]
     expires = timezone.now() + timedelta(hours=int(hours))
     out = []
     with transaction.atomic(), acting_for(actor):

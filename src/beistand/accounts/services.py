@@ -41,6 +41,7 @@ from beistand.core.errors import (
     NotAuthenticated,
     NotFound,
 )
+from beistand.notify import services as notify
 from beistand.organisation import services as org
 from beistand.organisation.models import Employee
 
@@ -608,31 +609,67 @@ def revoke_api_token(actor, token_id: int) -> ApiToken:
 
 # --- Device tokens ------------------------------------------------------------------------------
 
-def create_device_token(actor, name: str, kind: str, room=None, user=None,
-                        alarm_templates: str = "") -> tuple[str, DeviceToken]:
-    """``alarm_templates``: the template codes its trigger URL may raise, comma-separated
-    (empty: only the default template, see ``alarms.trigger.device_templates``)."""
-    require_role(actor, Role.ADMIN)
+PERSONAL_DEVICE_LOCKED = (
+    "Ein Gerät, das im Namen einer Person mit besonderer Rolle (Datenschutz, Administration, "
+    "ZKS, Abfrage, Personal) auslöst und ihre Alarme empfängt, koppelt nur diese Person selbst. "
+    "Bitte das Gerät an den Raum binden oder die Person es selbst einrichten lassen.")
+
+
+def check_device_seat(actor, name: str, kind: str, room=None, user=None,
+                      alarm_templates: str = "") -> tuple[str, str]:
+    """The seat of a device (a token now, or an enrolment code for later): German errors for
+    bad input; -> (name, normalised template codes). A device bound to a person triggers in
+    their name and receives their alarms: nobody binds one to a holder of a privileged role
+    but that person (issue 16, re-attack: the administrator's own button as the DPO)."""
     name = (name or "").strip()
     if not name:
         raise InvalidInput("Bitte eine Bezeichnung angeben.", field="name")
-    codes = [c.strip().lower() for c in (alarm_templates or "").split(",") if c.strip()]
-    alarm_templates = ",".join(codes)
-    if len(alarm_templates) > 200 or not all(re.fullmatch(r"[a-z0-9_-]{1,30}", c)
-                                             for c in codes):
-        raise InvalidInput("Alarmvorlagen: Kennungen (a–z, 0–9, - und _), durch Komma "
-                           "getrennt, zusammen höchstens 200 Zeichen.", field="alarm_templates")
     if kind not in DeviceToken.Kind.values:
         raise InvalidInput(f"Unbekannte Geräteart „{kind}“.", field="kind")
     if room is None and user is None:
         raise InvalidInput("Ein Gerät muss an einen Raum oder eine Person gebunden sein.",
                            field="room")
+    codes = [c.strip().lower() for c in (alarm_templates or "").split(",") if c.strip()]
+    templates = ",".join(codes)
+    if len(templates) > 200 or not all(re.fullmatch(r"[a-z0-9_-]{1,30}", c) for c in codes):
+        raise InvalidInput("Alarmvorlagen: Kennungen (a–z, 0–9, - und _), durch Komma "
+                           "getrennt, zusammen höchstens 200 Zeichen.", field="alarm_templates")
+    if user is not None and user.pk != getattr(actor, "pk", None) and identity_locked(user.pk):
+        raise AccessDenied(PERSONAL_DEVICE_LOCKED)
+    return name[:100], templates
+
+
+def create_device_token(actor, name: str, kind: str, room=None, user=None,
+                        alarm_templates: str = "") -> tuple[str, DeviceToken]:
+    """``alarm_templates``: the template codes its trigger URL may raise, comma-separated
+    (empty: only the default template, see ``alarms.trigger.device_templates``). A device
+    bound to a person by someone else is announced to that person by mail, in the same
+    transaction: an unknown device in one's name is noticed."""
+    require_role(actor, Role.ADMIN)
+    name, alarm_templates = check_device_seat(actor, name, kind, room, user, alarm_templates)
     clear, prefix, digest = new_secret(DEVICE_TOKEN_PREFIX)
     with transaction.atomic(), acting_for(actor):
-        device = DeviceToken.objects.create(name=name[:100], kind=kind, room=room, user=user,
+        device = DeviceToken.objects.create(name=name, kind=kind, room=room, user=user,
                                             alarm_templates=alarm_templates, prefix=prefix,
                                             token_hash=digest, created_by=actor)
+        if user is not None and user.pk != actor.pk:
+            _announce_device(device, actor)
     return clear, device
+
+
+def _announce_device(device: DeviceToken, actor) -> None:
+    employee = org.employee_of(device.user)
+    address = (employee.email if employee is not None and employee.email
+               else device.user.email)
+    notify.enqueue_mail(
+        [address] if address else [], f"Ein Gerät wurde mit Ihrem Konto gekoppelt: {device.name}",
+        "device_bound",
+        {"name": org.display_name(device.user), "creator": org.display_name(actor),
+         "at": timezone.localtime(device.created_at).strftime("%d.%m.%Y %H:%M"),
+         "device": device.name, "kind": device.get_kind_display(),
+         "room": str(device.room) if device.room_id else ""},
+        reason=f"accounts:device:{device.pk}:bound",
+        missing=[] if address else [device.user.get_username()])
 
 
 def list_device_tokens(actor):
