@@ -92,6 +92,18 @@ def test_the_sms_link_answers_like_the_app(linked, server, token, gateway):  # n
                              headers={"Referer": url})
         assert changed.status_code == 302
         assert "Ihre Antwort: Kann nicht" in phone.get(url).text
+        # The link forwarded to another device (issue 16, re-attack): it shows the answer but
+        # offers no buttons, and a POST with a valid CSRF token of the site changes nothing.
+        with httpx.Client(timeout=10) as other:
+            seen = other.get(url).text
+            assert "Ihre Antwort: Kann nicht" in seen and 'name="antwort"' not in seen
+            login = other.get(url.split("/a/")[0] + "/konto/anmelden/").text
+            forged = other.post(url, data={"antwort": "coming",
+                                           "csrfmiddlewaretoken": _form_token(login)},
+                                headers={"Referer": url})
+            assert forged.status_code == 400
+            assert "bereits geantwortet" in forged.text
+        assert "Ihre Antwort: Kann nicht" in phone.get(url).text
 
     async def scenario():
         async with Receiver(server.ws, t_sender) as sender:

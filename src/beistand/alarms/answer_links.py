@@ -8,6 +8,8 @@ answers "Ich komme" / "Kann nicht" for the one receiver the SMS went to.
 - Opening the page (GET) changes nothing, so a messenger's link preview never answers; the
   answer is a POST with the page's CSRF token and goes through ``actions.respond`` like an
   answer in the app (timeline, audit, the sender's "Hilfe kommt", the escalation stopped).
+- The first answer spends the link: a change is accepted only from the device that answered
+  (a signed cookie of the answer page), so a forwarded link cannot change the answer.
 - Requests for unknown or expired links are counted per source address (``AnswerLinkMiss``);
   beyond ``BEISTAND_ALARM_ANSWER_LINK_MAX_MISSES`` within ``MISS_WINDOW`` every request from
   that address gets 429 (with ``Retry-After``) until the window has passed.
@@ -25,6 +27,7 @@ from django.utils import timezone
 
 from beistand.alarms import actions, lifecycle
 from beistand.alarms.models import AlarmRecipient, AnswerLink, AnswerLinkMiss
+from beistand.core.errors import Conflict
 
 TOKEN_BYTES = 16  # 128 bit
 TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{22}$")
@@ -97,12 +100,24 @@ def record_miss(source: str, now=None) -> None:
         AnswerLinkMiss.objects.create(source=source[:45], at=now)
 
 
-def answer(link, response: str):
+ALREADY_ANSWERED = ("Über diesen Link wurde bereits geantwortet. Ändern kann die Antwort nur, "
+                    "wer sie gegeben hat – auf demselben Gerät – oder in der App.")
+
+
+def answer(link, response: str, *, holder: bool = False):
     """The receiver's answer through the link: exactly ``actions.respond`` for the person the
-    link was issued to. -> the recipient row."""
-    recipient = actions.respond(link.recipient.inbox.user, link.alarm_id, response, via="link")
-    AnswerLink.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=timezone.now())
-    return recipient
+    link was issued to. -> the recipient row.
+
+    The first answer spends the link; a change of that answer needs ``holder`` (the device
+    that gave it, recognised by the answer page's signed cookie). A forwarded or overheard
+    link can show the answer but not turn "Kann nicht" into "Ich komme" (issue 16, re-attack).
+    """
+    with transaction.atomic():
+        claimed = AnswerLink.objects.filter(pk=link.pk, used_at__isnull=True).update(
+            used_at=timezone.now())
+        if not claimed and not holder:
+            raise Conflict(ALREADY_ANSWERED)
+        return actions.respond(link.recipient.inbox.user, link.alarm_id, response, via="link")
 
 
 def current(link) -> AlarmRecipient:

@@ -3,6 +3,7 @@
 answer so far, and changes nothing (a messenger's link preview never answers); POST (with the
 page's CSRF token) answers "Ich komme" / "Kann nicht" and shows the page again."""
 
+from django.core import signing
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -19,6 +20,20 @@ BUSY_TITLE = "Zu viele Versuche"
 BUSY_DETAIL = ("Von diesem Anschluss kamen zu viele ungültige Antwort-Links. Bitte versuchen Sie "
                "es in einigen Minuten erneut oder antworten Sie in der App oder per SMS.")
 ANSWERS = {"coming": "Ich komme", "cannot": "Kann nicht"}
+HOLDER_SALT = "beistand.alarms.answer-holder"
+
+
+def _holder_cookie(link) -> str:
+    return f"bs_answer_{link.pk}"
+
+
+def _is_holder(request, link) -> bool:
+    """This browser gave the link's answer (it got the signed cookie with it)."""
+    try:
+        return signing.loads(request.COOKIES.get(_holder_cookie(link), ""),
+                             salt=HOLDER_SALT) == link.pk
+    except signing.BadSignature:
+        return False
 
 
 def _private(response):
@@ -57,11 +72,18 @@ def answer(request, token: str):
             error = "Bitte „Ich komme“ oder „Kann nicht“ wählen."
         else:
             try:
-                answer_links.answer(link, choice)
+                answer_links.answer(link, choice, holder=_is_holder(request, link))
             except DomainError as exc:
                 error = str(exc.detail if hasattr(exc, "detail") else exc)
             else:
-                return _private(redirect(request.path))  # the page again, with the answer
+                response = _private(redirect(request.path))  # the page again, with the answer
+                # Only this browser may change the answer later (the link is spent).
+                response.set_cookie(
+                    _holder_cookie(link), signing.dumps(link.pk, salt=HOLDER_SALT),
+                    max_age=max(60, int((link.expires_at - timezone.now()).total_seconds())),
+                    path=request.path, secure=request.is_secure(), httponly=True,
+                    samesite="Strict")
+                return response
     alarm = link.alarm
     recipient = answer_links.current(link)
     context = {
@@ -76,5 +98,7 @@ def answer(request, token: str):
         "answered_at": (timezone.localtime(recipient.responded_at).strftime("%H:%M Uhr")
                         if recipient.responded_at else ""),
         "error": error,
+        # Answered, from another device: the answer shows, the buttons do not.
+        "may_answer": not recipient.response or _is_holder(request, link),
     }
     return _private(render(request, "alarms/answer.html", context, status=400 if error else 200))
