@@ -199,3 +199,26 @@ def test_icons_differ_per_state(app):
     samples = {(img.pixelColor(5, 16).name(), img.pixelColor(16, 10).name())
                for img in images.values()}
     assert len(samples) == 4
+
+
+def test_an_alarm_of_an_unexpected_shape_still_opens_a_window_and_sounds(tray_setup):
+    """Found by the #21 review: an alarm frame with a field of another shape (a newer server,
+    a bug: the template or the sender as text, instructions not text, responders as names, a
+    position without coordinates, times not text) made the receive window raise inside the Qt
+    slot - no window, no sound, nothing in the log, and the event was receipted. Each of them
+    now opens a window that sounds."""
+    proto, tray, client, _paths = tray_setup
+    assert pump_until(lambda: tray.state == icons.CONNECTED)
+    odd = {101: {"responders": ["Helfer"]}, 102: {"template": "beistand"},
+           103: {"instructions": 5}, 104: {"location": {"position": {"lat": None, "lon": 7}}},
+           105: {"sender": "Erika Muster"}, 106: {"triggered_at": None, "pressed_at": 12},
+           107: {"location": "Raum 1.05", "tier": "1", "distance_m": "nah"}}
+    for alarm_id, fields in odd.items():
+        proto.push({**ALARM, "alarm_id": alarm_id, **fields})
+    assert pump_until(lambda: set(odd) <= set(tray.windows)), sorted(tray.windows)
+    for alarm_id in odd:
+        window = tray.windows[alarm_id]
+        assert window.isVisible() and window.sound.playing, alarm_id
+    assert tray.windows[105].name_label.text() == "Erika Muster"
+    assert "Raum 1.05" in tray.windows[107].location_label.text()
+    assert tray.windows[103].instructions_label.text() == "5"

@@ -85,3 +85,44 @@ def location_lines(alarm: dict) -> list[str]:
         lines.append(f"Position {pos.get('lat'):.5f}, {pos.get('lon'):.5f}"
                      + (f" (± {pos['accuracy_m']} m)" if pos.get("accuracy_m") else ""))
     return lines or ["Ort unbekannt"]
+
+
+def _text(value) -> str | None:
+    if value is None or isinstance(value, dict | list):
+        return None
+    return str(value)
+
+
+def normalise_alarm(alarm: dict) -> dict:
+    """The alarm with every field the receive window reads in the type it expects.
+
+    An alarm the window cannot show must not vanish: a field of another shape (a newer server,
+    a bug) made the window's constructor raise inside a Qt slot - no window, no sound, no log
+    line, and the event was already receipted. Unknown shapes become text or are left out;
+    "Ort unbekannt" / "Unbekannt" are shown where nothing usable is left."""
+    out = dict(alarm)
+    template = alarm.get("template")
+    out["template"] = (dict(template) if isinstance(template, dict)
+                       else {"name": str(template)} if template else {})
+    if not isinstance(out["template"].get("name"), str):
+        out["template"]["name"] = "Alarm"
+    sender = alarm.get("sender")
+    sender = dict(sender) if isinstance(sender, dict) else {"name": _text(sender)}
+    out["sender"] = {key: _text(value) for key, value in sender.items()}
+    location = alarm.get("location")
+    location = dict(location) if isinstance(location, dict) else {"text": _text(location)}
+    position = location.pop("position", None)
+    location = {key: _text(value) for key, value in location.items()}
+    if isinstance(position, dict) and all(
+            isinstance(position.get(k), int | float) for k in ("lat", "lon")):
+        location["position"] = position
+    out["location"] = location
+    for key in ("instructions", "pressed_at", "triggered_at"):
+        out[key] = _text(alarm.get(key))
+    for key in ("distance_m", "tier"):
+        if not isinstance(alarm.get(key), int | float):
+            out[key] = None
+    responders = alarm.get("responders")
+    out["responders"] = [r for r in responders if isinstance(r, dict)] \
+        if isinstance(responders, list) else []
+    return out

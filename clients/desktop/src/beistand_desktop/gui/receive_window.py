@@ -405,7 +405,9 @@ class ReceiveWindow(QWidget):
 
     def set_responders(self, responders: list[dict]) -> None:
         self.responders_list.clear()
-        for r in responders:
+        for r in responders if isinstance(responders, list) else []:
+            if not isinstance(r, dict):
+                continue
             name, answer = r.get("name", "?"), response_text(r.get("response", ""))
             self.responders_list.addItem(f"{name} – {answer}")
 

@@ -290,6 +290,7 @@ class TrayController(QObject):
         return f"{word} – {self.coverage.get('level_text', '')}" if word else ""
 
     def _on_alarm(self, alarm: dict) -> None:
+        alarm = protocol.normalise_alarm(alarm)
         alarm_id = alarm["alarm_id"]
         if alarm.get("state") in ("resolved", "cancelled"):
             return
@@ -320,7 +321,17 @@ class TrayController(QObject):
                            or configured_command(self.config.sound_player, wav),
                            on_failure=lambda detail: self.sound_checked.emit(False, detail),
                            on_ok=lambda: self.sound_checked.emit(True, "Alarmton spielt"))
-        window = ReceiveWindow(alarm, sound, late_s=self.config.late_press_s)
+        try:
+            window = ReceiveWindow(protocol.normalise_alarm(alarm), sound,
+                                   late_s=self.config.late_press_s)
+        except Exception:
+            # never lost without a trace: the bare alarm, which the window can always show
+            log.exception("alarm %s: cannot show its details: %.500r", alarm_id, alarm)
+            window = ReceiveWindow({"alarm_id": alarm_id, "template": {"name": "Alarm"},
+                                    "sender": {}, "location": {
+                                        "text": "Einzelheiten nicht darstellbar – bitte im "
+                                                "Web oder per Telefon nachsehen"}},
+                                   sound, late_s=self.config.late_press_s)
         window.respond_requested.connect(self._respond)
         window.message_requested.connect(self._send_message)
         window.resolve_requested.connect(self._resolve)
