@@ -207,7 +207,7 @@ def test_an_alarm_of_an_unexpected_shape_still_opens_a_window_and_sounds(tray_se
     position without coordinates, times not text) made the receive window raise inside the Qt
     slot - no window, no sound, nothing in the log, and the event was receipted. Each of them
     now opens a window that sounds."""
-    proto, tray, client, _paths = tray_setup
+    proto, tray, _client, _paths = tray_setup
     assert pump_until(lambda: tray.state == icons.CONNECTED)
     odd = {101: {"responders": ["Helfer"]}, 102: {"template": "beistand"},
            103: {"instructions": 5}, 104: {"location": {"position": {"lat": None, "lon": 7}}},
