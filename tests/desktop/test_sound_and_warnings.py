@@ -169,6 +169,23 @@ def test_without_a_tray_the_status_window_shows_state_and_warnings(tray_setup):
     assert pump_until(lambda: len(client.outbox.pending()) == 1)
 
 
+def test_the_status_window_shows_a_long_warning_whole(tray_setup):
+    """Found by the #21 review under Xvfb: the status window gave the "NOCH NICHT übermittelt"
+    warning one line too few - "Bei Gefahr: Telefon 110." was cut off."""
+    _proto, tray, _client, _paths = tray_setup
+    status = tray.status_window
+    tray.set_warning("pending", "Alarm ist NOCH NICHT übermittelt (gedrückt um 23:17:51 Uhr) "
+                                "– keine Verbindung zum Server. Er wird automatisch gesendet, "
+                                "sobald die Verbindung wieder steht. Bei Gefahr: Telefon 110.")
+    tray.set_warning("sound", "OHNE TON: Der Alarmton kann nicht abgespielt werden (paplay "
+                              "meldet Fehler 1). Alarme erscheinen nur auf dem Bildschirm.")
+    label = status.warning_label
+    assert pump_until(lambda: label.isVisible() and label.width() > 0)
+    assert label.height() >= label.heightForWidth(label.width())
+    assert label.geometry().bottom() <= status.alarm_button.geometry().top()
+    assert status.rect().contains(status.menu_button.geometry())
+
+
 def test_quitting_asks_and_says_no_alarms_will_come(tray_setup, monkeypatch):
     from beistand_desktop.gui import tray as tray_module
 

@@ -59,4 +59,7 @@ class StatusWindow(QWidget):
         self.state_label.setText(f"beistand – {headline}\n{status}")
         self.warning_label.setText("\n".join(f"⚠ {w}" for w in warnings))
         self.warning_label.setVisible(bool(warnings))
-        self.adjustSize()
+        # the height the wrapped lines need at the fixed width (adjustSize() gave the warning
+        # one line too few: "… Bei Gefahr: Telefon 110." was cut off)
+        self.layout().activate()
+        self.setFixedHeight(self.layout().totalHeightForWidth(self.width()))
