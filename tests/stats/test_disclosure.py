@@ -58,7 +58,11 @@ def test_nothing_withheld_when_all_cells_are_large_and_k_one_switches_off():
     assert protect({("a",): 1, ("b",): 6}, k=1).withheld == {}
 
 
-def test_zero_is_not_sensitive_and_key_figures():
-    assert protect_value(0, 5) == 0
+def test_zero_looks_like_a_small_count_and_key_figures():
+    # Only cells with records get noise: a 0 published beside "<5" would prove that a narrow
+    # filter holds at least one record (issue 16, re-attack). Everything below k is "<5".
+    assert protect_value(0, 5) == "<5"
+    assert protect(({("a",): 7}), 5).shown(("b",)) == "<5"
+    assert protect_value(0, 1) == 0
     assert protect_value(4, 5) == "<5"
     assert protect_value(5, 5) == 5

@@ -41,12 +41,15 @@ class Protected:
     withheld_totals: set[tuple[int, tuple]] = field(default_factory=set)
 
     def shown(self, key: tuple) -> int | str:
-        """The value to publish for a cell: the count, "<k" or "x" (0 for absent cells)."""
+        """The value to publish for a cell: the count, "<k" or "x". An absent cell (no
+        record) is "<k" as well: a 0 beside "<k" would tell which cells hold a record."""
         how = self.withheld.get(key)
         if how == PRIMARY:
             return small_label(self.k)
         if how == SECONDARY:
             return SECONDARY_LABEL
+        if key not in self.cells and self.k > 1:
+            return small_label(self.k)
         return self.cells.get(key, 0)
 
     @property
@@ -111,5 +114,7 @@ def _sortable(key: tuple) -> tuple:
 
 
 def protect_value(count: int, k: int) -> int | str:
-    """One stand-alone figure (a key figure): the count or "<k"; 0 stays 0."""
-    return small_label(k) if 0 < count < k else count
+    """One stand-alone figure (a key figure): the count, or "<k" for anything below k - 0
+    included. Only cells with records get noise, so a published "<k" next to a published 0
+    would prove that at least one record matches a narrow filter (issue 16, re-attack)."""
+    return small_label(k) if k > 1 and count < k else count

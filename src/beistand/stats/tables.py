@@ -177,8 +177,7 @@ def key_figures(f: Filters) -> dict[str, int | str]:
     shown: dict[str, int | str] = {}
     for name, _label in KEY_FIGURES:
         if name == "incapacity_days":
-            enough = raw["with_incapacity"] >= k or raw["with_incapacity"] == 0
-            shown[name] = raw[name] if enough else "x"
+            shown[name] = raw[name] if raw["with_incapacity"] >= k else "x"
         else:
             shown[name] = protect_value(raw[name], k)
     from django.utils import timezone
