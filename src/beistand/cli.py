@@ -7,6 +7,13 @@
 import os
 import sys
 
+# Django's account commands that change an account without naming who acts, and what to use.
+REFUSED = {
+    "changepassword": "changepassword nennt niemanden, der handelt. Bitte: beistand set-password "
+                      "BENUTZERNAME --as ADMINISTRATION (oder das eigene Passwort im Browser "
+                      "unter „Sicherheit“ ändern).",
+}
+
 
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "beistand.settings")
@@ -16,6 +23,10 @@ def main(argv: list[str] | None = None) -> None:
         argv = [argv[0], "help"]
     elif not argv[1].startswith("-"):
         argv[1] = argv[1].replace("-", "_")
+    if len(argv) > 1 and argv[1] in REFUSED:
+        # Django's own account commands name nobody who acts (issue 16, re-attack).
+        print(f"beistand: {REFUSED[argv[1]]}", file=sys.stderr)
+        sys.exit(2)
     if len(argv) > 1 and argv[1] == "demo":
         # Demo mode must be on before settings load (passwords "demo", no 2FA, banner).
         os.environ["BEISTAND_DEMO"] = "1"

@@ -9,12 +9,14 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from beistand.accounts import enrolment
 from beistand.accounts.models import DeviceToken, EnrolmentCode
 from beistand.accounts.roles import Role
 from beistand.audit.models import AuditEvent
-from tests.accounts.helpers import audit_mark
+from tests.accounts.helpers import audit_mark, fresh_code, totp_device
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -146,14 +148,20 @@ def test_wrong_codes_from_one_address_do_not_stop_the_roll_out_elsewhere(client,
                      **it_staff).status_code == 201
 
 
+def _proof(admin) -> io.StringIO:
+    """The answers to the command's prompts: the admin's password and a fresh code."""
+    device = TOTPDevice.objects.filter(user=admin).first() or totp_device(admin)
+    return io.StringIO(f"{PASSWORD}\n{fresh_code(device)}\n")
+
+
 def test_bulk_codes_from_the_command_line(org, admin, tmp_path):
     rooms = org["rooms"][:2]
     seats = tmp_path / "seats.csv"
     seats.write_text("name;room;username\n" + "".join(
         f"PC {r.number};{r.pk};\n" for r in rooms), encoding="utf-8")
     out = io.StringIO()
-    call_command("enrolment_codes", "--admin", "admin", "--csv", str(seats), "--hours", "8",
-                 stdout=out)
+    call_command("enrolment_codes", "--as", "admin", "--csv", str(seats), "--hours", "8",
+                 stdout=out, stdin=_proof(admin))
     lines = out.getvalue().strip().splitlines()
     assert len(lines) == 2
     codes = [line.split("\t")[0] for line in lines]
@@ -161,6 +169,6 @@ def test_bulk_codes_from_the_command_line(org, admin, tmp_path):
     assert set(EnrolmentCode.objects.values_list("room_id", flat=True)) == {r.pk for r in rooms}
     out = io.StringIO()
     call_command("enrolment_codes", "--admin", "admin", "--name", "Empfang",
-                 "--room", str(rooms[0].pk), "--count", "3", stdout=out)
+                 "--room", str(rooms[0].pk), "--count", "3", stdout=out, stdin=_proof(admin))
     assert [line.split("\t")[1] for line in out.getvalue().strip().splitlines()] == \
         ["Empfang 1", "Empfang 2", "Empfang 3"]

@@ -369,11 +369,15 @@ def test_login_page_mentions_demo_passwords_only_in_demo(client, org, settings):
 
 
 def test_reset_second_factor_command(make_user):
+    import io
+
     from django.core.management import call_command
 
     user = make_user("zks", roles=[Role.ZKS])
     totp_device(user)
-    call_command("reset_second_factor", "zks")
+    admin = make_user("admin", roles=[Role.ADMIN])
+    proof = io.StringIO(f"{PASSWORD}\n{fresh_code(totp_device(admin))}\n")
+    call_command("reset_second_factor", "zks", "--as", "admin", stdin=proof)
     assert not TOTPDevice.objects.filter(user=user).exists()
     assert "auth.second_factor_reset" in _actions()
 

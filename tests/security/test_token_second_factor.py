@@ -14,7 +14,7 @@ from django.utils import timezone
 from beistand.accounts import services
 from beistand.accounts.models import ApiToken, DeviceToken
 from beistand.accounts.roles import Role
-from tests.accounts.helpers import actions_since, audit_mark, code_for, totp_device
+from tests.accounts.helpers import actions_since, audit_mark, code_for, fresh_code, totp_device
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -78,7 +78,9 @@ def test_token_with_second_factor_works_and_dies_with_a_reset(client, make_user)
     device = totp_device(user)
     token = token_for(client, "abfrage", otp=code_for(device))
     assert lookup(client, token).status_code == 200
-    call_command("reset_second_factor", "abfrage")
+    admin = make_user("admin", roles=[Role.ADMIN])
+    proof = io.StringIO(f"{PASSWORD}\n{fresh_code(totp_device(admin))}\n")
+    call_command("reset_second_factor", "abfrage", "--as", "admin", stdin=proof)
     assert lookup(client, token).status_code == 401
 
 

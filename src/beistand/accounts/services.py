@@ -201,6 +201,13 @@ def has_active_admin() -> bool:
     return RoleGrant.objects.active().filter(role=Role.ADMIN).exists()
 
 
+def only_active_admin(user) -> bool:
+    """``user`` is the one active administrator: nobody else could act for them."""
+    admins = set(RoleGrant.objects.active().filter(role=Role.ADMIN, user__is_active=True)
+                 .values_list("user_id", flat=True))
+    return admins == {user.pk}
+
+
 def bootstrap_admin(user, reason: str) -> RoleGrant:
     """The first administrator of an installation, from the command line (``beistand grant-role
     USER admin`` without ``--as``), audited as system: nobody in the application can act yet.
@@ -467,6 +474,29 @@ def reset_second_factor(actor, user) -> int:
                      object_repr=user.get_username(),
                      after={"devices_removed": count, **revoked})
     return count
+
+
+def set_password_for(actor, user, password: str) -> None:
+    """An administrator sets another person's password (a forgotten one; the command line's
+    ``set-password``). Nobody sets their own this way (the web's "Sicherheit" page asks for
+    the old one). The password rules apply; the person's tokens are revoked and their sessions
+    end (Django's session hash covers the password); audited with the acting person."""
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    require_role(actor, Role.ADMIN)
+    if actor.pk == user.pk:
+        raise AccessDenied("Das eigene Passwort ändern Sie im Browser unter „Sicherheit“.")
+    try:
+        validate_password(password, user)
+    except ValidationError as error:
+        raise InvalidInput(" ".join(error.messages), field="password") from None
+    with transaction.atomic(), acting_for(actor):
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        revoked = revoke_tokens_of(user, "password set by an administrator")
+        audit.record("auth.password_set", obj=user, actor=actor,
+                     object_repr=user.get_username(), after=revoked)
 
 
 def revoke_tokens_of(user, why: str) -> dict:

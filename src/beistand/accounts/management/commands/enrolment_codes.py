@@ -1,8 +1,11 @@
 """``beistand enrolment-codes``: one-time codes for pairing workstations (issue 21, item 8).
 
-    beistand enrolment-codes --admin admin --name "PC Bürgerbüro" --room 1.05
-    beistand enrolment-codes --admin admin --name "PC Bürgerbüro" --room 12 --count 4
-    beistand enrolment-codes --admin admin --csv seats.csv --hours 48
+    beistand enrolment-codes --as admin --name "PC Bürgerbüro" --room 1.05
+    beistand enrolment-codes --as admin --name "PC Bürgerbüro" --room 12 --count 4
+    beistand enrolment-codes --as admin --csv seats.csv --hours 48
+
+The administrator named with ``--as`` (``--admin`` is the older spelling) proves it with
+password and second factor (asked; on a pipe read line by line, ``accounts.console``).
 
 A CSV (``;`` or ``,``) has the columns ``name;room;username`` (room: id or room number,
 username optional). Prints one line per code: code, seat, room, valid until. The codes are
@@ -15,7 +18,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from beistand.accounts import enrolment
+from beistand.accounts import console, enrolment
 from beistand.core.errors import DomainError
 from beistand.organisation.models import Room
 
@@ -46,12 +49,15 @@ def _user(value: str):
 
 
 class Command(BaseCommand):
+    stealth_options = ("stdin",)
     help = ("Erzeugt Einmalcodes zur Kopplung von Arbeitsplatz-PCs (einer je Arbeitsplatz; "
             "gültig für --hours Stunden, einmal verwendbar). Wird protokolliert.")
 
     def add_arguments(self, parser):
-        parser.add_argument("--admin", required=True,
-                            help="Benutzername der Administratorin / des Administrators")
+        parser.add_argument("--as", "--admin", dest="actor", required=True,
+                            metavar="BENUTZERNAME",
+                            help="wer die Codes erzeugt (aktive Administration; Passwort und "
+                                 "Zwei-Faktor-Code werden abgefragt)")
         parser.add_argument("--name", help="Bezeichnung des Geräts (mit --count: Präfix)")
         parser.add_argument("--room", help="Raum-ID oder eindeutige Raumnummer")
         parser.add_argument("--user", help="an diese Person gebunden (Benutzername)")
@@ -62,9 +68,6 @@ class Command(BaseCommand):
         parser.add_argument("--alarm-templates", default="")
 
     def handle(self, *args, **opts):
-        admin = _user(opts["admin"])
-        if admin is None:
-            raise CommandError("--admin fehlt.")
         seats = []
         if opts["csv"]:
             text = Path(opts["csv"]).read_text(encoding="utf-8-sig")
@@ -81,6 +84,7 @@ class Command(BaseCommand):
             count = opts["count"]
             seats = [{"name": opts["name"] if count == 1 else f"{opts['name']} {n}",
                       "room": room, "user": user} for n in range(1, count + 1)]
+        admin = console.acting_person(opts["actor"], opts.get("stdin"))
         try:
             issued = enrolment.create_codes(admin, seats, hours=opts["hours"],
                                             kind=opts["kind"],

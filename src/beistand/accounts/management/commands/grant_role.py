@@ -11,15 +11,13 @@ The one exception is the bootstrap of a fresh installation: while no administrat
 as "system".
 """
 
-import getpass
-import sys
 from datetime import datetime, time
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from beistand.accounts import services
+from beistand.accounts import console, services
 from beistand.accounts.roles import GRANTABLE_ROLES, Role
 from beistand.core.errors import DomainError
 
@@ -60,10 +58,7 @@ class Command(BaseCommand):
                     raise CommandError("Niemand kann sich selbst eine Rolle vergeben. Bitte "
                                        "wenden Sie sich an eine andere Administratorin oder "
                                        "einen anderen Administrator.")
-                stdin = options.get("stdin") or sys.stdin
-                password = self._ask(stdin, f"Passwort von {actor}: ")
-                code = self._ask(stdin, "Zwei-Faktor-Code (leer, falls keiner nötig): ")
-                person = services.authenticate_console_person(actor, password, code)
+                person = console.acting_person(actor, options.get("stdin"))
                 grant = services.grant_role(person, user, role, reason, expires_at)
         except DomainError as error:
             raise CommandError(error.detail) from None
@@ -87,9 +82,3 @@ class Command(BaseCommand):
                                "Administration einrichten: beistand grant-role BENUTZERNAME "
                                "admin --reason …")
         return services.bootstrap_admin(user, reason)
-
-    @staticmethod
-    def _ask(stdin, prompt: str) -> str:
-        if stdin is sys.stdin and stdin.isatty():
-            return getpass.getpass(prompt)
-        return (stdin.readline() or "").rstrip("\r\n")

@@ -1,0 +1,42 @@
+"""``beistand set-password USERNAME --as ADMIN``: an administrator sets another person's
+password (forgotten). The acting administrator proves it with password and second factor
+(``accounts.console``); the new password is asked twice (no echo; on a pipe, the next two
+lines). Django's ``changepassword`` is refused by ``beistand`` (it names nobody)."""
+
+import sys
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from beistand.accounts import console, services
+from beistand.core.errors import DomainError
+
+
+class Command(BaseCommand):
+    help = ("Setzt das Passwort eines anderen Kontos (vergessenes Passwort). Wer handelt, nennt "
+            "sich mit --as (Passwort und Zwei-Faktor-Code). Tokens der Person werden widerrufen. "
+            "Wird protokolliert.")
+    stealth_options = ("stdin",)
+
+    def add_arguments(self, parser):
+        parser.add_argument("username")
+        parser.add_argument("--as", dest="actor", metavar="BENUTZERNAME", required=True,
+                            help="wer handelt (aktive Administration)")
+
+    def handle(self, *args, username, actor, **options):
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            raise CommandError(f"Benutzer „{username}“ gibt es nicht.")
+        stdin = options.get("stdin")
+        person = console.acting_person(actor, stdin)
+        stream = stdin or sys.stdin
+        first = console.ask(stream, f"Neues Passwort für {username}: ")
+        second = console.ask(stream, "Neues Passwort wiederholen: ")
+        if first != second:
+            raise CommandError("Die beiden Eingaben stimmen nicht überein.")
+        try:
+            services.set_password_for(person, user, first)
+        except DomainError as error:
+            raise CommandError(error.detail) from None
+        self.stdout.write(f"Das Passwort von {username} ist gesetzt; ihre/seine Tokens sind "
+                          "widerrufen.")
