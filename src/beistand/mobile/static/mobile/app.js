@@ -76,13 +76,13 @@ export async function api(path, {method = "GET", body = undefined, timeoutMs = 1
 
 /** @param {string} name */
 function show(name) {
-  document.querySelectorAll(".bs-screen").forEach((/** @type {HTMLElement} */ s) => { s.hidden = s.id !== "screen-" + name; });
-  document.querySelectorAll(".bs-tabs [data-tab]").forEach((/** @type {HTMLElement} */ t) => {
+  /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll(".bs-screen")).forEach((s) => { s.hidden = s.id !== "screen-" + name; });
+  /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll(".bs-tabs [data-tab]")).forEach((t) => {
     if (t.dataset.tab === name) { t.setAttribute("aria-current", "page"); } else { t.removeAttribute("aria-current"); }
   });
 }
 
-document.querySelectorAll(".bs-tabs [data-tab]").forEach((/** @type {HTMLElement} */ tab) => {
+/** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll(".bs-tabs [data-tab]")).forEach((tab) => {
   tab.addEventListener("click", () => show(tab.dataset.tab));
 });
 

@@ -40,7 +40,7 @@ export class VisitScreen {
     this.form = $("visit-form");
     this.form.addEventListener("submit", (e) => { e.preventDefault(); this.start(); });
     $("visit-lookup").hidden = !config.can_lookup;
-    document.querySelectorAll("[data-visit-act]").forEach((/** @type {HTMLElement} */ b) => b.addEventListener("click", () => this.act(b.dataset.visitAct)));
+    /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("[data-visit-act]")).forEach((b) => b.addEventListener("click", () => this.act(b.dataset.visitAct)));
     window.addEventListener("focus", () => this.refresh());
     document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") { this.refresh(); } });
   }
