@@ -186,6 +186,38 @@ def test_the_status_window_shows_a_long_warning_whole(tray_setup):
     assert status.rect().contains(status.menu_button.geometry())
 
 
+def test_the_questions_are_asked_in_german_and_default_to_no(tray_setup, monkeypatch):
+    """Found by the #21 review: "Entwarnung geben?", "beistand wirklich beenden?" and the
+    cancel question had the buttons "Yes" / "No" (Qt's own, untranslated)."""
+    from beistand_desktop.gui import tray as tray_module
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    _proto, tray, _client, _paths = tray_setup
+    quits, seen = [], []
+    monkeypatch.setattr(tray_module.QApplication, "quit", lambda: quits.append(1))
+
+    def answer(button_text):
+        box = next((w for w in QApplication.topLevelWidgets()
+                    if isinstance(w, QMessageBox) and w.isVisible()), None)
+        if box is None:  # not shown yet
+            QTimer.singleShot(20, lambda: answer(button_text))
+            return
+        seen.append(([b.text() for b in box.buttons()], box.defaultButton().text()))
+        button = next((b for b in box.buttons() if b.text() == button_text), None)
+        if button is None:
+            box.done(0)   # a box without that button: closed, the assertions below say why
+        else:
+            button.click()
+
+    QTimer.singleShot(0, lambda: answer("Nein"))
+    tray.confirm_quit()
+    assert quits == [] and seen[0] == (["Ja", "Nein"], "Nein"), seen
+    QTimer.singleShot(0, lambda: answer("Ja"))
+    tray.confirm_quit()
+    assert quits == [1]
+
+
 def test_quitting_asks_and_says_no_alarms_will_come(tray_setup, monkeypatch):
     from beistand_desktop.gui import tray as tray_module
 

@@ -30,6 +30,22 @@ CANCEL_KEYS = "Ctrl+Alt+A"
 CANCEL_KEYS_TEXT = "Strg+Alt+A"
 
 
+def ask_yes_no(parent, title: str, text: str) -> bool:
+    """A question with German buttons „Ja“ / „Nein“ („Nein“ is the default and Escape): Qt's
+    own question box said "Yes" / "No" (no German Qt translation is installed with the
+    client)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton,
+                      parent)
+    yes = box.addButton("Ja", QMessageBox.ButtonRole.YesRole)
+    no = box.addButton("Nein", QMessageBox.ButtonRole.NoRole)
+    box.setDefaultButton(no)
+    box.setEscapeButton(no)
+    box.exec()
+    return box.clickedButton() is yes
+
+
 class CountdownDialog(QDialog):
     """ "Alarm in N s" with "Sofort senden" (the default) and "Abbrechen"; emits ``fire`` when
     it runs out or on "Sofort senden", ``cancelled`` only on a deliberate cancel.

@@ -355,13 +355,10 @@ class ReceiveWindow(QWidget):
             self.fit_to_screen(self._fitted_to)
 
     def _confirm_resolve(self) -> None:
-        from PySide6.QtWidgets import QMessageBox
+        from .dialogs import ask_yes_no
 
-        answer = QMessageBox.question(
-            self, "Entwarnung", "Entwarnung geben? Der Alarm endet für alle Beteiligten.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No)
-        if answer == QMessageBox.StandardButton.Yes:
+        if ask_yes_no(self, "Entwarnung", "Entwarnung geben? Der Alarm endet für alle "
+                                          "Beteiligten."):
             self.resolve_requested.emit(self.alarm_id)
 
     def answered_elsewhere(self, response: str) -> None:

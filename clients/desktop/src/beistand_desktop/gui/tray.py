@@ -34,7 +34,7 @@ from ..session import screen_locked
 from ..sound import AlarmSound, alarm_wav, check_sound, configured_command
 from . import icons
 from .bridge import CoreBridge
-from .dialogs import CountdownDialog, Notice, SettingsDialog
+from .dialogs import CountdownDialog, Notice, SettingsDialog, ask_yes_no
 from .receive_window import ReceiveWindow, local_time
 from .status_window import StatusWindow
 
@@ -424,13 +424,9 @@ class TrayController(QObject):
 
     # -- controls ---------------------------------------------------------------------------
     def _ask(self, title: str, text: str) -> bool:
-        from PySide6.QtWidgets import QMessageBox
-
         if self.ask is not None:
             return self.ask(title, text)
-        return QMessageBox.question(
-            None, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No) == QMessageBox.StandardButton.Yes
+        return ask_yes_no(None, title, text)
 
     def confirm_resolve(self) -> None:
         """Entwarnung for the newest open alarm this person raised."""
