@@ -222,3 +222,27 @@ def test_an_alarm_of_an_unexpected_shape_still_opens_a_window_and_sounds(tray_se
     assert tray.windows[105].name_label.text() == "Erika Muster"
     assert "Raum 1.05" in tray.windows[107].location_label.text()
     assert tray.windows[103].instructions_label.text() == "5"
+
+
+def test_a_refused_press_stays_a_warning_until_a_press_goes_out(tray_setup):
+    """Found by the #21 review: a press the server refused (a revoked token: 401) was told in
+    a note that the next note replaced ("Hilfe kommt", "Probealarm wurde ausgelöst") - the
+    sender could no longer see that no alarm went out."""
+    from beistand_desktop.outbox import PendingAlarm
+    from beistand_desktop.sender import SendResult, SendState
+
+    _proto, tray, _client, _paths = tray_setup
+    refused = PendingAlarm.new(source="hotkey")
+    tray._on_sent(SendResult(SendState.FAILED, refused, 401, "HTTP 401: Anmeldung erforderlich"))
+    assert "KEIN Alarm ausgelöst" in tray.warnings["refused"]
+    tray.show_notice("Hilfe kommt: Deniz Arslan")          # another note comes and goes
+    assert tray.warning_notices["refused"].isVisible()
+    assert "KEIN Alarm ausgelöst" in tray.tray.toolTip()
+    test = PendingAlarm.new(template="probealarm")
+    test.sent_at = test.created_at
+    tray._on_sent(SendResult(SendState.SENT, test, 201))   # a Probealarm is no alarm
+    assert "refused" in tray.warnings
+    sent = PendingAlarm.new(source="hotkey")
+    sent.sent_at = sent.created_at
+    tray._on_sent(SendResult(SendState.SENT, sent, 201))   # the next press went out
+    assert "refused" not in tray.warnings

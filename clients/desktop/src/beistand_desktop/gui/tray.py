@@ -234,8 +234,13 @@ class TrayController(QObject):
         else:
             self.pending.discard(cid)
             self._update_pending_warning()
+            if result.state == SendState.SENT and result.item.template != "probealarm":
+                self.set_warning("refused", None)
             if result.state == SendState.FAILED:
-                self.show_notice(text, urgent=True, seconds=0)
+                # a warning, not a note the next note replaces: no alarm went out, and that
+                # stays on screen until a press goes out again
+                self.set_warning("refused", f"{text} – es wurde KEIN Alarm ausgelöst. Bei "
+                                            "Gefahr: Telefon 110.")
             elif result.item.template == "probealarm":
                 self.show_notice("Probealarm wurde ausgelöst.")
             elif result.item.delayed or late_seconds(result.item) >= self.config.late_press_s:
@@ -269,7 +274,8 @@ class TrayController(QObject):
             self.set_warning("unauthorized", None)
             self._report_seat()
         elif status == Status.UNAUTHORIZED:
-            self.status_text = "Zugang abgelehnt – bitte neu koppeln (Einstellungen)"
+            self.status_text = ("Zugang abgelehnt – dieser PC empfängt und sendet KEINE "
+                                "Alarme. Bitte neu koppeln (Einstellungen).")
             self.set_warning("unauthorized", self.status_text)
         else:
             self.status_text = "Keine Verbindung zum Alarmserver"
