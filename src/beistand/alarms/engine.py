@@ -131,7 +131,7 @@ class Engine:
         """Close this process's connections on revoked tokens now (4401: sign in again)."""
         for conn in list(self.hub.connections()):
             if not conn.closed and (conn.token_kind, conn.token_ref) in refs:
-                asyncio.get_running_loop().create_task(_close(conn, 4401))
+                _close_soon(conn, 4401)
 
     def wake_at(self, when):
         delay = max(0.0, (when - timezone.now()).total_seconds())
@@ -244,17 +244,16 @@ class Engine:
                     conn.send_text(ping)
             for conn in conns:
                 if now - conn.last_rx > 3 * interval:
+                    if conn.closed:
+                        continue  # its close is under way
                     # The error frame goes out before the close (send_text would only queue
                     # it, and the close stops the queue): the protocol promises it.
-                    try:
-                        await conn.send({"type": "websocket.send", "text": json.dumps(
-                            {"type": "error", "code": "heartbeat_timeout",
-                             "detail": "Keine Lebenszeichen – Verbindung wird getrennt."})})
-                    except Exception:
-                        logger.debug("heartbeat_timeout not delivered", exc_info=True)
-                    await _close(conn, 4408)
-                elif (conn.unacked_since is not None and conn.resumed
+                    _close_soon(conn, 4408, json.dumps(
+                        {"type": "error", "code": "heartbeat_timeout",
+                         "detail": "Keine Lebenszeichen – Verbindung wird getrennt."}))
+                elif (conn.unacked_since is not None and conn.resumed and not conn.outbox
                       and now - conn.unacked_since > settings.ALARM_RESEND_SECONDS):
+                    # (Frames still queued for this peer were not even sent yet: no resend.)
                     conn.unacked_since = now
                     conn.sent_seq = conn.acked_seq
                     self.hub.catch_up(conn)
@@ -263,7 +262,7 @@ class Engine:
                 revoked = await self.db(_revoked, [(c.token_kind, c.token_ref) for c in conns])
                 for conn in conns:
                     if (conn.token_kind, conn.token_ref) in revoked:
-                        await _close(conn, 4401)
+                        _close_soon(conn, 4401)
 
         await self._forever("ping", 1, step)
 
@@ -282,7 +281,7 @@ class Engine:
                     if conn.epoch and epoch != conn.epoch:
                         # The inbox was reset (``beistand alarm reset-inbox``): the client
                         # reconnects, resumes with its old epoch and is told to reset.
-                        await _close(conn, 4409)
+                        _close_soon(conn, 4409)
                     elif conn.resumed and last_seq > conn.sent_seq:
                         conn.want_seq = max(conn.want_seq, last_seq)
                         self.hub.catch_up(conn)
@@ -373,12 +372,28 @@ class Engine:
             await client.aclose()
 
 
-async def _close(conn, code: int):
+async def _close(conn, code: int, error: str | None = None):
     conn.closed = True
+    conn.drained.set()  # a receive loop waiting for this peer to read goes on (and ends)
     try:
+        if error is not None:
+            await conn.send({"type": "websocket.send", "text": error})
         await conn.send({"type": "websocket.close", "code": code})
     except Exception:
         logger.debug("Schließen einer Alarmverbindung fehlgeschlagen", exc_info=True)
+
+
+def _close_soon(conn, code: int, error: str | None = None) -> None:
+    """Close ``conn`` in a task of its own: a peer that does not read can keep a send waiting
+    until its TCP connection dies, and the engine's loops serve every other connection."""
+    conn.closed = True
+    conn.drained.set()
+    task = asyncio.get_running_loop().create_task(_close(conn, code, error))
+    _CLOSING.add(task)  # a reference until it is done (the loop keeps only weak ones)
+    task.add_done_callback(_CLOSING.discard)
+
+
+_CLOSING: set = set()
 
 
 # --- database steps (run on the executor) ----------------------------------------------------

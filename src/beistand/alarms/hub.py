@@ -21,10 +21,16 @@ logger = logging.getLogger("beistand.alarms")
 
 _slots = itertools.count()
 
+# Flow control per connection: beyond OUTBOX_HIGH frames waiting for a peer that does not read,
+# the server stops reading that peer's frames (each ping it sends would queue a pong) until the
+# queue is down to OUTBOX_LOW; a peer that stays deaf meets its heartbeat timeout (4408).
+OUTBOX_HIGH = 256
+OUTBOX_LOW = 64
+
 
 class Connection:
     __slots__ = ("acked_seq", "catching_up", "closed", "coverage_key", "coverage_sent",
-                 "device_id", "epoch", "hub", "inbox_id", "label", "last_rx", "outbox",
+                 "device_id", "drained", "epoch", "hub", "inbox_id", "label", "last_rx", "outbox",
                  "ping_slot",
                  "resume_timer", "resumed", "seat_key",
                  "seat_reported", "send", "sending", "sent_seq", "token_kind", "token_ref",
@@ -49,6 +55,8 @@ class Connection:
         self.sending = False
         self.closed = False
         self.outbox = deque()
+        self.drained = asyncio.Event()  # set while the outbox is short enough to read more
+        self.drained.set()
         self.unacked_since = None
         self.last_rx = time.monotonic()
         self.resume_timer = None
@@ -64,6 +72,8 @@ class Connection:
         if self.closed:
             return
         self.outbox.append(text)
+        if len(self.outbox) > OUTBOX_HIGH:
+            self.drained.clear()
         if not self.sending:
             self.sending = True
             asyncio.get_running_loop().create_task(self._drain())
@@ -73,10 +83,21 @@ class Connection:
             while self.outbox and not self.closed:
                 text = self.outbox.popleft()
                 await self.send({"type": "websocket.send", "text": text})
+                if len(self.outbox) <= OUTBOX_LOW:
+                    self.drained.set()
         except Exception:  # the peer went away; the receive loop ends the connection
             self.closed = True
         finally:
             self.sending = False
+            if self.closed:
+                self.outbox.clear()
+                self.drained.set()
+
+    async def readable(self) -> None:
+        """Wait until the peer has taken enough of what waits for it to read its next frame
+        (or the connection is closed)."""
+        while not self.drained.is_set() and not self.closed:
+            await self.drained.wait()
 
     # --- events ----------------------------------------------------------------------------
 
@@ -173,6 +194,8 @@ class Hub:
 
     def remove(self, conn: Connection) -> None:
         conn.closed = True
+        conn.outbox.clear()
+        conn.drained.set()
         if conn.resume_timer is not None:
             conn.resume_timer.cancel()
         members = self.by_inbox.get(conn.inbox_id)

@@ -135,6 +135,9 @@ async def alarm_socket(scope, receive, send):
         conn.resume_timer = asyncio.get_running_loop().call_later(RESUME_GRACE_SECONDS,
                                                                   default_resume)
         while True:
+            # Flow control: a peer that does not read what it is sent is not read either (every
+            # ping would queue a pong without bound); if it stays deaf, its heartbeat ends it.
+            await conn.readable()
             message = await receive()
             kind = message["type"]
             if kind == "websocket.disconnect":
