@@ -268,3 +268,43 @@ def test_autostart_runs_the_program_by_its_full_path(tmp_path):
     result = subprocess.run([*command[:-1], "--help"], capture_output=True, text=True,
                             timeout=60, env={"HOME": str(tmp_path)}, check=False)
     assert result.returncode == 0 and "beistand-desktop" in result.stdout
+
+
+def test_a_config_with_a_key_set_twice_or_a_bad_line_still_loads(tmp_path):
+    """Found by the #21 review: the README's button-service set-up appends
+    ``button_device = "…"`` (``tee -a``) to the config.toml that ``pair`` wrote, which already
+    has ``button_device = ""``: TOML refuses a key set twice, and the tray and the service
+    ended at start with a traceback - a PC that receives no alarms, and nobody sees why."""
+    path = tmp_path / "config.toml"
+    Config(server="http://beistand.example").save(path)
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write('button_device = "/dev/ttyACM0"\nsound_player = "/usr/bin/paplay"\n')
+    config = Config.load(path)
+    assert config.button_device == "/dev/ttyACM0"          # the last line counts
+    assert config.sound_player == "/usr/bin/paplay"
+    assert config.server == "http://beistand.example" and config.problems == []
+    assert config.problems_text(path) == ""
+    path.write_text('server = "http://beistand.example"\nvolume = "laut"\n'
+                    'countdown_s = 5\nhotkey = Strg+Alt+H\n', encoding="utf-8")
+    config = Config.load(path)
+    assert config.server == "http://beistand.example" and config.countdown_s == 5
+    assert config.volume == 80 and config.hotkey == "Ctrl+Alt+H"   # the defaults
+    text = config.problems_text(path)
+    assert "Zeile 4 nicht lesbar" in text and "volume" in text and "Standardwerte" in text
+
+
+def test_the_cli_reads_a_config_with_an_appended_line(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    Config(server="http://127.0.0.1:9").save(tmp_path / "config" / "config.toml")
+    with (tmp_path / "config" / "config.toml").open("a", encoding="utf-8") as fh:
+        fh.write('button_device = "/dev/ttyACM0"\nvolume = "laut"\n')
+    result = subprocess.run([str(Path(sys.executable).parent / "beistand-desktop"), "--home",
+                             str(tmp_path), "status"], capture_output=True, text=True,
+                            timeout=60, check=False,
+                            env={**os.environ, "BEISTAND_DESKTOP_KEYRING": "0"})
+    assert result.returncode == 0, result.stderr
+    assert "Server: http://127.0.0.1:9" in result.stdout
+    assert "volume" in result.stderr and "Standardwerte" in result.stderr

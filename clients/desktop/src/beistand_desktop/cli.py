@@ -81,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
 def _context(args) -> tuple[Paths, Config, str, str]:
     paths = default_paths(args.home).create()
     config = Config.load(paths.config_file)
+    if config.problems:
+        log.warning("config: %s", config.problems)
+        print(config.problems_text(paths.config_file), file=sys.stderr)
     server = args.server or os.environ.get("BEISTAND_SERVER") or config.server
     token = args.token or os.environ.get("BEISTAND_TOKEN") or ""
     if server and not token:

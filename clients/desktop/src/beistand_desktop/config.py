@@ -33,18 +33,57 @@ class Config:
 
     @classmethod
     def load(cls, path: Path) -> Config:
+        """The settings; what cannot be read is left at its default and named in
+        ``config.problems`` (German, for the user) - never an exception: a tray that ends at
+        start with a traceback nobody sees receives no alarms, and nobody knows."""
+        config = cls()
+        config.problems = []
         if not path.exists():
-            return cls()
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-        known = {f.name: f.type for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
-        config = cls(**values)
+            return config
+        text = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
+            # Read line by line: a key set twice (a line appended with `tee -a` to the file
+            # the client wrote, as the README's service set-up once did) - the last one
+            # counts; a line that cannot be read is left out and named.
+            data = {}
+            for number, line in enumerate(text.splitlines(), 1):
+                stripped = line.strip()
+                if not stripped or stripped.startswith("#"):
+                    continue
+                try:
+                    data.update(tomllib.loads(stripped))
+                except tomllib.TOMLDecodeError:
+                    config.problems.append(f"Zeile {number} nicht lesbar: {stripped[:80]}")
+        for field in fields(cls):
+            if field.name not in data:
+                continue
+            default, value = getattr(config, field.name), data[field.name]
+            if isinstance(default, bool):
+                ok = isinstance(value, bool)
+            elif isinstance(default, int):
+                ok = isinstance(value, int) and not isinstance(value, bool)
+            else:
+                ok = isinstance(value, str)
+            if ok:
+                setattr(config, field.name, value)
+            else:
+                config.problems.append(f"{field.name} = {value!r} ist kein gültiger Wert "
+                                       f"(verwendet: {default!r})")
         if config.confirmation not in CONFIRMATION_MODES:
             config.confirmation = "dialog"
-        config.countdown_s = max(0, min(30, int(config.countdown_s)))
-        config.volume = max(0, min(100, int(config.volume)))
+        config.countdown_s = max(0, min(30, config.countdown_s))
+        config.volume = max(0, min(100, config.volume))
         return config
+
+    def problems_text(self, path: Path) -> str:
+        """One warning line for the user, "" when the file was read in full."""
+        problems = getattr(self, "problems", [])
+        if not problems:
+            return ""
+        return (f"Einstellungen teilweise nicht lesbar ({path}): " + "; ".join(problems[:3])
+                + (" …" if len(problems) > 3 else "") + ". Dafür gelten die Standardwerte.")
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -51,6 +51,8 @@ def _run_tray(paths: Paths, config: Config, server: str, token: str) -> int:
         TokenStore(paths.token_file, server).save(token)
     client = AlarmClient(server, token, Outbox(paths.outbox_dir), EventCursor(paths.cursor_file))
     controller = TrayController(client, config, paths)
+    if config.problems_text(paths.config_file):
+        controller.set_warning("config", config.problems_text(paths.config_file))
     client.start()
     hotkey = None
     if config.hotkey_enabled and config.hotkey:
