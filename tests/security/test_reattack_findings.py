@@ -1,0 +1,181 @@
+"""Attack review of the issue 16 re-attack fixes (docs/security.md, rows "Re-attack: …").
+
+Each test reproduces an attack that still gets through. They are marked ``xfail(strict=True)``
+so CI stays green until the fix lands; the fix removes the mark.
+"""
+
+import contextlib
+import io
+import json
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from beistand.accounts.roles import Role
+from beistand.organisation.models import Employee
+from tests.accounts.helpers import code_for, fresh_code, password_login, totp_device
+from tests.conftest import PASSWORD
+from tests.register.test_lookup import querier  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.django_db
+
+SETUP = "/konto/zwei-faktor/einrichten/"
+NEW_PASSWORD = "Uebernahme-2026-dpo!"
+
+
+@pytest.fixture
+def admin(make_user):
+    user = make_user("admin", roles=[Role.ADMIN])
+    user.totp = totp_device(user)
+    return user
+
+
+def proof(user, *extra):
+    lines = [PASSWORD, fresh_code(user.totp), *extra]
+    return io.StringIO("".join(f"{line}\n" for line in lines))
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "issue 16 re-attack review: one administrator takes over the DPO's account with "
+    "set-password + reset-second-factor (each proven, but no second person) and enrols "
+    "their own authenticator; then reads the DPO's access log and confirms four-eyes grants"))
+def test_one_admin_cannot_take_over_the_dpo_with_set_password_and_second_factor_reset(
+        admin, make_user, client):
+    dpo = make_user("dpo", roles=[Role.DPO])
+    totp_device(dpo)
+    # The administrator, alone, proven by their own password and code each time.
+    call_command("set_password", "dpo", "--as", "admin",
+                 stdin=proof(admin, NEW_PASSWORD, NEW_PASSWORD), stdout=io.StringIO())
+    admin.totp.refresh_from_db()
+    admin.totp.last_t = -1  # the next proof in the same 30 s step (the test runs fast)
+    admin.totp.save()
+    call_command("reset_second_factor", "dpo", "--as", "admin", stdin=proof(admin),
+                 stdout=io.StringIO())
+    # Now the administrator logs in as the DPO and enrols their own authenticator.
+    response = password_login(client, "dpo", password=NEW_PASSWORD)
+    assert response.status_code == 302
+    client.get(SETUP)
+    device = TOTPDevice.objects.get(user=dpo)
+    client.post(SETUP, {"code": code_for(device), "next": "/"})
+    page = client.get("/register/zugriffsprotokoll/")
+    # Wanted: a privileged person's password and second factor are not both reset by one
+    # administrator (a second person confirms, as for a DPO grant) - so this is refused.
+    assert page.status_code != 200, "the administrator reads the DPO's access log as the DPO"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "issue 16 re-attack review: `beistand createsuperuser` still makes an account without "
+    "anyone proving who acts (changepassword is refused, its sibling is not); the operator's "
+    "puppet account then takes a querier grant from the operator's own admin account - the "
+    "self-grant rule is bypassed with a second identity"))
+def test_createsuperuser_is_refused_once_an_administrator_is_active(admin, monkeypatch):
+    from django.contrib.auth import get_user_model
+
+    from beistand import cli
+    from beistand.accounts import services
+
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "Marionette-2026-abfrage!")
+    # The console script's own path (refusals first), then the command in this process's
+    # test database (Django's run_from_argv would close the test connection).
+    monkeypatch.setattr("django.core.management.execute_from_command_line",
+                        lambda argv: call_command(argv[1], *argv[2:], stdout=io.StringIO()))
+    with contextlib.suppress(SystemExit):  # a refusal is what we want
+        cli.main(["beistand", "createsuperuser", "--noinput", "--username", "marionette",
+                  "--email", "marionette@teststadt.example"])
+    puppet = get_user_model().objects.filter(username="marionette").first()
+    if puppet is not None:
+        # What the puppet is for: a querier grant from the operator's own admin account.
+        services.grant_role(admin, puppet, Role.QUERIER, "Abfragen für Außendienst-Termine",
+                            expires_at=timezone.now() + timedelta(days=30))
+    assert puppet is None, "an unproven account was made and took a querier grant"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "issue 16 re-attack review: the identity guard skips raw saves, so `beistand loaddata` "
+    "redirects a DPO's mobile number (alarm SMS with answer links) and e-mail; docs say the "
+    "guard refuses the change on every path"))
+def test_loaddata_does_not_redirect_a_privileged_persons_mobile(admin, make_user, tmp_path):
+    dpo = make_user("dpo", roles=[Role.DPO])
+    employee = Employee.objects.get(user=dpo)
+    Employee.objects.filter(pk=employee.pk).update(mobile_phone="+49 170 1111111")
+    fields = {f.name: getattr(employee, f.attname) for f in Employee._meta.concrete_fields
+              if f.name != "id"}
+    fields.update(mobile_phone="+49 170 9999999", email="admin@teststadt.example")
+    fixture = tmp_path / "umzug.json"
+    fixture.write_text(json.dumps([{"model": "organisation.employee", "pk": employee.pk,
+                                    "fields": fields}], default=str))
+    with contextlib.suppress(Exception):  # a refusal of any kind is what we want
+        call_command("loaddata", str(fixture), stdout=io.StringIO())
+    employee.refresh_from_db()
+    assert employee.mobile_phone == "+49 170 1111111"
+    assert employee.email == "dpo@teststadt.example"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "issue 16 re-attack review: the mobile-number lock of a ZKS/querier/personnel holder is "
+    "undone by one administrator: revoke the role, change the number, grant the role again "
+    "(no second person for these roles); the alarm SMS and answer links then reach the admin"))
+def test_one_admin_cannot_redirect_a_zks_mobile_by_revoking_and_regranting(admin, make_user):
+    from beistand.accounts import services
+    from beistand.accounts.models import RoleGrant
+
+    zks = make_user("zks", roles=[Role.ZKS])
+    employee = Employee.objects.get(user=zks)
+    Employee.objects.filter(pk=employee.pk).update(mobile_phone="+49 170 2222222")
+    grant = RoleGrant.objects.get(user=zks, role=Role.ZKS)
+    services.revoke_role(admin, grant.pk, "kurz entzogen")
+    employee.refresh_from_db()
+    employee.mobile_phone = "+49 170 9999999"  # the administrator's own phone
+    with transaction.atomic():
+        employee.save()  # as the admin site saves it: the guard lets it through now
+    services.grant_role(admin, zks, Role.ZKS, "Rolle wieder wie vorher vergeben")
+    employee.refresh_from_db()
+    assert services.has_role(zks, Role.ZKS)
+    assert employee.mobile_phone == "+49 170 2222222", \
+        "the ZKS holds the role again, and the alarm SMS go to the administrator's phone"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "issue 16 re-attack review: the mail that announces a device bound to a colleague goes to "
+    "the employee record's e-mail, which the same administrator changes first (not locked for "
+    "non-privileged staff): the administrator's button triggers and receives in the "
+    "colleague's name and the only notice reaches the administrator"))
+def test_a_device_announcement_reaches_the_colleague_not_the_admin(admin, make_user):
+    from beistand.accounts import services
+    from beistand.notify.models import OutgoingMail
+
+    kollegin = make_user("kollegin")
+    employee = Employee.objects.get(user=kollegin)
+    employee.email = "admin@teststadt.example"  # master data the administrator maintains
+    with transaction.atomic():
+        employee.save()
+    kollegin = type(kollegin).objects.get(pk=kollegin.pk)  # as a later request loads it
+    _, device = services.create_device_token(admin, "Funktaster", "mobile", user=kollegin)
+    mail = OutgoingMail.objects.get(reason=f"accounts:device:{device.pk}:bound")
+    assert "kollegin@teststadt.example" in mail.to, \
+        f"the announcement went to {mail.to}, the administrator's own mailbox"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "issue 16 re-attack review: `beistand retention run --today 2099-01-01` (no --as, no "
+    "limit on the date) deletes today's look-up log - the evidence of a curious look-up - "
+    "and `audit verify` stays green: an operator erases the access log without proof"))
+def test_retention_with_a_future_date_does_not_erase_todays_access_log(querier):  # noqa: F811
+    from datetime import date
+
+    from beistand.register import lookup
+    from beistand.register.models import Lookup
+    from tests.register.test_lookup import PURPOSE, make_person
+
+    make_person("Krawczyk", "Janusz", dob=date(1979, 3, 2))
+    result = lookup.lookup_person(querier, PURPOSE, "Krawczyk", "Janusz",
+                                  date_of_birth=date(1979, 3, 2))
+    with contextlib.suppress(Exception):  # a refusal of any kind is what we want
+        call_command("retention", "run", "--today", "2099-01-01", stdout=io.StringIO())
+    call_command("audit", "verify", stdout=io.StringIO())  # the trail says all is well
+    assert Lookup.objects.filter(pk=result["id"]).exists(), \
+        "today's look-up is gone from the DPO's access log"
