@@ -246,3 +246,41 @@ def test_a_refused_press_stays_a_warning_until_a_press_goes_out(tray_setup):
     sent.sent_at = sent.created_at
     tray._on_sent(SendResult(SendState.SENT, sent, 201))   # the next press went out
     assert "refused" not in tray.warnings
+
+
+def test_an_update_the_client_cannot_process_does_not_end_receiving(tray_setup):
+    """Found by the #21 review: two alarm_update frames whose "responder" was text (not an
+    object) raised inside the connection task - the task ended, the status stayed "connected",
+    the tray stayed green "bereit", and no further alarm was shown. Now such an event is
+    logged and passed over, and any unexpected error is a reconnect, never the end."""
+    proto, tray, client, _paths = tray_setup
+    assert pump_until(lambda: tray.state == icons.CONNECTED)
+    for _ in range(2):
+        proto.push({"type": "alarm_update", "alarm_id": 5, "kind": "response",
+                    "responder": "Deniz Arslan"})
+    proto.push({"type": "alarm_update", "alarm_id": 5, "kind": "response",
+                "responders": "Deniz Arslan"})
+    proto.push({**ALARM, "alarm_id": 201})
+    assert pump_until(lambda: 201 in tray.windows), sorted(tray.windows)
+    assert not any(task.done() for task in client._tasks)
+    assert client.cursor.last_event_id == 4
+
+
+def test_an_unexpected_error_in_the_connection_is_a_reconnect(tray_setup, monkeypatch):
+    proto, tray, client, _paths = tray_setup
+    assert pump_until(lambda: tray.state == icons.CONNECTED)
+    connects = client.connection.connects
+    real = client.connection._handle
+    calls = []
+
+    async def broken_once(ws, frame):
+        if frame.get("type") == "alarm" and not calls:
+            calls.append(frame)
+            raise RuntimeError("unexpected")
+        return await real(ws, frame)
+    monkeypatch.setattr(client.connection, "_handle", broken_once)
+    proto.push({**ALARM, "alarm_id": 202})
+    # reconnected; the event, never receipted, is sent again on resume and shown
+    assert pump_until(lambda: 202 in tray.windows), sorted(tray.windows)
+    assert client.connection.connects > connects
+    assert not any(task.done() for task in client._tasks)

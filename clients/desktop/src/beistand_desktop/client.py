@@ -148,11 +148,12 @@ class AlarmClient:
             alarm = self.alarms.setdefault(alarm_id, {"alarm_id": alarm_id})
             if frame.get("state"):
                 alarm["state"] = frame["state"]
-            if frame.get("responders") is not None:
-                alarm["responders"] = frame["responders"]
-            elif frame.get("responder"):
+            if isinstance(frame.get("responders"), list):
+                alarm["responders"] = [r for r in frame["responders"] if isinstance(r, dict)]
+            elif isinstance(frame.get("responder"), dict):
                 responders = [r for r in alarm.get("responders") or []
-                              if r.get("name") != frame["responder"].get("name")]
+                              if isinstance(r, dict)
+                              and r.get("name") != frame["responder"].get("name")]
                 alarm["responders"] = [*responders, frame["responder"]]
             if frame.get("tier") is not None:
                 alarm["tier"] = frame["tier"]

@@ -111,6 +111,12 @@ class AlarmConnection:
                     return
             except (OSError, TimeoutError, WebSocketException) as exc:
                 detail = f"{type(exc).__name__}: {exc}"
+            except Exception as exc:
+                # never the end of receiving: the task ended here once (a frame the client
+                # could not process) while the status still said "connected" - no alarms
+                # came in, and the tray stayed green
+                log.exception("connection failed unexpectedly")
+                detail = f"{type(exc).__name__}: {exc}"
             finally:
                 self._ws = None
                 self._fail_pending()
@@ -180,7 +186,12 @@ class AlarmConnection:
             if self.cursor.is_new(event_id):
                 if event_id > self.cursor.last_event_id + 1 and self.cursor.last_event_id:
                     log.warning("event gap: %s after %s", event_id, self.cursor.last_event_id)
-                await _call(self.on_event, frame)
+                try:
+                    await _call(self.on_event, frame)
+                except Exception:
+                    # one event the client cannot process is logged and passed over; it must
+                    # not end the connection (the server would send it again and again)
+                    log.exception("event %s could not be processed: %.300r", event_id, frame)
                 self.cursor.advance(event_id)
             else:
                 self.duplicates_dropped += 1
