@@ -83,6 +83,10 @@ class Connection:
             while self.outbox and not self.closed:
                 text = self.outbox.popleft()
                 await self.send({"type": "websocket.send", "text": text})
+                if not self.drained.is_set():
+                    # Its frames are not read meanwhile: a peer that takes what it is sent is
+                    # alive (a slow link catching up), one that takes nothing times out.
+                    self.last_rx = time.monotonic()
                 if len(self.outbox) <= OUTBOX_LOW:
                     self.drained.set()
         except Exception:  # the peer went away; the receive loop ends the connection
