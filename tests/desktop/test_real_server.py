@@ -191,6 +191,32 @@ def test_hotkey_alarm_reaches_a_colleague_and_ich_komme_reaches_the_sender(trays
     resolve(melder, alarm_id, kollege)
 
 
+def test_a_press_goes_out_when_the_disk_refuses_to_store_it(trays):
+    """Found by the #21 review: the press is written to the outbox before it is sent; when
+    that write failed (disk or quota full, the directory gone) the exception ended the Qt slot
+    - no alarm, no message, nothing in the log. Now it is sent from memory, and the sender
+    is warned that presses cannot be stored."""
+    import shutil
+
+    melder, kollege = trays
+    outbox_dir = melder.client.outbox.directory
+    shutil.rmtree(outbox_dir)
+    outbox_dir.write_text("")      # the outbox directory is unusable: every write fails
+    melder.hotkey_pressed()
+    assert pump_until(lambda: "outbox" in melder.warnings)
+    assert "nicht gespeichert werden" in melder.warnings["outbox"]
+    client_id = next(iter(melder.client.outbox.sent_memory), None) or next(iter(melder.pending))
+    alarm_id = sent_alarm_id(melder, client_id)
+    assert_window_shows_sender(kollege, alarm_id, melder.client.connection.hello["name"])
+    assert pump_until(lambda: "Alarm wurde ausgelöst." in melder.notices)
+    outbox_dir.unlink()
+    outbox_dir.mkdir()             # the disk is usable again: the next press clears it
+    melder.client.outbox.sent_dir.mkdir()
+    melder.client.trigger(template="probealarm", source="tray")
+    assert pump_until(lambda: "outbox" not in melder.warnings)
+    resolve(melder, alarm_id, kollege)
+
+
 def test_tray_click_alarm_reaches_a_colleague(trays):
     melder, kollege = trays
     melder.alarm_action.trigger()  # "Stillen Alarm auslösen" in the tray menu

@@ -9,6 +9,7 @@ answered 200/201; the answer is kept in ``sent/`` for the status view.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import uuid
@@ -47,6 +48,12 @@ class Outbox:
         self.directory = directory
         self.sent_dir = directory / "sent"
         self.sent_dir.mkdir(parents=True, exist_ok=True)
+        # Presses that could not be written (disk or quota full, the directory gone): kept in
+        # memory and sent all the same - a press is never lost because the disk refused it
+        # (only a crash before it went out would lose it). ``write_error`` says why.
+        self.memory: dict[str, PendingAlarm] = {}
+        self.sent_memory: dict[str, PendingAlarm] = {}   # their answers, for get()
+        self.write_error = ""
 
     def _path(self, client_id: str, sent: bool = False) -> Path:
         return (self.sent_dir if sent else self.directory) / f"{client_id}.json"
@@ -68,11 +75,18 @@ class Outbox:
             os.close(dir_fd)
 
     def put(self, item: PendingAlarm) -> PendingAlarm:
-        self._write(self._path(item.client_id), item)
+        try:
+            self._write(self._path(item.client_id), item)
+            self.write_error = ""
+        except OSError as exc:
+            self.write_error = f"{type(exc).__name__}: {exc}"
+            self.memory[item.client_id] = item
         return item
 
     def update(self, item: PendingAlarm) -> None:
-        if self._path(item.client_id).exists():
+        if item.client_id in self.memory:
+            self.memory[item.client_id] = item
+        elif self._path(item.client_id).exists():
             self._write(self._path(item.client_id), item)
 
     def pending(self) -> list[PendingAlarm]:
@@ -82,9 +96,12 @@ class Outbox:
                 items.append(PendingAlarm(**json.loads(path.read_text(encoding="utf-8"))))
             except (OSError, ValueError, TypeError):
                 continue  # half-written by another process, or removed meanwhile
+        items += self.memory.values()
         return sorted(items, key=lambda i: i.created_at)
 
     def get(self, client_id: str) -> PendingAlarm | None:
+        if client_id in self.memory or client_id in self.sent_memory:
+            return self.memory.get(client_id) or self.sent_memory[client_id]
         for path in (self._path(client_id), self._path(client_id, sent=True),
                      self.directory / "failed" / f"{client_id}.json"):
             if path.exists():
@@ -92,15 +109,21 @@ class Outbox:
         return None
 
     def mark_sent(self, item: PendingAlarm) -> None:
-        self._write(self._path(item.client_id, sent=True), item)
-        self._path(item.client_id).unlink(missing_ok=True)
+        self._done(item, self._path(item.client_id, sent=True))
 
     def mark_failed(self, item: PendingAlarm) -> None:
         """Refused by the server for good: kept in ``failed/`` for the log, not retried."""
-        failed = self.directory / "failed"
-        failed.mkdir(exist_ok=True)
-        self._write(failed / f"{item.client_id}.json", item)
-        self._path(item.client_id).unlink(missing_ok=True)
+        self._done(item, self.directory / "failed" / f"{item.client_id}.json")
+
+    def _done(self, item: PendingAlarm, record: Path) -> None:
+        if self.memory.pop(item.client_id, None) is not None:
+            self.sent_memory[item.client_id] = item
+        with contextlib.suppress(OSError):  # the record is for the status view only
+            record.parent.mkdir(parents=True, exist_ok=True)
+            self._write(record, item)
+        self.remove(item.client_id)
 
     def remove(self, client_id: str) -> None:
-        self._path(client_id).unlink(missing_ok=True)
+        self.memory.pop(client_id, None)
+        with contextlib.suppress(OSError):  # the directory gone or unusable: nothing to remove
+            self._path(client_id).unlink(missing_ok=True)

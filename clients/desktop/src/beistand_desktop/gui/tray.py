@@ -217,8 +217,16 @@ class TrayController(QObject):
         item = self.client.trigger(template=template or self.config.template, source=source,
                                    pressed_at=pressed_at)
         self.pending.add(item.client_id)
+        self._update_outbox_warning()
         self._refresh()
         return item.client_id
+
+    def _update_outbox_warning(self) -> None:
+        error = self.client.outbox.write_error
+        self.set_warning("outbox", (
+            f"Alarme können nicht gespeichert werden ({error}; Festplatte voll?). Ein Alarm "
+            "wird trotzdem sofort gesendet, geht aber verloren, wenn beistand vorher beendet "
+            "wird. Bitte die IT informieren.") if error else None)
 
     def request_test_alarm(self) -> str:
         return self.raise_alarm("tray", template="probealarm")
@@ -531,6 +539,7 @@ class TrayController(QObject):
         if self.config.report_locked and self._ticks % 5 == 1:  # every 10 s, off the UI
             threading.Thread(target=lambda: self.lock_checked.emit(self.lock_probe()),
                              name="lock-probe", daemon=True).start()
+        self._update_outbox_warning()
         # presses left by another process (desktop icon) show as pending too
         for item in self.client.outbox.pending():
             self.pending.add(item.client_id)
