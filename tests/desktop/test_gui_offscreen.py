@@ -284,3 +284,26 @@ def test_an_unexpected_error_in_the_connection_is_a_reconnect(tray_setup, monkey
     assert pump_until(lambda: 202 in tray.windows), sorted(tray.windows)
     assert client.connection.connects > connects
     assert not any(task.done() for task in client._tasks)
+
+
+def test_the_sender_goes_on_when_a_press_file_cannot_be_rewritten(tray_setup):
+    """Found by the #21 review: after a failed attempt the sender rewrites the press's file
+    (attempts, last error); when that write failed (disk full) the exception ended the
+    sender's task - the press stayed in the outbox and was never sent again."""
+    import json
+    from dataclasses import asdict
+
+    from beistand_desktop.client import Listener
+    from beistand_desktop.outbox import PendingAlarm
+
+    _proto, _tray, client, paths = tray_setup
+    results = []
+    client.listeners.append(Listener(on_send=results.append))
+    item = PendingAlarm.new(source="hotkey")
+    # the rewrite goes through "<id>.json.tmp": a directory there makes every rewrite fail
+    (paths.outbox_dir / f"{item.client_id}.json.tmp").mkdir()
+    (paths.outbox_dir / f"{item.client_id}.json").write_text(json.dumps(asdict(item)))
+    client.loop.call_soon_threadsafe(client.sender.wake)
+    # the protocol server has no HTTP alarm endpoint: every attempt fails and is retried
+    assert pump_until(lambda: len(results) >= 3), results
+    assert not any(task.done() for task in client._tasks)

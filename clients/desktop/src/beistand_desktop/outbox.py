@@ -87,7 +87,10 @@ class Outbox:
         if item.client_id in self.memory:
             self.memory[item.client_id] = item
         elif self._path(item.client_id).exists():
-            self._write(self._path(item.client_id), item)
+            # the attempts and the last error, for the status view: a press whose file cannot
+            # be rewritten (disk full) is still sent from the file as it is
+            with contextlib.suppress(OSError):
+                self._write(self._path(item.client_id), item)
 
     def pending(self) -> list[PendingAlarm]:
         items = []

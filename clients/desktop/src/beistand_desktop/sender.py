@@ -170,7 +170,12 @@ class AlarmSender:
 
     async def _loop(self, poll_s: float) -> None:
         while not self._stop:
-            results = await self.flush() if self.outbox.pending() else []
+            try:
+                results = await self.flush() if self.outbox.pending() else []
+            except Exception:
+                # never the end of sending: a press left in the outbox must still go out
+                log.exception("sending failed unexpectedly; trying again")
+                results = [SendResult(SendState.QUEUED, PendingAlarm.new())]
             if any(r.state == SendState.QUEUED for r in results):
                 delay = self.backoff.next_delay()
             else:
