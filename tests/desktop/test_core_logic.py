@@ -308,3 +308,15 @@ def test_the_cli_reads_a_config_with_an_appended_line(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Server: http://127.0.0.1:9" in result.stdout
     assert "volume" in result.stderr and "Standardwerte" in result.stderr
+
+
+def test_a_refused_command_is_told_in_german():
+    """Found by the #21 review: an answer that could not be sent with the server down read
+    "Antwort NICHT gesendet: All connection attempts failed"."""
+    import httpx
+    from beistand_desktop.client import command_error
+
+    assert command_error(httpx.ConnectError("All connection attempts failed")) == \
+        "keine Verbindung zum Server (ConnectError)"
+    assert "Zeitüberschreitung" in command_error(httpx.ReadTimeout("timed out"))
+    assert "Zeitüberschreitung" in command_error(TimeoutError())

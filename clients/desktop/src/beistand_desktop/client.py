@@ -277,6 +277,11 @@ def press_times(pressed_at: str | None, sent_at: str | None) -> str:
 def command_error(exc: BaseException) -> str:
     """A refused command as the user reads it (the server's German reason where there is one)."""
     detail = getattr(exc, "detail", "")
+    if isinstance(exc, httpx.TimeoutException | TimeoutError):
+        return "keine Antwort vom Server (Zeitüberschreitung)"
+    if isinstance(exc, httpx.TransportError):
+        # httpx says "All connection attempts failed": the user reads German
+        return f"keine Verbindung zum Server ({type(exc).__name__})"
     if not detail and isinstance(exc, httpx.HTTPStatusError):
         try:
             detail = exc.response.json().get("detail", "")
