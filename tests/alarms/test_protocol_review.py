@@ -6,10 +6,12 @@ engine, so the trigger calls take the fast path):
 - an ended alarm (all-clear, cancelled countdown) takes no more messages: 409 ``conflict`` over
   HTTP (declared in the operation's OpenAPI responses), an ``error`` frame with code
   ``conflict`` over the WebSocket, and nothing is stored;
-- the fast path types the trigger body as strictly as the API: ``countdown_s`` "5" is refused.
+- the fast path types the trigger body as strictly as the API: ``countdown_s`` "5" is refused;
+- the per-person flood limit holds for concurrent triggers.
 """
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -109,3 +111,20 @@ def test_the_fast_path_is_as_strict_as_the_api(server, people, fast_plan, token,
     assert refused.json()["errors"][0]["detail"] in ("Muss eine ganze Zahl sein.",
                                                      "Ist zu kurz (mindestens 1 Zeichen).")
     assert not Alarm.objects.exists()
+
+
+def test_the_person_flood_limit_holds_for_concurrent_triggers(server, people, fast_plan, token,
+                                                              settings):
+    """Attack review: 24 triggers of one person at once (other client_ids each) raise at most
+    ``ALARM_USER_MAX_PER_MINUTE`` alarms - the count and the new alarm are one step per sender,
+    not a check another request can pass in the meantime."""
+    settings.ALARM_USER_MAX_PER_MINUTE = 3
+    sender = people["sender"]
+    tok = token(sender)
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        answers = list(pool.map(
+            lambda i: post(server, "/api/v1/alarms", tok,
+                           {"template": "beistand", "client_id": f"flut-{i}"}), range(24)))
+    codes = sorted(a.status_code for a in answers)
+    assert set(codes) == {201, 429}, codes
+    assert codes.count(201) == 3 == Alarm.objects.filter(sender_user=sender).count(), codes

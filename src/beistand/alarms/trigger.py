@@ -133,14 +133,19 @@ def trigger(*, user=None, device=None, template: str = "beistand", source: str =
     holder = _key_holder(user, device, client_id)
     if holder is not None and _is_retry_of(holder, tpl, now):
         return Triggered(holder, created=False, deduplicated=True)
-    if user is not None and device is None:
-        _refuse_flood(user, client_id)  # a device's presses have their own limit
     # In a server process the engine delivers right after commit, so the sender's
     # confirmation waits only for the alarm itself to be stored. Elsewhere (commands, the
     # worker) delivery happens in this transaction.
     deferred = runtime.running() and not countdown_s
     try:
         with transaction.atomic(), audit.acting_as(records.actor(user, device)):
+            if user is not None and device is None:
+                # One sender's triggers are counted one at a time: the sender's row is locked
+                # (PostgreSQL; SQLite's IMMEDIATE transactions queue anyway), so concurrent
+                # requests cannot all pass the count before any of them is stored.
+                list(type(user).objects.select_for_update(no_key=True).filter(pk=user.pk)
+                     .values_list("pk", flat=True))
+                _refuse_flood(user, client_id)  # a device's presses have their own limit
             if holder is not None:
                 # The earlier press with this client_id is outside the window, ended by the
                 # all-clear, or a Probealarm: it gives up the key, this press is a new alarm.
