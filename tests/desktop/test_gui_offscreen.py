@@ -307,3 +307,24 @@ def test_the_sender_goes_on_when_a_press_file_cannot_be_rewritten(tray_setup):
     # the protocol server has no HTTP alarm endpoint: every attempt fails and is retried
     assert pump_until(lambda: len(results) >= 3), results
     assert not any(task.done() for task in client._tasks)
+
+
+def test_two_alarms_at_once_are_named_in_both_windows(tray_setup):
+    """Found by the #21 review: every receive window is centred at the same size, so with two
+    alarms at once the first window lay exactly beneath the second - hidden, its sound not
+    told apart from the other's. Every window now names all open alarms."""
+    proto, tray, _client, _paths = tray_setup
+    assert pump_until(lambda: tray.state == icons.CONNECTED)
+    proto.push({**ALARM, "alarm_id": 301})
+    proto.push({**ALARM, "alarm_id": 302,
+                "sender": {**ALARM["sender"], "name": "Jonas Weber"}})
+    assert pump_until(lambda: {301, 302} <= set(tray.windows))
+    for alarm_id in (301, 302):
+        label = tray.windows[alarm_id].warning_label
+        assert label.isVisible() and "2 Alarme gleichzeitig offen" in label.text()
+        assert "Erika Muster" in label.text() and "Jonas Weber" in label.text()
+    proto.push({"type": "alarm_update", "alarm_id": 302, "kind": "resolved",
+                "state": "resolved"})
+    assert pump_until(lambda: 302 not in tray.windows)
+    assert "several" not in tray.warnings
+    assert not tray.windows[301].warning_label.isVisible()

@@ -221,6 +221,17 @@ class TrayController(QObject):
         self._refresh()
         return item.client_id
 
+    def _update_several_warning(self) -> None:
+        """Receive windows of the same size lie exactly over each other: with two alarms at
+        once, the one beneath was hidden entirely (and its sound not told apart). Every window
+        names all open alarms while there is more than one."""
+        if len(self.windows) < 2:
+            self.set_warning("several", None)
+            return
+        names = ", ".join(protocol.sender_name(w.alarm) for w in self.windows.values())
+        self.set_warning("several", f"{len(self.windows)} Alarme gleichzeitig offen ({names})"
+                                    " – die Fenster liegen übereinander.")
+
     def _update_outbox_warning(self) -> None:
         error = self.client.outbox.write_error
         self.set_warning("outbox", (
@@ -351,6 +362,7 @@ class TrayController(QObject):
         window.resolve_requested.connect(self._resolve)
         window.set_warnings(list(self.warnings.values()))
         self.windows[alarm_id] = window
+        self._update_several_warning()
         for frame in self.client.messages.get(alarm_id, []):
             window.add_message(frame)
         # shown on top, but without taking the keyboard from the program being typed in
@@ -395,6 +407,7 @@ class TrayController(QObject):
                 window.stop_sound()
                 window.close()
                 window.deleteLater()
+                self._update_several_warning()
         elif alarm_id in self.windows:
             window = self.windows[alarm_id]
             window.apply_update(frame, alarm)
