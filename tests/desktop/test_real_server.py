@@ -212,8 +212,9 @@ def test_a_press_goes_out_when_the_disk_refuses_to_store_it(trays):
     outbox_dir.unlink()
     outbox_dir.mkdir()             # the disk is usable again: the next press clears it
     melder.client.outbox.sent_dir.mkdir()
-    melder.client.trigger(template="probealarm", source="tray")
+    test = melder.client.trigger(template="probealarm", source="tray")
     assert pump_until(lambda: "outbox" not in melder.warnings)
+    melder.client.resolve(sent_alarm_id(melder, test.client_id)).result(10)
     resolve(melder, alarm_id, kollege)
 
 
