@@ -128,3 +128,20 @@ def test_the_person_flood_limit_holds_for_concurrent_triggers(server, people, fa
     codes = sorted(a.status_code for a in answers)
     assert set(codes) == {201, 429}, codes
     assert codes.count(201) == 3 == Alarm.objects.filter(sender_user=sender).count(), codes
+
+
+def test_a_burst_of_one_devices_presses_raises_one_alarm(server, people, fast_plan, make_user,
+                                                         org):
+    """Attack review: 60 presses of one device's trigger URL at once are one new alarm (the
+    others return it, 200 ``deduplicated``) - the interval's check and the new alarm are one
+    step per device, not three transactions another press can slip between."""
+    admin = make_user("admin", roles=[Role.ADMIN])
+    clear, device = create_device_token(admin, "Taster", "button_hub", room=org["rooms"][0])
+    with ThreadPoolExecutor(max_workers=60) as pool:
+        answers = list(pool.map(lambda _: post(server, f"/api/v1/trigger/{clear}"), range(60)))
+    codes = sorted(a.status_code for a in answers)
+    # 30 calls an hour: the first 30 are the alarm and its repeats, the rest are refused
+    assert codes == [200] * 29 + [201] + [429] * 30, codes
+    assert {a.json()["id"] for a in answers if a.status_code < 300} == set(
+        Alarm.objects.filter(device=device).values_list("pk", flat=True))
+    assert Alarm.objects.filter(device=device).count() == 1

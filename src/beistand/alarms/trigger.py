@@ -180,10 +180,12 @@ def trigger(*, user=None, device=None, template: str = "beistand", source: str =
         if existing is None:
             raise
         return Triggered(existing, created=False, deduplicated=True)
+    # After the commit (at once when no outer transaction holds it, as for most callers): the
+    # engine reads the alarm from the database.
     if deferred:
-        runtime.dispatch_soon(alarm.pk)
+        transaction.on_commit(lambda: runtime.dispatch_soon(alarm.pk))
     elif alarm.next_deadline is not None:
-        runtime.wake_at(alarm.next_deadline)
+        transaction.on_commit(lambda: runtime.wake_at(alarm.next_deadline))
     return Triggered(alarm, created=True, receivers_notified=notified)
 
 
@@ -260,6 +262,7 @@ def trigger_by_device(device, *, template="beistand", source="button", client_id
     device's last alarm that is still open returns that alarm (a real alarm never hides
     behind a running Probealarm, though); more than the hourly limit is refused while an
     alarm of the device stays open."""
+    given_now = now
     now = now or timezone.now()
     tpl = get_template(template)
     if not tpl.test and tpl.code not in device_templates(device):
@@ -267,37 +270,50 @@ def trigger_by_device(device, *, template="beistand", source="button", client_id
             DeviceTrigger.objects.create(device=device, at=now, outcome="forbidden")
         raise AccessDenied(f"Die Alarmvorlage „{tpl.name}“ ist für dieses Gerät nicht "
                            "freigegeben.")
-    refused, retry_after = False, 3600
+    # One transaction per press, the device's row locked first: concurrent presses of one
+    # device are decided one after the other (PostgreSQL; SQLite's IMMEDIATE transactions
+    # queue anyway), so a burst cannot raise two alarms within the interval.
     with transaction.atomic():
-        recent = DeviceTrigger.objects.filter(device=device, at__gte=now - timedelta(hours=1))
-        calls = recent.count()
-        alarms = recent.filter(alarm__isnull=False, outcome="alarm",
-                               alarm__state__in=lifecycle.OPEN)
-        if not tpl.test:
-            alarms = alarms.filter(alarm__template__test=False)
-        last = alarms.select_related("alarm__template").order_by("-at").first()
-        running = last.alarm if last is not None else None
-        if calls >= settings.ALARM_DEVICE_MAX_PER_HOUR and running is not None:
-            DeviceTrigger.objects.create(device=device, at=now, alarm=running,
-                                         outcome="refused")
-            refused = True  # raised after commit: the refused call is logged and counted
-            # Retry-After: when enough calls (this refused one counts too) have left the hour
-            # for one more to pass (the all-clear of the running alarm lifts the limit earlier).
-            ats = list(recent.order_by("at").values_list("at", flat=True)
-                       [:calls - settings.ALARM_DEVICE_MAX_PER_HOUR + 2])
-            if ats:
-                retry_after = math.ceil((ats[-1] + timedelta(hours=1) - now).total_seconds())
-        elif running is not None and last.at >= now - timedelta(
-                seconds=settings.ALARM_DEVICE_MIN_INTERVAL_SECONDS):
-            DeviceTrigger.objects.create(device=device, at=now, alarm=running,
-                                         outcome="repeat")
-            return Triggered(running, created=False, deduplicated=True)
-    if refused:
+        list(type(device).objects.select_for_update(no_key=True).filter(pk=device.pk)
+             .values_list("pk", flat=True))
+        # (the time of the press as decided: after any press of this device ahead of it)
+        result, retry_after = _device_press(device, tpl, source, client_id, position,
+                                            given_now or timezone.now(), pressed_at)
+    if result is None:
         raise Locked("Zu viele Auslösungen von diesem Gerät; der laufende Alarm bleibt aktiv.",
                      retry_after=retry_after)
+    return result
+
+
+def _device_press(device, tpl, source, client_id, position, now, pressed_at):
+    """-> (Triggered, None), or (None, Retry-After) for a call refused by the hourly limit
+    (logged and counted: the caller raises after the commit)."""
+    retry_after = 3600
+    recent = DeviceTrigger.objects.filter(device=device, at__gte=now - timedelta(hours=1))
+    calls = recent.count()
+    alarms = recent.filter(alarm__isnull=False, outcome="alarm",
+                           alarm__state__in=lifecycle.OPEN)
+    if not tpl.test:
+        alarms = alarms.filter(alarm__template__test=False)
+    last = alarms.select_related("alarm__template").order_by("-at").first()
+    running = last.alarm if last is not None else None
+    if calls >= settings.ALARM_DEVICE_MAX_PER_HOUR and running is not None:
+        DeviceTrigger.objects.create(device=device, at=now, alarm=running,
+                                     outcome="refused")
+        # Retry-After: when enough calls (this refused one counts too) have left the hour
+        # for one more to pass (the all-clear of the running alarm lifts the limit earlier).
+        ats = list(recent.order_by("at").values_list("at", flat=True)
+                   [:calls - settings.ALARM_DEVICE_MAX_PER_HOUR + 2])
+        if ats:
+            retry_after = math.ceil((ats[-1] + timedelta(hours=1) - now).total_seconds())
+        return None, retry_after
+    elif running is not None and last.at >= now - timedelta(
+            seconds=settings.ALARM_DEVICE_MIN_INTERVAL_SECONDS):
+        DeviceTrigger.objects.create(device=device, at=now, alarm=running,
+                                     outcome="repeat")
+        return Triggered(running, created=False, deduplicated=True), None
     result = trigger(device=device, template=tpl.code, source=source, client_id=client_id,
                      position=position, countdown_s=0, pressed_at=pressed_at)
-    with transaction.atomic():
-        DeviceTrigger.objects.create(device=device, at=now, alarm=result.alarm,
-                                     outcome="alarm" if result.created else "repeat")
-    return result
+    DeviceTrigger.objects.create(device=device, at=now, alarm=result.alarm,
+                                 outcome="alarm" if result.created else "repeat")
+    return result, None
