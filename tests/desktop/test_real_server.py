@@ -19,7 +19,7 @@ from beistand_desktop.connection import Status
 from beistand_desktop.cursor import EventCursor
 from beistand_desktop.gui import icons
 from beistand_desktop.gui.tray import TrayController
-from beistand_desktop.outbox import Outbox
+from beistand_desktop.outbox import Outbox, PendingAlarm
 from beistand_desktop.paths import default_paths
 
 from .demo_server import DemoServer
@@ -449,3 +449,28 @@ def test_a_pc_paired_as_a_room_device_sends_hotkey_and_icon_presses_as_such(serv
     alarm_id = json.loads(sent[0].read_text())["alarm_id"]
     assert server.api("GET", f"/api/v1/alarms/{alarm_id}", admin)["source"] == "desktop_icon"
     close(alarm_id)
+
+
+def test_a_press_over_the_flood_limit_is_never_told_as_raised(server, tmp_path):
+    """Found by the #21 review: the server refuses a person's press with 429 beyond five
+    alarms a minute while one of them is open - also when the open one is a Probealarm, which
+    reaches nobody. The client counted 429 as "went out" and said "Alarm wurde ausgelöst":
+    the person believed help was called while no one was alarmed."""
+    import asyncio
+
+    from beistand_desktop.sender import AlarmSender, SendState
+
+    token = server.token("kollege5")
+    tests = [server.api("POST", "/api/v1/alarms", token,
+                        {"template": "probealarm", "source": "tray"})["id"] for _ in range(5)]
+    try:
+        outbox = Outbox(tmp_path / "outbox")
+        item = outbox.put(PendingAlarm.new(source="hotkey"))
+        [result] = asyncio.run(AlarmSender(server.url, token, outbox).flush())
+        assert result.status_code == 429
+        assert result.state == SendState.FAILED, result
+        assert "Zu viele Alarme" in result.detail
+        assert outbox.pending() == [] and outbox.get(item.client_id).alarm_id is None
+    finally:
+        for alarm_id in tests:
+            server.api("POST", f"/api/v1/alarms/{alarm_id}/resolve", token, {})

@@ -2,9 +2,10 @@
 
 A user token raises through ``POST /api/v1/alarms``, a device token through
 ``POST /api/v1/trigger/{device_token}``; both carry the press's ``client_id`` so a retry returns
-the same alarm. Only ``200``/``201`` (and ``429``: the device's running alarm stays active)
-count as "went out". A refusal that a retry cannot fix (``400``, ``401``, ``403``, ``404``,
-``422``) is reported and the press is moved to ``outbox/failed``; everything else (network down,
+the same alarm. Only ``200``/``201`` (and, for a device token, ``429``: the device's running
+alarm stays active) count as "went out"; a person's ``429`` (the flood limit) is a refusal.
+A refusal that a retry cannot fix (``400``, ``401``, ``403``, ``404``, ``422``, a person's
+``429``) is reported and the press is moved to ``outbox/failed``; everything else (network down,
 timeouts, ``5xx``) is retried with backoff until it goes out.
 """
 
@@ -107,6 +108,13 @@ class AlarmSender:
             data = response.json()
         except (ValueError, json.JSONDecodeError):
             data = {}
+        if response.status_code == 429 and not protocol.is_device_token(self.token):
+            # A person's press over the flood limit is no alarm: the server keeps the person's
+            # open alarm - which may be a Probealarm that reaches nobody. Never "ausgelöst".
+            detail = data.get("detail") if isinstance(data, dict) else ""
+            item.last_error = f"HTTP 429: {detail or response.reason_phrase}"
+            self.outbox.mark_failed(item)
+            return SendResult(SendState.FAILED, item, 429, item.last_error)
         if response.status_code in (200, 201, 429):
             item.sent_at = now_iso()
             item.alarm_id = data.get("id") if isinstance(data, dict) else None
