@@ -31,12 +31,10 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import drop_database, pct, stop_servers  # noqa: E402
+
 WORKER_FLAG = "--client-worker"
-
-
-def _pct(values, q):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else None
 
 
 def _raise_nofile():
@@ -379,32 +377,23 @@ def main():
             "processes": processes, "clients": args.clients, "receivers": args.receivers,
             "alarms": args.alarms, "connect_s": round(connect_s, 1),
             "confirm_p50_ms": round(statistics.median(confirm), 2),
-            "confirm_p99_ms": round(_pct(confirm, 0.99), 2),
+            "confirm_p99_ms": round(pct(confirm, 0.99), 2),
             "confirm_max_ms": round(max(confirm), 2),
             "deliver_p50_ms": round(statistics.median(deliver), 2) if deliver else None,
-            "deliver_p99_ms": round(_pct(deliver, 0.99), 2) if deliver else None,
+            "deliver_p99_ms": round(pct(deliver, 0.99), 2) if deliver else None,
             "deliver_max_ms": round(max(deliver), 2) if deliver else None,
             "amok_receivers": expected_amok, "amok_alarms": args.amok_alarms,
             "amok_deliver_p50_ms": round(statistics.median(amok), 1) if amok else None,
-            "amok_deliver_p99_ms": round(_pct(amok, 0.99), 1) if amok else None,
+            "amok_deliver_p99_ms": round(pct(amok, 0.99), 1) if amok else None,
             "rss_kb_per_client": round(rss_per_client, 1),
             "dropped_connections": dropped + idle_dropped,
             "lost": lost + amok_lost,
         }
         print(json.dumps(result))
     finally:
-        for server in servers:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        stop_servers(servers)
         if db_name:
-            import psycopg
-
-            with psycopg.connect(args.postgres.rstrip("/") + "/postgres",
-                                 autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+            drop_database(args.postgres, db_name)
 
 
 if __name__ == "__main__":

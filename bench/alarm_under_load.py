@@ -53,12 +53,10 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import drop_database, pct, stop_servers  # noqa: E402
+
 LOAD_FLAG = "--http-load"
-
-
-def _pct(values, q):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else None
 
 
 def log(message: str) -> None:
@@ -307,10 +305,10 @@ def _figures(results, receivers, expected):
         "confirmed": len(confirm),
         "not_confirmed": sum(1 for r in results if r["status"] != 201),
         "confirm_p50_ms": round(statistics.median(confirm), 1) if confirm else None,
-        "confirm_p99_ms": round(_pct(confirm, 0.99), 1) if confirm else None,
+        "confirm_p99_ms": round(pct(confirm, 0.99), 1) if confirm else None,
         "confirm_max_ms": round(max(confirm), 1) if confirm else None,
         "deliver_p50_ms": round(statistics.median(deliver), 1) if deliver else None,
-        "deliver_p99_ms": round(_pct(deliver, 0.99), 1) if deliver else None,
+        "deliver_p99_ms": round(pct(deliver, 0.99), 1) if deliver else None,
         "deliver_max_ms": round(max(deliver), 1) if deliver else None,
         "lost": lost,
     }
@@ -473,18 +471,9 @@ def main():
         }
         print(json.dumps(result))
     finally:
-        for server in servers:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        stop_servers(servers)
         if db_name:
-            import psycopg
-
-            with psycopg.connect(args.postgres.rstrip("/") + "/postgres",
-                                 autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+            drop_database(args.postgres, db_name)
 
 
 if __name__ == "__main__":

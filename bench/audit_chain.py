@@ -30,11 +30,11 @@ import statistics
 import sys
 import tempfile
 import time
-from urllib.parse import urlsplit, urlunsplit
+from pathlib import Path
+from urllib.parse import urlsplit
 
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import ThrowAwayPostgres, log, percentile
 
 
 def parse_args(argv=None):
@@ -55,49 +55,6 @@ def parse_args(argv=None):
             "postgres", "postgresql", "pgsql"}:
         parser.error("--database-url must be a postgres:// URL (SQLite is the default)")
     return args
-
-
-class ThrowAwayPostgres:
-    """Creates the named database (refusing if it exists) and drops it afterwards."""
-
-    def __init__(self, url: str):
-        import psycopg
-
-        self.psycopg = psycopg
-        parts = urlsplit(url)
-        self.name = parts.path.lstrip("/")
-        if not self.name:
-            raise SystemExit("--database-url must name the database to create, "
-                             "e.g. postgres://postgres@127.0.0.1:5432/beistand_bench")
-        self.server = urlunsplit(parts._replace(path="/postgres"))
-
-    def _connect(self):
-        return self.psycopg.connect(self.server, autocommit=True)
-
-    def __enter__(self):
-        from psycopg import sql
-
-        with self._connect() as conn:
-            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                            [self.name]).fetchone():
-                raise SystemExit(f"database {self.name!r} exists; the bench only uses a database "
-                                 "it creates itself (pick another name or drop it)")
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
-        return self
-
-    def __exit__(self, *exc):
-        from django.db import connections
-        from psycopg import sql
-
-        connections.close_all()
-        with self._connect() as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                         .format(sql.Identifier(self.name)))
-
-
-def percentile(sorted_values, fraction):
-    index = min(len(sorted_values) - 1, round(fraction * (len(sorted_values) - 1)))
-    return sorted_values[index]
 
 
 def run(args, data_dir):

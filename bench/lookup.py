@@ -36,15 +36,13 @@ import platform
 import random
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from audit_chain import ThrowAwayPostgres, log, percentile
+from _common import add_database_url, check_database_url, log, percentile, run_lookups_in_scratch
 
 # --- Name material ---------------------------------------------------------------------------
 
@@ -524,35 +522,16 @@ def parse_args(argv=None):
                         help="log every look-up that showed an irrelevant candidate")
     parser.add_argument("--profile", action="store_true",
                         help="profile the look-ups (cProfile, to stderr)")
-    parser.add_argument("--database-url", default="",
-                        help="postgres://... of a database to create and drop (default: a "
-                             "temporary SQLite database)")
+    add_database_url(parser)
     args = parser.parse_args(argv)
     if args.persons < 1 or args.lookups < 1:
         parser.error("--persons and --lookups must be positive")
-    if args.database_url and urlsplit(args.database_url).scheme not in {
-            "postgres", "postgresql", "pgsql"}:
-        parser.error("--database-url must be a postgres:// URL (SQLite is the default)")
+    check_database_url(parser, args)
     return args
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="beistand-bench-") as data_dir:
-        os.environ["BEISTAND_DATA_DIR"] = data_dir
-        os.environ["DJANGO_SETTINGS_MODULE"] = "beistand.settings"
-        # Thousands of look-ups by one querier: the per-querier limits would refuse them.
-        os.environ.setdefault("BEISTAND_LOOKUP_LIMIT_PER_MINUTE", "0")
-        os.environ.setdefault("BEISTAND_LOOKUP_LIMIT_PER_DAY", "0")
-        os.environ.pop("REDIS_URL", None)
-        if args.database_url:
-            os.environ["DATABASE_URL"] = args.database_url
-            with ThrowAwayPostgres(args.database_url):
-                figures = run(args)
-        else:
-            os.environ["DATABASE_URL"] = f"sqlite:///{data_dir}/bench.sqlite3"
-            figures = run(args)
-    print(json.dumps(figures))
+    run_lookups_in_scratch(parse_args(argv), run)
 
 
 if __name__ == "__main__":

@@ -33,22 +33,18 @@ Reported (JSON on the last line of stdout), overall and per fault kind:
 """
 
 import argparse
-import json
-import os
 import platform
 import random
 import statistics
 import sys
-import tempfile
 import time
 import unicodedata
 from collections import Counter, defaultdict
 from datetime import date, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from audit_chain import ThrowAwayPostgres, log, percentile
+from _common import add_database_url, check_database_url, log, percentile, run_lookups_in_scratch
 
 # --- Name material (this file's own lists) ----------------------------------------------------
 
@@ -704,34 +700,16 @@ def parse_args(argv=None):
     parser.add_argument("--profile", action="store_true", help="cProfile to stderr")
     parser.add_argument("--show-wrong", type=int, default=0,
                         help="log this many shown candidates that are not relevant (stderr)")
-    parser.add_argument("--database-url", default="",
-                        help="postgres://... of a database to create and drop (default: a "
-                             "temporary SQLite database)")
+    add_database_url(parser)
     args = parser.parse_args(argv)
     if args.persons < 10 or args.lookups < 1:
         parser.error("--persons must be at least 10 and --lookups positive")
-    if args.database_url and urlsplit(args.database_url).scheme not in {
-            "postgres", "postgresql", "pgsql"}:
-        parser.error("--database-url must be a postgres:// URL (SQLite is the default)")
+    check_database_url(parser, args)
     return args
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="beistand-bench-") as data_dir:
-        os.environ["BEISTAND_DATA_DIR"] = data_dir
-        os.environ["DJANGO_SETTINGS_MODULE"] = "beistand.settings"
-        os.environ.setdefault("BEISTAND_LOOKUP_LIMIT_PER_MINUTE", "0")
-        os.environ.setdefault("BEISTAND_LOOKUP_LIMIT_PER_DAY", "0")
-        os.environ.pop("REDIS_URL", None)
-        if args.database_url:
-            os.environ["DATABASE_URL"] = args.database_url
-            with ThrowAwayPostgres(args.database_url):
-                figures = run(args)
-        else:
-            os.environ["DATABASE_URL"] = f"sqlite:///{data_dir}/bench.sqlite3"
-            figures = run(args)
-    print(json.dumps(figures, ensure_ascii=False))
+    run_lookups_in_scratch(parse_args(argv), run)
 
 
 if __name__ == "__main__":

@@ -376,8 +376,10 @@ def test_reset_second_factor_command(make_user):
     user = make_user("zks", roles=[Role.ZKS])
     totp_device(user)
     admin = make_user("admin", roles=[Role.ADMIN])
-    proof = io.StringIO(f"{PASSWORD}\n{fresh_code(totp_device(admin))}\n")
-    call_command("reset_second_factor", "zks", "--as", "admin", stdin=proof)
+    second = make_user("admin2", roles=[Role.ADMIN])  # a ZKS's phone: four eyes
+    proof = io.StringIO(f"{PASSWORD}\n{fresh_code(totp_device(admin))}\n"
+                        f"{PASSWORD}\n{fresh_code(totp_device(second))}\n")
+    call_command("reset_second_factor", "zks", "--as", "admin", "--with", "admin2", stdin=proof)
     assert not TOTPDevice.objects.filter(user=user).exists()
     assert "auth.second_factor_reset" in _actions()
 

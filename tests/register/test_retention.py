@@ -6,6 +6,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -193,13 +194,18 @@ def test_dry_run_changes_nothing(make_user):
 
 
 def test_command_runs_and_reports(make_user):
-    make_person(incident=TODAY - timedelta(days=6 * 365))
+    from django.utils import timezone
+
+    today = timezone.localdate()  # --today never lies in the future (it would delete early)
+    make_person(incident=today - timedelta(days=6 * 365))
     out = StringIO()
-    call_command("retention", "run", "--today", TODAY.isoformat(), stdout=out)
+    call_command("retention", "run", "--today", today.isoformat(), stdout=out)
     assert "1 Person(en) gelöscht" in out.getvalue()
     out = StringIO()
-    call_command("retention", "run", "--today", TODAY.isoformat(), stdout=out)
+    call_command("retention", "run", "--today", today.isoformat(), stdout=out)
     assert "0 Person(en) gelöscht" in out.getvalue()
+    with pytest.raises(CommandError, match="Zukunft"):
+        call_command("retention", "run", "--today", (today + timedelta(days=1)).isoformat())
 
 
 def test_command_rejects_bad_date():

@@ -59,11 +59,22 @@ def test_reproduction_a_second_factor_reset_names_a_proven_other_admin(admin, ma
         call_command("reset_second_factor", "zks", "--as", "admin",
                      stdin=proof(admin, password="geraten"))
     zks_device.refresh_from_db()  # still there
+    # A ZKS's phone: a second person proves it too (four eyes, tests/security/
+    # test_reattack_findings.py); alone, nothing is reset.
+    with pytest.raises(CommandError, match="zu zweit"):
+        call_command("reset_second_factor", "zks", "--as", "admin", stdin=proof(admin))
+    second = make_user("admin2", roles=[Role.ADMIN])
+    second.totp = totp_device(second)
+    admin.totp.refresh_from_db()
+    admin.totp.last_t = -1  # a second proof within the same 30 s step
+    admin.totp.save()
     mark = audit_mark()
-    call_command("reset_second_factor", "zks", "--as", "admin", stdin=proof(admin),
+    call_command("reset_second_factor", "zks", "--as", "admin", "--with", "admin2",
+                 stdin=io.StringIO(proof(admin).getvalue() + proof(second).getvalue()),
                  stdout=io.StringIO())
     event = AuditEvent.objects.get(seq__gt=mark, action="auth.second_factor_reset")
     assert event.actor_id == admin.pk and event.object_repr == "zks"
+    assert event.after["confirmed_by"] == "admin2"
 
 
 def test_the_last_administrators_own_lost_phone(admin):

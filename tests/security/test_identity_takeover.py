@@ -9,6 +9,8 @@ account is linked to another record; (2) single sign-on never re-binds: an exist
 matched through the employee's e-mail only if the account's own e-mail is that address, else the
 login is refused and audited."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.messages.storage.fallback import FallbackStorage
@@ -16,6 +18,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.core.exceptions import SuspiciousOperation
 from django.db import transaction
 from django.test import RequestFactory
+from django.utils import timezone
 
 from beistand.accounts.oidc import EmployeeOIDCBackend
 from beistand.accounts.roles import Role
@@ -159,6 +162,13 @@ def test_taking_the_role_away_unlocks_and_a_dpo_role_back_needs_a_second_person(
     services.revoke_role(admin, grant.pk, "Wechsel der Funktion")
     employee = Employee.objects.get(user=dsb)
     employee.email = "dsb.neu@teststadt.example"
+    # A role that ended lately still locks (revoke, change, grant again must not work).
+    with pytest.raises(AccessDenied), transaction.atomic():
+        employee.save()
+    from beistand.accounts.models import RoleGrant
+
+    RoleGrant.objects.filter(pk=grant.pk).update(
+        revoked_at=timezone.now() - timedelta(days=services.IDENTITY_LOCK_AFTER_DAYS + 1))
     with transaction.atomic():
         employee.save()
     again = services.grant_role(admin, dsb, Role.DPO, "Erneute Bestellung zur DSB 2026",

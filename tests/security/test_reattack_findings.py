@@ -1,7 +1,7 @@
 """Attack review of the issue 16 re-attack fixes (docs/security.md, rows "Re-attack: …").
 
-Each test reproduces an attack that still gets through. They are marked ``xfail(strict=True)``
-so CI stays green until the fix lands; the fix removes the mark.
+Each test reproduces an attack of the review; fixed ones assert the refusal. One that is not
+fixed is marked ``xfail(strict=True)`` with the reason (docs/security.md says why).
 """
 
 import contextlib
@@ -11,13 +11,15 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from beistand.accounts.roles import Role
+from beistand.core.errors import AccessDenied
 from beistand.organisation.models import Employee
-from tests.accounts.helpers import code_for, fresh_code, password_login, totp_device
+from tests.accounts.helpers import fresh_code, password_login, totp_device
 from tests.alarms.conftest import alarm_defaults, people, server  # noqa: F401 (fixtures)
 from tests.alarms.test_answer_link import linked  # noqa: F401 (fixture)
 from tests.alarms.test_sms import gateway  # noqa: F401 (fixture)
@@ -42,39 +44,39 @@ def proof(user, *extra):
     return io.StringIO("".join(f"{line}\n" for line in lines))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 16 re-attack review: one administrator takes over the DPO's account with "
-    "set-password + reset-second-factor (each proven, but no second person) and enrols "
-    "their own authenticator; then reads the DPO's access log and confirms four-eyes grants"))
 def test_one_admin_cannot_take_over_the_dpo_with_set_password_and_second_factor_reset(
         admin, make_user, client):
+    """As recorded: one administrator, proven each time, ran set-password and
+    reset-second-factor for the DPO, logged in as the DPO and enrolled their own
+    authenticator. Both now need a second person (another admin or the DPO) for a person with
+    a privileged role; alone, nothing changes."""
     dpo = make_user("dpo", roles=[Role.DPO])
-    totp_device(dpo)
-    # The administrator, alone, proven by their own password and code each time.
-    call_command("set_password", "dpo", "--as", "admin",
-                 stdin=proof(admin, NEW_PASSWORD, NEW_PASSWORD), stdout=io.StringIO())
+    dpo_device = totp_device(dpo)
+    with pytest.raises(CommandError, match="zu zweit"):
+        call_command("set_password", "dpo", "--as", "admin",
+                     stdin=proof(admin, NEW_PASSWORD, NEW_PASSWORD), stdout=io.StringIO())
     admin.totp.refresh_from_db()
     admin.totp.last_t = -1  # the next proof in the same 30 s step (the test runs fast)
     admin.totp.save()
-    call_command("reset_second_factor", "dpo", "--as", "admin", stdin=proof(admin),
-                 stdout=io.StringIO())
-    # Now the administrator logs in as the DPO and enrols their own authenticator.
-    response = password_login(client, "dpo", password=NEW_PASSWORD)
-    assert response.status_code == 302
-    client.get(SETUP)
-    device = TOTPDevice.objects.get(user=dpo)
-    client.post(SETUP, {"code": code_for(device), "next": "/"})
-    page = client.get("/register/zugriffsprotokoll/")
-    # Wanted: a privileged person's password and second factor are not both reset by one
-    # administrator (a second person confirms, as for a DPO grant) - so this is refused.
-    assert page.status_code != 200, "the administrator reads the DPO's access log as the DPO"
+    with pytest.raises(CommandError, match="zu zweit"):
+        call_command("reset_second_factor", "dpo", "--as", "admin", stdin=proof(admin),
+                     stdout=io.StringIO())
+    dpo.refresh_from_db()
+    assert dpo.check_password(PASSWORD) and TOTPDevice.objects.filter(pk=dpo_device.pk).exists()
+    assert password_login(client, "dpo", password=NEW_PASSWORD).status_code != 302
+    # With a second administrator who proves it too, the lost phone is reset.
+    second = make_user("admin2", roles=[Role.ADMIN])
+    second.totp = totp_device(second)
+    admin.totp.refresh_from_db()
+    admin.totp.last_t = -1
+    admin.totp.save()
+    stdin = io.StringIO(f"{PASSWORD}\n{fresh_code(admin.totp)}\n"
+                        f"{PASSWORD}\n{fresh_code(second.totp)}\n")
+    call_command("reset_second_factor", "dpo", "--as", "admin", "--with", "admin2",
+                 stdin=stdin, stdout=io.StringIO())
+    assert not TOTPDevice.objects.filter(user=dpo).exists()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 16 re-attack review: `beistand createsuperuser` still makes an account without "
-    "anyone proving who acts (changepassword is refused, its sibling is not); the operator's "
-    "puppet account then takes a querier grant from the operator's own admin account - the "
-    "self-grant rule is bypassed with a second identity"))
 def test_createsuperuser_is_refused_once_an_administrator_is_active(admin, monkeypatch):
     from django.contrib.auth import get_user_model
 
@@ -97,10 +99,6 @@ def test_createsuperuser_is_refused_once_an_administrator_is_active(admin, monke
     assert puppet is None, "an unproven account was made and took a querier grant"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 16 re-attack review: the identity guard skips raw saves, so `beistand loaddata` "
-    "redirects a DPO's mobile number (alarm SMS with answer links) and e-mail; docs say the "
-    "guard refuses the change on every path"))
 def test_loaddata_does_not_redirect_a_privileged_persons_mobile(admin, make_user, tmp_path):
     dpo = make_user("dpo", roles=[Role.DPO])
     employee = Employee.objects.get(user=dpo)
@@ -118,10 +116,6 @@ def test_loaddata_does_not_redirect_a_privileged_persons_mobile(admin, make_user
     assert employee.email == "dpo@teststadt.example"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 16 re-attack review: the mobile-number lock of a ZKS/querier/personnel holder is "
-    "undone by one administrator: revoke the role, change the number, grant the role again "
-    "(no second person for these roles); the alarm SMS and answer links then reach the admin"))
 def test_one_admin_cannot_redirect_a_zks_mobile_by_revoking_and_regranting(admin, make_user):
     from beistand.accounts import services
     from beistand.accounts.models import RoleGrant
@@ -133,8 +127,8 @@ def test_one_admin_cannot_redirect_a_zks_mobile_by_revoking_and_regranting(admin
     services.revoke_role(admin, grant.pk, "kurz entzogen")
     employee.refresh_from_db()
     employee.mobile_phone = "+49 170 9999999"  # the administrator's own phone
-    with transaction.atomic():
-        employee.save()  # as the admin site saves it: the guard lets it through now
+    with pytest.raises(AccessDenied), transaction.atomic():
+        employee.save()  # a role that ended lately still locks the number (30 days)
     services.grant_role(admin, zks, Role.ZKS, "Rolle wieder wie vorher vergeben")
     employee.refresh_from_db()
     assert services.has_role(zks, Role.ZKS)
@@ -142,11 +136,6 @@ def test_one_admin_cannot_redirect_a_zks_mobile_by_revoking_and_regranting(admin
         "the ZKS holds the role again, and the alarm SMS go to the administrator's phone"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 16 re-attack review: the mail that announces a device bound to a colleague goes to "
-    "the employee record's e-mail, which the same administrator changes first (not locked for "
-    "non-privileged staff): the administrator's button triggers and receives in the "
-    "colleague's name and the only notice reaches the administrator"))
 def test_a_device_announcement_reaches_the_colleague_not_the_admin(admin, make_user):
     from beistand.accounts import services
     from beistand.notify.models import OutgoingMail
@@ -163,10 +152,6 @@ def test_a_device_announcement_reaches_the_colleague_not_the_admin(admin, make_u
         f"the announcement went to {mail.to}, the administrator's own mailbox"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 16 re-attack review: `beistand retention run --today 2099-01-01` (no --as, no "
-    "limit on the date) deletes today's look-up log - the evidence of a curious look-up - "
-    "and `audit verify` stays green: an operator erases the access log without proof"))
 def test_retention_with_a_future_date_does_not_erase_todays_access_log(querier):  # noqa: F811
     from datetime import date
 
@@ -184,10 +169,6 @@ def test_retention_with_a_future_date_does_not_erase_todays_access_log(querier):
         "today's look-up is gone from the DPO's access log"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 16 re-attack review: the SMS answer link is spent only by an answer *through the "
-    "link*; when the receiver answered \"Kann nicht\" in the app, a forwarded or overheard "
-    "link still turns it into \"Ich komme\" from any browser and stops the escalation"))
 def test_a_forwarded_link_cannot_overturn_an_answer_given_in_the_app(
         linked, server, gateway):  # noqa: F811
     import httpx

@@ -79,8 +79,11 @@ def test_token_with_second_factor_works_and_dies_with_a_reset(client, make_user)
     token = token_for(client, "abfrage", otp=code_for(device))
     assert lookup(client, token).status_code == 200
     admin = make_user("admin", roles=[Role.ADMIN])
-    proof = io.StringIO(f"{PASSWORD}\n{fresh_code(totp_device(admin))}\n")
-    call_command("reset_second_factor", "abfrage", "--as", "admin", stdin=proof)
+    second = make_user("admin2", roles=[Role.ADMIN])  # a querier's phone: four eyes
+    proof = io.StringIO(f"{PASSWORD}\n{fresh_code(totp_device(admin))}\n"
+                        f"{PASSWORD}\n{fresh_code(totp_device(second))}\n")
+    call_command("reset_second_factor", "abfrage", "--as", "admin", "--with", "admin2",
+                 stdin=proof)
     assert lookup(client, token).status_code == 401
 
 

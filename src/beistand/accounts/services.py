@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, authenticate, get_user_model
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -460,23 +461,26 @@ def _mark_verified(request, device) -> None:
     django_otp.login(request, device)
 
 
-def reset_second_factor(actor, user) -> int:
+def reset_second_factor(actor, user, second=None) -> int:
     """Remove the user's authenticators (lost phone); they enrol anew at the next login.
 
-    ``actor`` None means the command line (operator with shell access).
+    ``actor`` None means the command line's one exception: the last administrator's own lost
+    phone. For a person with a privileged role, ``second`` confirms (``second_person_for``).
     """
     if actor is not None:
         require_role(actor, Role.ADMIN)
+        second_person_for(actor, user, second)
     with transaction.atomic():
         count, _ = TOTPDevice.objects.filter(user=user).delete()
         revoked = revoke_tokens_of(user, "second factor reset")
         audit.record("auth.second_factor_reset", obj=user, actor=actor,
                      object_repr=user.get_username(),
-                     after={"devices_removed": count, **revoked})
+                     after={"devices_removed": count, **revoked,
+                            "confirmed_by": second.get_username() if second else None})
     return count
 
 
-def set_password_for(actor, user, password: str) -> None:
+def set_password_for(actor, user, password: str, second=None) -> None:
     """An administrator sets another person's password (a forgotten one; the command line's
     ``set-password``). Nobody sets their own this way (the web's "Sicherheit" page asks for
     the old one). The password rules apply; the person's tokens are revoked and their sessions
@@ -487,6 +491,7 @@ def set_password_for(actor, user, password: str) -> None:
     require_role(actor, Role.ADMIN)
     if actor.pk == user.pk:
         raise AccessDenied("Das eigene Passwort ändern Sie im Browser unter „Sicherheit“.")
+    second_person_for(actor, user, second)
     try:
         validate_password(password, user)
     except ValidationError as error:
@@ -496,7 +501,9 @@ def set_password_for(actor, user, password: str) -> None:
         user.save(update_fields=["password"])
         revoked = revoke_tokens_of(user, "password set by an administrator")
         audit.record("auth.password_set", obj=user, actor=actor,
-                     object_repr=user.get_username(), after=revoked)
+                     object_repr=user.get_username(),
+                     after={**revoked,
+                            "confirmed_by": second.get_username() if second else None})
 
 
 def revoke_tokens_of(user, why: str) -> dict:
@@ -688,18 +695,19 @@ def create_device_token(actor, name: str, kind: str, room=None, user=None,
 
 
 def _announce_device(device: DeviceToken, actor) -> None:
+    # To the account's own address as well as the employee record's: the record is master
+    # data the same administrator maintains (and could point at themselves first).
     employee = org.employee_of(device.user)
-    address = (employee.email if employee is not None and employee.email
-               else device.user.email)
+    addresses = [a for a in (device.user.email, employee.email if employee else "") if a]
     notify.enqueue_mail(
-        [address] if address else [], f"Ein Gerät wurde mit Ihrem Konto gekoppelt: {device.name}",
+        addresses, f"Ein Gerät wurde mit Ihrem Konto gekoppelt: {device.name}",
         "device_bound",
         {"name": org.display_name(device.user), "creator": org.display_name(actor),
          "at": timezone.localtime(device.created_at).strftime("%d.%m.%Y %H:%M"),
          "device": device.name, "kind": device.get_kind_display(),
          "room": str(device.room) if device.room_id else ""},
         reason=f"accounts:device:{device.pk}:bound",
-        missing=[] if address else [device.user.get_username()])
+        missing=[] if addresses else [device.user.get_username()])
 
 
 def list_device_tokens(actor):
@@ -752,15 +760,44 @@ OTHER_ACCOUNT = ("Ihre Anmeldung passt nicht zu dem beistand-Konto, das mit dies
                  "Administration.")
 
 
+# A privileged role that ended lately still locks the identity fields: otherwise one
+# administrator revokes a ZKS's role, changes the number and grants it again (issue 16,
+# re-attack) - the roles without four-eyes would come back at once.
+IDENTITY_LOCK_AFTER_DAYS = 30
+
+
 def identity_locked(user_id) -> bool:
-    """True if the account holds a privileged role or waits for one (DPO, admin, ZKS, querier,
-    personnel): the identity-linking fields of its employee record (e-mail, account link) may
-    not be changed by a single administrator (issue 16, attack review 2). Such a change needs
-    the role taken away first - and a DPO or admin role back needs a second person."""
+    """True if the account holds a privileged role, waits for one, or held one within the last
+    ``IDENTITY_LOCK_AFTER_DAYS`` days (DPO, admin, ZKS, querier, personnel): the
+    identity-linking fields of its employee record (e-mail, mobile number, account link) may
+    not be changed by a single administrator (issue 16, attack review 2), and its password and
+    second factor are reset only with a second person (``second_person_for``)."""
     if user_id is None:
         return False
     grants = RoleGrant.objects.filter(user_id=user_id, role__in=PRIVILEGED_ROLES)
-    return (grants.active() | grants.pending_confirmation()).exists()
+    if (grants.active() | grants.pending_confirmation()).exists():
+        return True
+    since = timezone.now() - timedelta(days=IDENTITY_LOCK_AFTER_DAYS)
+    return grants.filter(Q(revoked_at__gte=since) | Q(expires_at__gte=since,
+                                                    expires_at__lte=timezone.now())).exists()
+
+
+SECOND_PERSON_NEEDED = (
+    "Passwort und zweiter Faktor einer Person mit besonderer Rolle (Datenschutz, "
+    "Administration, ZKS, Abfrage, Personal) werden nur zu zweit zurückgesetzt: eine zweite "
+    "Administratorin, ein zweiter Administrator oder die/der Datenschutzbeauftragte bestätigt "
+    "mit eigener Anmeldung (--with BENUTZERNAME).")
+
+
+def second_person_for(actor, user, second) -> None:
+    """Four eyes for taking over an account's credentials: for a person whose identity is
+    locked, ``second`` must be another active administrator or the DPO - neither the actor nor
+    the person. AccessDenied otherwise."""
+    if not identity_locked(user.pk):
+        return
+    if second is None or second.pk in {getattr(actor, "pk", None), user.pk} \
+            or not has_role(second, Role.ADMIN, Role.DPO):
+        raise AccessDenied(SECOND_PERSON_NEEDED)
 
 
 def _refuse_external(detail: str, method: str, email: str, user=None):

@@ -115,7 +115,11 @@ def answer(link, response: str, *, holder: bool = False):
     with transaction.atomic():
         claimed = AnswerLink.objects.filter(pk=link.pk, used_at__isnull=True).update(
             used_at=timezone.now())
-        if not claimed and not holder:
+        # An answer already given - through this link or in the app - is changed only by the
+        # device that gave it through the link (or in the app itself).
+        answered = AlarmRecipient.objects.filter(pk=link.recipient_id).exclude(
+            response="").exists()
+        if not holder and (not claimed or answered):
             raise Conflict(ALREADY_ANSWERED)
         return actions.respond(link.recipient.inbox.user, link.alarm_id, response, via="link")
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -143,8 +144,9 @@ def trigger(*, user=None, device=None, template: str = "beistand", source: str =
                 # One sender's triggers are counted one at a time: the sender's row is locked
                 # (PostgreSQL; SQLite's IMMEDIATE transactions queue anyway), so concurrent
                 # requests cannot all pass the count before any of them is stored.
-                list(type(user).objects.select_for_update(no_key=True).filter(pk=user.pk)
-                     .values_list("pk", flat=True))
+                # (``request.user`` is a lazy object: the model comes from the settings.)
+                list(get_user_model().objects.select_for_update(no_key=True)
+                     .filter(pk=user.pk).values_list("pk", flat=True))
                 _refuse_flood(user, client_id)  # a device's presses have their own limit
             if holder is not None:
                 # The earlier press with this client_id is outside the window, ended by the

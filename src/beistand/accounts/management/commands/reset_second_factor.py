@@ -2,9 +2,11 @@
 phone).
 
 The acting administrator names themselves (``--as``) and proves it with password and second
-factor (``accounts.console``); nobody resets their own second factor. The one exception: the
-last active administrator's own authenticator, when no other administrator exists who could
-act (audited as "system", like the bootstrap of ``grant-role``)."""
+factor (``accounts.console``); nobody resets their own second factor. For a person with a
+privileged role a second person (``--with``: another administrator or the DPO) proves it too.
+The one exception: the last active administrator's own authenticator, when no other
+administrator exists who could act (audited as "system", like the bootstrap of
+``grant-role``)."""
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -22,10 +24,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("username")
+        parser.add_argument("--with", dest="second", metavar="BENUTZERNAME",
+                            help="zweite Person (andere Administration oder Datenschutz), "
+                                 "nötig für Personen mit besonderer Rolle; meldet sich ebenso an")
         parser.add_argument("--as", dest="actor", metavar="BENUTZERNAME",
                             help="wer handelt (aktive Administration)")
 
-    def handle(self, *args, username, actor=None, **options):
+    def handle(self, *args, username, actor=None, second=None, **options):
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
             raise CommandError(f"Benutzer „{username}“ gibt es nicht.")
@@ -39,8 +44,10 @@ class Command(BaseCommand):
                                    "wenden Sie sich an eine andere Administratorin oder einen "
                                    "anderen Administrator.")
             person = console.acting_person(actor, options.get("stdin"))
+        confirmer = (console.acting_person(second, options.get("stdin"), option="--with")
+                     if second and actor is not None else None)
         try:
-            count = services.reset_second_factor(person, user)
+            count = services.reset_second_factor(person, user, second=confirmer)
         except DomainError as error:
             raise CommandError(error.detail) from None
         self.stdout.write(f"{count} Zwei-Faktor-Gerät(e) von {username} entfernt.")

@@ -1,7 +1,9 @@
 """``beistand set-password USERNAME --as ADMIN``: an administrator sets another person's
 password (forgotten). The acting administrator proves it with password and second factor
-(``accounts.console``); the new password is asked twice (no echo; on a pipe, the next two
-lines). Django's ``changepassword`` is refused by ``beistand`` (it names nobody)."""
+(``accounts.console``); for a person with a privileged role a second person (``--with``,
+another administrator or the DPO) proves it too; the new password is asked twice (no echo; on
+a pipe, the next two lines). Django's ``changepassword`` is refused by ``beistand`` (it names
+nobody)."""
 
 import sys
 
@@ -20,22 +22,26 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("username")
+        parser.add_argument("--with", dest="second", metavar="BENUTZERNAME",
+                            help="zweite Person (andere Administration oder Datenschutz), "
+                                 "nötig für Personen mit besonderer Rolle; meldet sich ebenso an")
         parser.add_argument("--as", dest="actor", metavar="BENUTZERNAME", required=True,
                             help="wer handelt (aktive Administration)")
 
-    def handle(self, *args, username, actor, **options):
+    def handle(self, *args, username, actor, second=None, **options):
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
             raise CommandError(f"Benutzer „{username}“ gibt es nicht.")
         stdin = options.get("stdin")
         person = console.acting_person(actor, stdin)
+        confirmer = console.acting_person(second, stdin, option="--with") if second else None
         stream = stdin or sys.stdin
         first = console.ask(stream, f"Neues Passwort für {username}: ")
         second = console.ask(stream, "Neues Passwort wiederholen: ")
         if first != second:
             raise CommandError("Die beiden Eingaben stimmen nicht überein.")
         try:
-            services.set_password_for(person, user, first)
+            services.set_password_for(person, user, first, second=confirmer)
         except DomainError as error:
             raise CommandError(error.detail) from None
         self.stdout.write(f"Das Passwort von {username} ist gesetzt; ihre/seine Tokens sind "

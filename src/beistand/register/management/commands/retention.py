@@ -7,6 +7,7 @@ their retention (unless flagged for an ongoing audit). Idempotent; the worker ru
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from beistand.register.retention import run_retention
 
@@ -32,4 +33,9 @@ class Command(BaseCommand):
     def handle(self, *args, subcommand, **options):
         if subcommand == "run":
             today = _date(options["today"]) if options.get("today") else None
+            if today is not None and today > timezone.localdate() and not options["dry_run"]:
+                # A date in the future would delete what is not due yet - today's look-ups,
+                # the evidence of a curious one (issue 16, re-attack). Looking ahead is fine.
+                raise CommandError("--today darf nicht in der Zukunft liegen (nur mit "
+                                   "--dry-run, um zu sehen, was dann fällig wäre).")
             run_retention(today=today, stdout=self.stdout, dry_run=options["dry_run"])
