@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, authenticate, get_user_model
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -48,6 +48,8 @@ from beistand.organisation.models import Employee
 
 User = get_user_model()
 _ROLE_CACHE = "_beistand_roles"
+# Set on a user object by ``user_for_api_token`` (answered in the token's own query).
+_PRIVILEGED_CACHE = "_beistand_privileged"
 
 
 # --- Roles --------------------------------------------------------------------------------------
@@ -80,6 +82,9 @@ def holds_privileged_role(user) -> bool:
         return bool(cached & PRIVILEGED_ROLES)
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
+    known = getattr(user, _PRIVILEGED_CACHE, None)
+    if known is not None:
+        return known
     return RoleGrant.objects.active().filter(user=user, role__in=PRIVILEGED_ROLES).exists()
 
 
@@ -91,8 +96,9 @@ def acting_for(actor):
 
 
 def forget_roles(user) -> None:
-    if hasattr(user, _ROLE_CACHE):
-        delattr(user, _ROLE_CACHE)
+    for cache in (_ROLE_CACHE, _PRIVILEGED_CACHE):
+        if hasattr(user, cache):
+            delattr(user, cache)
 
 
 def has_role(user, *roles: str) -> bool:
@@ -580,8 +586,16 @@ def user_for_api_token(clear: str):
     """The active user of a usable token, or None."""
     if not clear or not clear.startswith(USER_TOKEN_PREFIX):
         return None
+    # One query: the token, its user and whether the user holds a privileged role now (the
+    # second-factor rule of ``_token_carries``) - this runs on every alarm trigger.
+    privileged = RoleGrant.objects.active().filter(user=OuterRef("user"),
+                                                   role__in=PRIVILEGED_ROLES)
     token = (ApiToken.objects.usable().select_related("user")
+             .annotate(privileged=Exists(privileged))
              .filter(token_hash=hash_secret(clear)).first())
+    if token is not None and not settings.DEMO_MODE:
+        # What holds_privileged_role would ask, already answered.
+        setattr(token.user, _PRIVILEGED_CACHE, token.privileged)
     if not _token_carries(token):
         return None
     now = timezone.now()

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from beistand.alarms import device_location, dispatch, lifecycle, locations, records, runtime
@@ -142,11 +142,13 @@ def trigger(*, user=None, device=None, template: str = "beistand", source: str =
         with transaction.atomic(), audit.acting_as(records.actor(user, device)):
             if user is not None and device is None:
                 # One sender's triggers are counted one at a time: the sender's row is locked
-                # (PostgreSQL; SQLite's IMMEDIATE transactions queue anyway), so concurrent
-                # requests cannot all pass the count before any of them is stored.
+                # (PostgreSQL; SQLite's IMMEDIATE transactions queue anyway, and the alarm path
+                # saves the query there), so concurrent requests cannot all pass the count
+                # before any of them is stored.
                 # (``request.user`` is a lazy object: the model comes from the settings.)
-                list(get_user_model().objects.select_for_update(no_key=True)
-                     .filter(pk=user.pk).values_list("pk", flat=True))
+                if connection.vendor != "sqlite":
+                    list(get_user_model().objects.select_for_update(no_key=True)
+                         .filter(pk=user.pk).values_list("pk", flat=True))
                 _refuse_flood(user, client_id)  # a device's presses have their own limit
             if holder is not None:
                 # The earlier press with this client_id is outside the window, ended by the
