@@ -110,6 +110,25 @@ def test_countdown_sends_one_alarm_with_the_press_time(tray_setup):
     assert item.source == "hotkey"
 
 
+def test_a_countdown_alarm_counts_from_its_release_not_its_press(tray_setup):
+    """Review finding (issue 21): with a 30 s countdown every alarm reached the colleagues as
+    "VERSPÄTET" - the countdown (the user's own grace period) counted as delay. The alarm's
+    press time is now the countdown's end."""
+    from datetime import datetime
+
+    from beistand_desktop.outbox import now_iso
+
+    _proto, tray, client, _paths = tray_setup
+    tray.config.countdown_s = 1
+    tray._last_press = -1e9
+    before = datetime.fromisoformat(now_iso())
+    tray.request_alarm("hotkey")
+    assert pump_until(lambda: len(client.outbox.pending()) == 1, 10)  # the countdown fired
+    [item] = client.outbox.pending()
+    released = datetime.fromisoformat(item.created_at)
+    assert (released - before).total_seconds() >= 0.9
+
+
 def test_a_refused_answer_does_not_silence_the_alarm(tmp_path):
     """Review finding (issue 21): on a PC paired as a device the server refuses answers; the
     window stopped the sound before the server answered and never started it again - a silent,

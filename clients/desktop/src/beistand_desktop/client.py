@@ -175,7 +175,8 @@ class AlarmClient:
     def trigger(self, template: str = "beistand", source: str = "desktop",
                 countdown_s: int | None = None, pressed_at: str | None = None) -> PendingAlarm:
         """Stores the press durably, then sends it (now, or as soon as the server is back).
-        ``pressed_at``: when the press happened (before a countdown); default now."""
+        ``pressed_at``: when the press happened (after a local countdown: its end, when the
+        alarm was released); default now."""
         item = PendingAlarm.new(template, source, countdown_s)
         if pressed_at:
             item.created_at = pressed_at

@@ -190,7 +190,10 @@ class TrayController(QObject):
         pressed_at = now_iso()
         if self.config.countdown_s > 0:
             self.countdown = CountdownDialog(self.config.countdown_s)
-            self.countdown.fire.connect(lambda: self.raise_alarm(source, pressed_at=pressed_at))
+            # The alarm counts from the countdown's end (when it was released): the countdown
+            # is the user's own grace period, not a delay - otherwise every countdown alarm
+            # reached the colleagues as "VERSPÄTET". The first press stays in the log.
+            self.countdown.fire.connect(lambda: self._countdown_fired(source, pressed_at))
             self.countdown.cancelled.connect(lambda: self._countdown_cancelled(source,
                                                                                pressed_at))
             self.countdown.finished.connect(self._countdown_closed)
@@ -198,6 +201,11 @@ class TrayController(QObject):
             self.countdown.activateWindow()  # Return / space = "Sofort senden"
             return
         self.raise_alarm(source, pressed_at=pressed_at)
+
+    def _countdown_fired(self, source: str, pressed_at: str) -> None:
+        log.info("countdown of the press via %s at %s ended: alarm released", source,
+                 pressed_at)
+        self.raise_alarm(source, pressed_at=now_iso())
 
     def _countdown_closed(self) -> None:
         self.countdown = None
