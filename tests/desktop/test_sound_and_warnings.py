@@ -289,3 +289,16 @@ def test_the_receiving_pc_logs_what_it_showed(tray_setup, caplog):
     text = caplog.text
     assert "alarm 42: receive window shown" in text
     assert "alarm 42: resolved, receive window closed" in text
+
+
+def test_an_unanswered_alarm_sounds_until_it_is_answered(tmp_path):
+    """Review finding (issue 21): the sound of an unanswered alarm ended silently after 600
+    plays (about 20 minutes). It now plays until stop() - here far beyond that count."""
+    sound = AlarmSound(tmp_path / "none.wav", command=["true"], pause_s=0)
+    sound.start()
+    try:
+        assert pump_until(lambda: sound.plays > 700, 120), sound.plays
+        assert sound.playing
+    finally:
+        sound.stop()
+    assert not sound.playing
