@@ -105,7 +105,7 @@ def main():
                                                    ("location", window.location_label))},
         "thread_scroll_max": window.thread_list.verticalScrollBar().maximum(),
     }), flush=True)
-    window.close()
+    window.close_for_good()
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ def test_receive_window_shows_everything_a_helper_needs(app):
     window.apply_update({"kind": "response"},
                         {"responders": [{"name": "Max Beispiel", "response": "coming"}]})
     assert window.responders_list.item(0).text() == "Max Beispiel – kommt"
-    window.close()
+    window.close_for_good()
     delete_now(window)
 
 

@@ -47,8 +47,27 @@ def test_typing_into_the_receive_window_answers_nothing():
     QTest.keyClick(window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier
                    | Qt.KeyboardModifier.AltModifier)
     assert pump_until(lambda: asked == ["coming"], 3)
-    window.close()
+    window.close_for_good()
     delete_now(window)
+
+
+def test_an_unanswered_alarm_window_does_not_close_with_its_x():
+    """Review finding (issue 21): the window's X (or Alt+F4) closed an unanswered alarm - the
+    sound stopped, nothing was answered, and there was no way back to it. It now stays, says
+    why, and keeps sounding; it closes after an answer or when the alarm ends."""
+    qapp()
+    window = ReceiveWindow(dict(ALARM))
+    window.show()
+    assert not window.close()               # the X: refused
+    assert window.isVisible() and "Bitte zuerst antworten" in window.status_label.text()
+    window.my_response = "cannot"           # answered: the X closes it
+    assert window.close() and not window.isVisible()
+    again = ReceiveWindow(dict(ALARM))
+    again.show()
+    again.close_for_good()                  # the alarm ended: closed whatever its state
+    assert not again.isVisible()
+    delete_now(window)
+    delete_now(again)
 
 
 def test_countdown_default_is_send_now_and_typing_never_cancels():

@@ -105,10 +105,17 @@ class Outbox:
     def get(self, client_id: str) -> PendingAlarm | None:
         if client_id in self.memory or client_id in self.sent_memory:
             return self.memory.get(client_id) or self.sent_memory[client_id]
-        for path in (self._path(client_id), self._path(client_id, sent=True),
-                     self.directory / "failed" / f"{client_id}.json"):
-            if path.exists():
-                return PendingAlarm(**json.loads(path.read_text(encoding="utf-8")))
+        # The sender moves a file from pending to sent/ while this looks: a file that is gone
+        # between the look and the read is looked for again where it went.
+        for _attempt in range(3):
+            for path in (self._path(client_id), self._path(client_id, sent=True),
+                         self.directory / "failed" / f"{client_id}.json"):
+                try:
+                    return PendingAlarm(**json.loads(path.read_text(encoding="utf-8")))
+                except FileNotFoundError:
+                    continue
+            if client_id in self.memory or client_id in self.sent_memory:
+                return self.memory.get(client_id) or self.sent_memory[client_id]
         return None
 
     def mark_sent(self, item: PendingAlarm) -> None:

@@ -419,6 +419,20 @@ class ReceiveWindow(QWidget):
         if frame.get("kind") == "escalated":
             self.status_label.setText(f"Alarm erweitert (Stufe {frame.get('tier')})")
 
+    def close_for_good(self) -> None:
+        """Close the window whatever its state (the alarm ended, the client quits)."""
+        self._may_close = True
+        self.close()
+
     def closeEvent(self, event) -> None:
+        # An unanswered alarm is not closed with the window's X (or Alt+F4): that muted it,
+        # answered nothing and left no way back to it (found by the issue 21 review). It
+        # closes with an answer or when the alarm ends.
+        if not getattr(self, "_may_close", False) and not self.my_response:
+            event.ignore()
+            log.info("alarm %s: close refused, not answered yet", self.alarm_id)
+            self.status_label.setText("Bitte zuerst antworten: „Ich komme“ oder „Kann nicht“. "
+                                      "Das Fenster schließt sich mit der Entwarnung.")
+            return
         self.stop_sound()
         super().closeEvent(event)

@@ -413,7 +413,7 @@ class TrayController(QObject):
             if window is not None:
                 log.info("alarm %s: %s, receive window closed", alarm_id, kind)
                 window.stop_sound()
-                window.close()
+                window.close_for_good()
                 window.deleteLater()
                 self._update_several_warning()
         elif alarm_id in self.windows:
@@ -723,7 +723,7 @@ class TrayController(QObject):
                 signal.disconnect()
         for window in self.windows.values():
             window.stop_sound()
-            window.close()
+            window.close_for_good()
             window.deleteLater()
         self.windows.clear()
         if self._notice is not None:
