@@ -320,3 +320,14 @@ def test_a_refused_command_is_told_in_german():
         "keine Verbindung zum Server (ConnectError)"
     assert "Zeitüberschreitung" in command_error(httpx.ReadTimeout("timed out"))
     assert "Zeitüberschreitung" in command_error(TimeoutError())
+
+
+def test_a_pending_press_is_retried_at_least_every_few_seconds(tmp_path):
+    """Review finding (issue 21): after an outage a stored press waited up to a 30 s backoff
+    step. The sender's retries of a pending press stay within 5 s (plus jitter)."""
+    from beistand_desktop.outbox import Outbox
+    from beistand_desktop.sender import AlarmSender
+
+    sender = AlarmSender("http://127.0.0.1:9", "bst_x", Outbox(tmp_path / "outbox"))
+    delays = [sender.backoff.next_delay() for _ in range(20)]
+    assert delays[0] <= 1.2 and max(delays) <= 5.0 * 1.2

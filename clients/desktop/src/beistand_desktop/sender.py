@@ -64,7 +64,10 @@ class AlarmSender:
         self.outbox = outbox
         self.on_result = on_result
         self.timeout = timeout
-        self.backoff = backoff or Backoff(first=1.0, maximum=30.0)
+        # A press waiting to go out is retried at least every 5 s: after an outage the alarm
+        # must not wait for a long backoff step (up to 30 s seen in the issue 21 review); one
+        # small request every 5 s while a press is pending costs nothing.
+        self.backoff = backoff or Backoff(first=1.0, maximum=5.0)
         self._wake: asyncio.Event | None = None
         self._stop = False
         # an older server that refuses the field gets the press without it (see send_once)
