@@ -84,7 +84,7 @@ def run_lookups_in_scratch(args, run) -> None:
         os.environ.setdefault("BEISTAND_LOOKUP_LIMIT_PER_MINUTE", "0")
         os.environ.setdefault("BEISTAND_LOOKUP_LIMIT_PER_DAY", "0")
         os.environ.pop("REDIS_URL", None)
-        if args.database_url:
+        if getattr(args, "database_url", ""):
             os.environ["DATABASE_URL"] = args.database_url
             with ThrowAwayPostgres(args.database_url):
                 figures = run(args)

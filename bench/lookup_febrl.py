@@ -21,17 +21,15 @@ fixed precision over all shown (query, candidate) pairs ranked by score, and the
 import argparse
 import csv
 import json
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from audit_chain import percentile
+from _common import percentile, run_lookups_in_scratch
 
 
 def read(path):
@@ -169,15 +167,7 @@ def main(argv=None):
     parser.add_argument("--baseline", default="", help="JSON output of febrl_baseline.py")
     args = parser.parse_args(argv)
     folder = febrl_folder(args.febrl_dir)
-    with tempfile.TemporaryDirectory(prefix="beistand-bench-") as data_dir:
-        os.environ["BEISTAND_DATA_DIR"] = data_dir
-        os.environ["DJANGO_SETTINGS_MODULE"] = "beistand.settings"
-        os.environ.setdefault("BEISTAND_LOOKUP_LIMIT_PER_MINUTE", "0")
-        os.environ.setdefault("BEISTAND_LOOKUP_LIMIT_PER_DAY", "0")
-        os.environ.pop("REDIS_URL", None)
-        os.environ["DATABASE_URL"] = f"sqlite:///{data_dir}/bench.sqlite3"
-        figures = run(args, folder)
-    print(json.dumps(figures, ensure_ascii=False))
+    run_lookups_in_scratch(args, lambda a: run(a, folder))  # always SQLite: no --database-url
 
 
 if __name__ == "__main__":

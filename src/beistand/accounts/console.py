@@ -6,6 +6,7 @@ or line by line from a pipe. The operating-system account is not trusted to say 
 import getpass
 import sys
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 
 from beistand.accounts import services
@@ -30,3 +31,20 @@ def acting_person(username: str | None, stdin=None, *, option: str = "--as"):
         return services.authenticate_console_person(username, password, code)
     except DomainError as error:
         raise CommandError(error.detail) from None
+
+
+def account(username: str):
+    """The account a command acts on, or CommandError."""
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise CommandError(f"Benutzer „{username}“ gibt es nicht.")
+    return user
+
+
+def add_acting_arguments(parser, *, actor_required: bool) -> None:
+    """``--as`` (who acts) and ``--with`` (the second person, needed for a privileged one)."""
+    parser.add_argument("--with", dest="second", metavar="BENUTZERNAME",
+                        help="zweite Person (andere Administration oder Datenschutz), "
+                             "nötig für Personen mit besonderer Rolle; meldet sich ebenso an")
+    parser.add_argument("--as", dest="actor", metavar="BENUTZERNAME", required=actor_required,
+                        help="wer handelt (aktive Administration)")

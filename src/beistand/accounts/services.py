@@ -85,7 +85,12 @@ def holds_privileged_role(user) -> bool:
     known = getattr(user, _PRIVILEGED_CACHE, None)
     if known is not None:
         return known
-    return RoleGrant.objects.active().filter(user=user, role__in=PRIVILEGED_ROLES).exists()
+    return _privileged_grants().filter(user=user).exists()
+
+
+def _privileged_grants():
+    """The grants that count now and need the second factor."""
+    return RoleGrant.objects.active().filter(role__in=PRIVILEGED_ROLES)
 
 
 def acting_for(actor):
@@ -588,12 +593,11 @@ def user_for_api_token(clear: str):
         return None
     # One query: the token, its user and whether the user holds a privileged role now (the
     # second-factor rule of ``_token_carries``) - this runs on every alarm trigger.
-    privileged = RoleGrant.objects.active().filter(user=OuterRef("user"),
-                                                   role__in=PRIVILEGED_ROLES)
+    privileged = _privileged_grants().filter(user=OuterRef("user"))
     token = (ApiToken.objects.usable().select_related("user")
              .annotate(privileged=Exists(privileged))
              .filter(token_hash=hash_secret(clear)).first())
-    if token is not None and not settings.DEMO_MODE:
+    if token is not None:
         # What holds_privileged_role would ask, already answered.
         setattr(token.user, _PRIVILEGED_CACHE, token.privileged)
     if not _token_carries(token):

@@ -259,10 +259,8 @@ class Engine:
                     self.hub.catch_up(conn)
             if now - last_token_check > TOKEN_CHECK_SECONDS:
                 last_token_check = now
-                revoked = await self.db(_revoked, [(c.token_kind, c.token_ref) for c in conns])
-                for conn in conns:
-                    if (conn.token_kind, conn.token_ref) in revoked:
-                        _close_soon(conn, 4401)
+                self.close_revoked(await self.db(_revoked, [(c.token_kind, c.token_ref)
+                                                            for c in conns]))
 
         await self._forever("ping", 1, step)
 

@@ -209,25 +209,24 @@ def _key_holder(user, device, client_id):
 
 
 def _is_retry_of(alarm, tpl, now) -> bool:
-    """Whether a press with the key of ``alarm`` is a retry of it: raised within
-    ``ALARM_CLIENT_ID_WINDOW_SECONDS`` and not ended by an all-clear. A real alarm never
-    returns a running Probealarm with the same key (a desk phone that reuses its id after a
-    self-test)."""
+    """Whether a press with the key of ``alarm`` is a retry of it: ``alarm`` is live (see
+    ``_live``), and a real alarm never returns a running Probealarm with the same key (a desk
+    phone that reuses its id after a self-test)."""
+    return _live(alarm, now) and not (alarm.template.test and not tpl.test)
+
+
+def _live(alarm, now) -> bool:
+    """Raised within ``ALARM_CLIENT_ID_WINDOW_SECONDS`` and not ended by an all-clear."""
     window = timedelta(seconds=settings.ALARM_CLIENT_ID_WINDOW_SECONDS)
-    if alarm.triggered_at < now - window or alarm.state == lifecycle.State.RESOLVED:
-        return False
-    return not (alarm.template.test and not tpl.test)
+    return alarm.triggered_at >= now - window and alarm.state != lifecycle.State.RESOLVED
 
 
 def _existing(user, device, client_id, now):
-    """The alarm a retry of this press refers to: same sender, same ``client_id``, raised
-    within ``ALARM_CLIENT_ID_WINDOW_SECONDS`` and not ended by an all-clear. Anything else
-    is a new press (a fixed trigger URL with a ``client_id`` works for every press)."""
-    if not client_id:
-        return None
-    window = timedelta(seconds=settings.ALARM_CLIENT_ID_WINDOW_SECONDS)
-    return (_same_sender(user, device).filter(client_key=client_id, triggered_at__gte=now - window)
-            .exclude(state=lifecycle.State.RESOLVED).select_related("template").first())
+    """The alarm a concurrent retry of this press stored (it won the key's unique constraint):
+    the key's holder, if live. Anything else is a new press (a fixed trigger URL with a
+    ``client_id`` works for every press)."""
+    holder = _key_holder(user, device, client_id)
+    return holder if holder is not None and _live(holder, now) else None
 
 
 MAX_PRESS_AGE = timedelta(hours=24)

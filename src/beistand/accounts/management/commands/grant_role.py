@@ -13,7 +13,6 @@ as "system".
 
 from datetime import datetime, time
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
@@ -40,9 +39,7 @@ class Command(BaseCommand):
                                  "Zwei-Faktor-Code werden abgefragt)")
 
     def handle(self, *args, username, role, reason, until=None, actor=None, **options):
-        user = get_user_model().objects.filter(username=username).first()
-        if user is None:
-            raise CommandError(f"Benutzer „{username}“ gibt es nicht.")
+        user = console.account(username)
         expires_at = None
         if until:
             try:

@@ -8,7 +8,6 @@ The one exception: the last active administrator's own authenticator, when no ot
 administrator exists who could act (audited as "system", like the bootstrap of
 ``grant-role``)."""
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from beistand.accounts import console, services
@@ -24,16 +23,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("username")
-        parser.add_argument("--with", dest="second", metavar="BENUTZERNAME",
-                            help="zweite Person (andere Administration oder Datenschutz), "
-                                 "nötig für Personen mit besonderer Rolle; meldet sich ebenso an")
-        parser.add_argument("--as", dest="actor", metavar="BENUTZERNAME",
-                            help="wer handelt (aktive Administration)")
+        console.add_acting_arguments(parser, actor_required=False)
 
     def handle(self, *args, username, actor=None, second=None, **options):
-        user = get_user_model().objects.filter(username=username).first()
-        if user is None:
-            raise CommandError(f"Benutzer „{username}“ gibt es nicht.")
+        user = console.account(username)
         if actor is None:
             if not (services.has_role(user, Role.ADMIN) and services.only_active_admin(user)):
                 console.acting_person(None)  # explains --as

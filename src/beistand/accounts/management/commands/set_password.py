@@ -7,7 +7,6 @@ nobody)."""
 
 import sys
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from beistand.accounts import console, services
@@ -22,23 +21,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("username")
-        parser.add_argument("--with", dest="second", metavar="BENUTZERNAME",
-                            help="zweite Person (andere Administration oder Datenschutz), "
-                                 "nötig für Personen mit besonderer Rolle; meldet sich ebenso an")
-        parser.add_argument("--as", dest="actor", metavar="BENUTZERNAME", required=True,
-                            help="wer handelt (aktive Administration)")
+        console.add_acting_arguments(parser, actor_required=True)
 
     def handle(self, *args, username, actor, second=None, **options):
-        user = get_user_model().objects.filter(username=username).first()
-        if user is None:
-            raise CommandError(f"Benutzer „{username}“ gibt es nicht.")
+        user = console.account(username)
         stdin = options.get("stdin")
         person = console.acting_person(actor, stdin)
         confirmer = console.acting_person(second, stdin, option="--with") if second else None
         stream = stdin or sys.stdin
         first = console.ask(stream, f"Neues Passwort für {username}: ")
-        second = console.ask(stream, "Neues Passwort wiederholen: ")
-        if first != second:
+        repeated = console.ask(stream, "Neues Passwort wiederholen: ")
+        if first != repeated:
             raise CommandError("Die beiden Eingaben stimmen nicht überein.")
         try:
             services.set_password_for(person, user, first, second=confirmer)
